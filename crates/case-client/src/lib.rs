@@ -1,0 +1,1 @@
+//! case-client (work in progress).

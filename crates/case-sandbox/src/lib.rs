@@ -1,0 +1,1 @@
+//! case-sandbox (work in progress).

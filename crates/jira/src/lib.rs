@@ -1,0 +1,1 @@
+//! jira (work in progress).

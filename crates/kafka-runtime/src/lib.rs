@@ -1,0 +1,1 @@
+//! kafka-runtime (work in progress).

@@ -1,0 +1,1 @@
+//! servicenow (work in progress).
