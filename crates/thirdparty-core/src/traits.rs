@@ -58,6 +58,8 @@ pub struct SkippedEvent {
 }
 
 /// One result of decoding a payload.
+// The changelog variant is the common case; boxing it would add an allocation per event.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decoded {
     /// A change to run through the filters.
@@ -106,6 +108,8 @@ impl SyncError {
 }
 
 /// What the prefilter decided.
+// The changelog variant is the common case; boxing it would add an allocation per event.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PreFiltered {
     /// Continue with this changelog (possibly rewritten, e.g. a custom field routed to the
