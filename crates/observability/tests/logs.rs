@@ -1,0 +1,167 @@
+//! JSON logs: the per-outcome line carries the seed's key fields, and free text (comment,
+//! description, title, author name, error messages quoting a payload) never appears.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod common;
+
+use common::{JIRA, changes, payload};
+use observability::{PipelineTelemetry, TelemetryConfig, build_subscriber};
+use serde_json::Value;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use tracing_subscriber::fmt::MakeWriter;
+
+const MARKER: &str = "MARKER-7f3a-customer-secret";
+
+/// Collects everything written, for inspection.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+#[tokio::test]
+async fn free_text_never_reaches_the_logs_and_key_fields_do() {
+    let captured = Captured::default();
+    let config = TelemetryConfig {
+        log_filter: "trace".into(),
+        ..TelemetryConfig::new("jira")
+    };
+    let _subscriber = tracing::subscriber::set_default(
+        build_subscriber(&config, captured.clone(), None).unwrap(),
+    );
+    let pipeline = common::pipeline(MARKER).with_telemetry(Arc::new(PipelineTelemetry::new(JIRA)));
+
+    let wrong_type = serde_json::json!({"org": MARKER, "changes": []}).to_string();
+    let payloads = [
+        changes(
+            MARKER,
+            2,
+            &[
+                ("apply", "comment"),
+                ("apply", "description"),
+                ("override", "status"),
+                ("conflict", "description"),
+                ("echo", "comment"),
+                ("unconfigured", "comment"),
+                ("permanent", "description"),
+                ("rejected", "comment"),
+                ("retry", "comment"),
+            ],
+        ),
+        // serde quotes the offending value in its message: the decoder's error holds the marker.
+        payload(wrong_type),
+        payload(format!("not json {MARKER}")),
+    ];
+    let mut labels = Vec::new();
+    for p in &payloads {
+        let report = pipeline.run(p).await;
+        labels.extend(report.outcomes.iter().map(|o| o.outcome.label()));
+    }
+    assert_eq!(
+        labels,
+        [
+            "processed",
+            "processed",
+            "processed",
+            "filtered",
+            "filtered",
+            "filtered",
+            "permanent_error",
+            "permanent_error",
+            "retry_needed",
+            "decode_failed",
+            "decode_failed"
+        ],
+        "every kind of outcome is exercised"
+    );
+
+    let text = captured.text();
+    assert!(
+        !text.contains(MARKER),
+        "free text leaked into the logs:\n{text}"
+    );
+    assert!(
+        !text.contains("7f3a"),
+        "a piece of the free text leaked into the logs:\n{text}"
+    );
+
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let outcome_lines: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l.get("outcome").is_some())
+        .collect();
+    assert_eq!(
+        outcome_lines.len(),
+        labels.len(),
+        "one log line per outcome"
+    );
+
+    let applied = lines
+        .iter()
+        .find(|l| l["message"] == "changelog applied" && l["changelog_type"] == "create_comment")
+        .expect("the applied comment is logged");
+    assert_eq!(applied["level"], "INFO");
+    assert_eq!(applied["third_party_type"], "jira");
+    assert_eq!(applied["org_id"], 42);
+    assert_eq!(applied["jira_issue_key"], "PROJ-7");
+    assert_eq!(applied["event_id"], "test:apply:0");
+    assert_eq!(applied["is_from_datadog"], false);
+    let evt = applied["evt_timestamp"].as_str().expect("evt_timestamp");
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(evt).is_ok(),
+        "evt_timestamp is RFC 3339: {evt}"
+    );
+
+    let echo = lines
+        .iter()
+        .find(|l| l["reason"] == "break_synchronization_cycle")
+        .expect("the echo is logged");
+    assert_eq!(echo["is_from_datadog"], true);
+    assert_eq!(echo["message"], "changelog filtered");
+
+    let permanent = lines
+        .iter()
+        .find(|l| {
+            l["outcome"] == "permanent_error" && l["error_kind"] == "case_api_invalid_argument"
+        })
+        .expect("the rejected write is logged");
+    assert_eq!(permanent["level"], "ERROR");
+    assert_eq!(permanent["rpc"], "UpdateCase");
+
+    let decode = lines
+        .iter()
+        .find(|l| l["outcome"] == "decode_failed" && l["error_path"] == "$.org")
+        .expect("the decode failure is logged");
+    assert_eq!(decode["error_kind"], "invalid_org");
+    assert_eq!(decode["topic"], "jira-events");
+    assert_eq!(decode["offset"], 100);
+}

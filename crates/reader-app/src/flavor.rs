@@ -1,0 +1,68 @@
+//! [`Flavor`]: what an integration's binary supplies to the shared service shell.
+
+use crate::config::{ConfigError, KeyDef, RawConfig};
+use async_trait::async_trait;
+use std::sync::Arc;
+use std::time::Duration;
+use thirdparty_core::{CacheStats, CaseApi, DecodeError, Pipeline, SyncError};
+
+/// What the shell hands a flavor to build its pipeline.
+pub struct FlavorSetup<'a> {
+    /// The whole configuration (the flavor reads its own `[<flavor>]` section).
+    pub config: &'a RawConfig,
+    /// The Case Management API.
+    pub api: Arc<dyn CaseApi>,
+    /// `cache.metadata_ttl_s`.
+    pub metadata_ttl: Duration,
+    /// `cache.metadata_capacity`.
+    pub metadata_capacity: usize,
+}
+
+/// The flavor's prefilter caches, as the shell sees them.
+#[async_trait]
+pub trait FlavorCaches: Send + Sync {
+    /// Loads every organisation's metadata (before readiness turns true). Returns how many
+    /// organisations were loaded.
+    async fn warm(&self) -> Result<usize, SyncError>;
+
+    /// Hit/miss counts per cache name, for the cache gauges.
+    fn stats(&self) -> Vec<(&'static str, CacheStats)>;
+}
+
+/// What a flavor builds.
+pub struct FlavorParts {
+    /// The pipeline (without telemetry; the shell adds it).
+    pub pipeline: Pipeline,
+    /// Its caches.
+    pub caches: Arc<dyn FlavorCaches>,
+}
+
+/// One integration's binary: its name, its config keys, how to build its pipeline and how to
+/// wrap a raw webhook body into its Kafka envelope for `replay --file`.
+pub trait Flavor: 'static {
+    /// Integration name (`jira`); the default topic is `collaboration_integrations_<NAME>`.
+    const NAME: &'static str;
+
+    /// Extra `replay` flags naming the integration's ids for raw webhook bodies
+    /// (e.g. `--jira-account-id`).
+    type RawArgs: clap::Args + Clone + Send + Sync + 'static;
+
+    /// The flavor's own config keys (section `[<NAME>]`).
+    fn keys() -> &'static [KeyDef];
+
+    /// Builds the pipeline and caches.
+    fn build(setup: FlavorSetup<'_>) -> Result<FlavorParts, ConfigError>;
+
+    /// Wraps a raw webhook body, as the third party sends it, into the Kafka envelope.
+    /// `None` when the raw arguments were not given (the input is then taken as enveloped).
+    fn envelope_raw(
+        args: &Self::RawArgs,
+        org_id: u64,
+        raw: &[u8],
+    ) -> Option<Result<Vec<u8>, DecodeError>>;
+}
+
+/// The default topic of a flavor.
+pub fn default_topic(name: &str) -> String {
+    format!("collaboration_integrations_{name}")
+}

@@ -1,0 +1,204 @@
+//! `replay`: recorded messages through the same pipeline, one printed decision per changelog.
+
+use crate::cli::OutputFormat;
+use serde::Serialize;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use thirdparty_core::{ChangelogOutcome, DecodeError, Outcome, Payload, Pipeline};
+
+/// Where a replayed message came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageOrigin {
+    /// A file, and the line for JSON-lines files (1-based).
+    File {
+        /// The file.
+        path: PathBuf,
+        /// Line number, for JSON-lines files.
+        line: Option<usize>,
+    },
+    /// A topic coordinate.
+    Topic {
+        /// Partition.
+        partition: i32,
+        /// Offset.
+        offset: i64,
+    },
+}
+
+impl std::fmt::Display for MessageOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::File { path, line: None } => write!(f, "{}", path.display()),
+            Self::File {
+                path,
+                line: Some(l),
+            } => write!(f, "{}:{l}", path.display()),
+            Self::Topic { partition, offset } => write!(f, "{partition}/{offset}"),
+        }
+    }
+}
+
+/// A message read for replay, or why it could not be prepared.
+pub struct ReplayMessage {
+    /// Where it came from.
+    pub origin: MessageOrigin,
+    /// The payload, or the error wrapping a raw body into the envelope.
+    pub payload: Result<Payload, DecodeError>,
+}
+
+/// Splits a file into messages: the whole file when it is one JSON document, else one message
+/// per non-blank line (JSON lines). Raw bytes that are neither are kept whole so the decoder
+/// reports them.
+pub fn read_file(path: &Path) -> std::io::Result<Vec<(Option<usize>, Vec<u8>)>> {
+    let bytes = std::fs::read(path)?;
+    if serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok() {
+        return Ok(vec![(None, bytes)]);
+    }
+    let lines: Vec<(Option<usize>, Vec<u8>)> = bytes
+        .split(|b| *b == b'\n')
+        .enumerate()
+        .filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace))
+        .map(|(i, l)| (Some(i + 1), l.to_vec()))
+        .collect();
+    if lines.len() > 1 {
+        Ok(lines)
+    } else {
+        Ok(vec![(None, bytes)])
+    }
+}
+
+/// One printed decision.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Decision {
+    /// Where the message came from.
+    pub source: String,
+    /// `update_priority`, … (empty when the message did not decode).
+    pub changelog_type: String,
+    /// `applied`, `would_apply`, `filtered`, `decode_error`, `permanent_error`, `retry_needed`.
+    pub decision: &'static str,
+    /// The filter reason or the error, when there is one.
+    pub detail: String,
+}
+
+impl Decision {
+    fn from_outcome(source: &str, o: &ChangelogOutcome) -> Self {
+        let changelog_type = o
+            .changelog_type
+            .as_ref()
+            .map(|t| t.as_tag().into_owned())
+            .unwrap_or_default();
+        let (decision, detail) = match &o.outcome {
+            Outcome::Processed {
+                overridden_conflict,
+            } => (
+                "applied",
+                if *overridden_conflict {
+                    "overrode a state conflict".to_owned()
+                } else {
+                    String::new()
+                },
+            ),
+            Outcome::WouldApply {
+                overridden_conflict,
+            } => (
+                "would_apply",
+                if *overridden_conflict {
+                    "would override a state conflict".to_owned()
+                } else {
+                    String::new()
+                },
+            ),
+            Outcome::Filtered(r) => ("filtered", r.as_str().to_owned()),
+            Outcome::DecodeFailed(e) => ("decode_error", e.to_string()),
+            Outcome::PermanentError(e) => ("permanent_error", e.to_string()),
+            Outcome::RetryNeeded(e) => ("retry_needed", e.to_string()),
+        };
+        Self {
+            source: source.to_owned(),
+            changelog_type,
+            decision,
+            detail,
+        }
+    }
+}
+
+/// Totals of a replay.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReplaySummary {
+    /// Messages read.
+    pub messages: usize,
+    /// Decisions printed.
+    pub decisions: usize,
+    /// Messages that did not decode.
+    pub decode_errors: usize,
+    /// Changelogs whose handling failed transiently (the Case API was unreachable).
+    pub retry_needed: usize,
+}
+
+/// Runs every message through `pipeline` and prints one decision per changelog to `out`.
+/// Decode errors never stop the run.
+pub async fn replay(
+    pipeline: &Pipeline,
+    messages: Vec<ReplayMessage>,
+    format: OutputFormat,
+    out: &mut dyn Write,
+) -> std::io::Result<ReplaySummary> {
+    let mut summary = ReplaySummary::default();
+    let mut rows = Vec::new();
+    for message in messages {
+        summary.messages += 1;
+        let source = message.origin.to_string();
+        let decisions: Vec<Decision> = match message.payload {
+            Ok(payload) => pipeline
+                .run(&payload)
+                .await
+                .outcomes
+                .iter()
+                .map(|o| Decision::from_outcome(&source, o))
+                .collect(),
+            Err(e) => vec![Decision {
+                source: source.clone(),
+                changelog_type: String::new(),
+                decision: "decode_error",
+                detail: e.to_string(),
+            }],
+        };
+        for d in decisions {
+            summary.decisions += 1;
+            match d.decision {
+                "decode_error" => summary.decode_errors += 1,
+                "retry_needed" => summary.retry_needed += 1,
+                _ => {}
+            }
+            match format {
+                OutputFormat::Json => {
+                    serde_json::to_writer(&mut *out, &d)?;
+                    writeln!(out)?;
+                }
+                OutputFormat::Table => rows.push(d),
+            }
+        }
+    }
+    if format == OutputFormat::Table {
+        print_table(&rows, out)?;
+    }
+    Ok(summary)
+}
+
+fn print_table(rows: &[Decision], out: &mut dyn Write) -> std::io::Result<()> {
+    let [h0, h1, h2, h3] = ["SOURCE", "CHANGELOG TYPE", "DECISION", "DETAIL"];
+    let width =
+        |f: fn(&Decision) -> usize, h: &str| rows.iter().map(f).chain([h.len()]).max().unwrap_or(0);
+    let w0 = width(|d| d.source.len(), h0);
+    let w1 = width(|d| d.changelog_type.len(), h1);
+    let w2 = width(|d| d.decision.len(), h2);
+    writeln!(out, "{h0:w0$}  {h1:w1$}  {h2:w2$}  {h3}")?;
+    for d in rows {
+        writeln!(
+            out,
+            "{:w0$}  {:w1$}  {:w2$}  {}",
+            d.source, d.changelog_type, d.decision, d.detail
+        )?;
+    }
+    Ok(())
+}
