@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Prints the commands that build and push the reader images (`cargo xtask image` runs this).
+# Nothing is executed: no Docker engine is needed to print them.
+#
+#   REGISTRY  registry prefix            (default registry.example.com/case-management)
+#   VERSION   image version              (default: appVersion of the Helm chart)
+#   PLATFORMS buildx platforms           (default linux/amd64,linux/arm64)
+#
+# Tags match the chart's default image tag, "<VERSION>-<flavor>": casethirdpartyreader for
+# staging/prod and casethirdpartyreaderfips (FIPS build) for gov.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+CHART="$ROOT/deploy/helm/case-third-party-reader/Chart.yaml"
+REGISTRY=${REGISTRY:-registry.example.com/case-management}
+if [ -z "${VERSION:-}" ]; then
+  VERSION=$(sed -n 's/^appVersion:[[:space:]]*"\{0,1\}\([^"]*\)"\{0,1\}[[:space:]]*$/\1/p' "$CHART")
+  [ -n "$VERSION" ] || { echo "image-commands.sh: no appVersion in $CHART; set VERSION" >&2; exit 1; }
+fi
+PLATFORMS=${PLATFORMS:-linux/amd64,linux/arm64}
+
+cat <<TEXT
+# Once per machine: a BuildKit builder that can build both platforms. arm64 on an amd64
+# host runs under QEMU (slow for Rust); append a native arm64 node to avoid that:
+#   docker buildx create --name ctpr --append ssh://arm64-builder
+docker run --privileged --rm tonistiigi/binfmt --install arm64,amd64
+docker buildx create --name ctpr --driver docker-container --use
+
+# From the repository root. Each command builds both platforms and pushes one manifest list.
+TEXT
+for flavor in jira servicenow; do
+  cat <<TEXT
+docker buildx build --file deploy/Dockerfile --platform $PLATFORMS \\
+  --build-arg FLAVOR=$flavor \\
+  --tag $REGISTRY/casethirdpartyreader:$VERSION-$flavor --push .
+TEXT
+done
+echo
+echo "# FIPS images for gov (needs the 'fips' cargo feature; see deploy/README.md)."
+for flavor in jira servicenow; do
+  cat <<TEXT
+docker buildx build --file deploy/Dockerfile --platform $PLATFORMS \\
+  --build-arg FLAVOR=$flavor --build-arg FIPS=true \\
+  --tag $REGISTRY/casethirdpartyreaderfips:$VERSION-$flavor --push .
+TEXT
+done
+cat <<TEXT
+
+# The same build steps without Docker (what CI runs), binaries under target/deploy/:
+deploy/build-binary.sh jira
+deploy/build-binary.sh servicenow
+TEXT
