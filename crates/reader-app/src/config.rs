@@ -496,6 +496,44 @@ impl RawConfig {
     /// Reads the layers: defaults, then the file, then the environment, then flags.
     /// `extra` are the flavor's own keys.
     pub fn load(sources: &ConfigSources, extra: &[KeyDef]) -> Result<Self, ConfigError> {
+        let file = match &sources.file {
+            Some(path) => match std::fs::read_to_string(path) {
+                Ok(text) => Some((text, path.clone())),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !sources.file_required => {
+                    None
+                }
+                Err(e) => {
+                    return Err(ConfigError::File {
+                        path: path.clone(),
+                        message: e.to_string(),
+                    });
+                }
+            },
+            None => None,
+        };
+        Self::load_layers(
+            file.as_ref()
+                .map(|(text, path)| (text.as_str(), path.as_path())),
+            sources,
+            extra,
+        )
+    }
+
+    /// Parses ini text as if it were the config file (no environment, no flags): what the
+    /// config fuzz target drives.
+    pub fn parse_ini(text: &str, extra: &[KeyDef]) -> Result<Self, ConfigError> {
+        Self::load_layers(
+            Some((text, std::path::Path::new("<input>"))),
+            &ConfigSources::default(),
+            extra,
+        )
+    }
+
+    fn load_layers(
+        file: Option<(&str, &std::path::Path)>,
+        sources: &ConfigSources,
+        extra: &[KeyDef],
+    ) -> Result<Self, ConfigError> {
         let known: Vec<&KeyDef> = KEYS.iter().chain(extra.iter()).collect();
         let mut raw = RawConfig::default();
         for def in &known {
@@ -504,17 +542,8 @@ impl RawConfig {
                     .insert(def.key.to_owned(), (d.to_owned(), Source::Default));
             }
         }
-        if let Some(path) = &sources.file {
-            match std::fs::read_to_string(path) {
-                Ok(text) => raw.read_ini(&text, path, &known)?,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !sources.file_required => {}
-                Err(e) => {
-                    return Err(ConfigError::File {
-                        path: path.clone(),
-                        message: e.to_string(),
-                    });
-                }
-            }
+        if let Some((text, path)) = file {
+            raw.read_ini(text, path, &known)?;
         }
         for def in &known {
             let var = env_var_for(def.key);

@@ -1,0 +1,101 @@
+//! Shared helpers of the loopback tests: start a sandbox server, build a client.
+
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use case_client::{CaseClient, CaseClientConfig, RetryPolicy};
+use case_sandbox::{ServerHandle, Store};
+use chrono::{TimeZone, Utc};
+use std::path::Path;
+use std::time::Duration;
+use thirdparty_core::{
+    Case, CaseId, CaseUpdate, CaseVersion, FieldStamp, FieldUpdate, NewTimelineCell, OrgId,
+    ProjectId, Text,
+};
+
+pub const DEMO_SEED: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../fixtures/cases/demo.json"
+);
+
+/// The demo seed; fails loudly when the fixture is missing.
+pub fn demo_store() -> Store {
+    Store::load_seed_file(Path::new(DEMO_SEED))
+        .unwrap_or_else(|e| panic!("the demo seed must load: {e}"))
+}
+
+/// Retries that are quick enough for tests but still exponential with jitter.
+pub fn fast_retry() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 4,
+        initial_backoff: Duration::from_millis(5),
+        max_backoff: Duration::from_millis(40),
+        max_elapsed: Duration::from_secs(20),
+    }
+}
+
+pub fn config(url: &str) -> CaseClientConfig {
+    let mut config = CaseClientConfig::new(url).with_retry(fast_retry());
+    config.call_timeout = Duration::from_secs(10);
+    config
+}
+
+/// A plaintext sandbox on a free loopback port with `store`, and a client for it.
+pub async fn start(store: Store) -> (ServerHandle, CaseClient) {
+    let server = case_sandbox::serve("127.0.0.1:0".parse().unwrap(), store)
+        .await
+        .unwrap_or_else(|e| panic!("the sandbox must start on loopback: {e}"));
+    let client = CaseClient::connect(config(&server.url())).unwrap();
+    (server, client)
+}
+
+pub fn case(org: u64, id: &str, version: u64) -> Case {
+    Case {
+        id: CaseId::from(id),
+        org_id: OrgId(org),
+        version: CaseVersion(version),
+        project_id: ProjectId::from("proj-1"),
+        title: Text::new("title"),
+        description: Text::default(),
+        priority: Some("P3".into()),
+        status: "OPEN".into(),
+        assignee: None,
+        due_date: None,
+        created_at: Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap(),
+        third_party_links: vec![],
+        field_stamps: Default::default(),
+    }
+}
+
+pub fn status_update(org: u64, id: &str, expected: u64, status: &str) -> CaseUpdate {
+    CaseUpdate {
+        org_id: OrgId(org),
+        case_id: CaseId::from(id),
+        expected_version: CaseVersion(expected),
+        update: FieldUpdate::Status(status.into()),
+        stamp: FieldStamp {
+            event_time: Utc.with_ymd_and_hms(2025, 1, 2, 3, 4, 5).unwrap(),
+            sequence: Some(1),
+        },
+        source: "jira".into(),
+    }
+}
+
+pub fn comment(org: u64, case_id: &str, key: &str) -> NewTimelineCell {
+    NewTimelineCell {
+        org_id: OrgId(org),
+        case_id: CaseId::from(case_id),
+        idempotency_key: key.into(),
+        author_id: Some("557058:abc".into()),
+        author_name: Some("Ada Lovelace".into()),
+        body: Text::new("Looks fixed on our side."),
+        internal: false,
+        source: "jira".into(),
+        created_at: Utc.with_ymd_and_hms(2025, 1, 2, 3, 4, 5).unwrap(),
+    }
+}

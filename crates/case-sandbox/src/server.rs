@@ -1,0 +1,357 @@
+//! The gRPC server over a [`Store`]: the Case Management `Cases`, `Settings` and `Users`
+//! services, and the sandbox's own `Admin` service.
+
+use crate::admin::AdminService;
+use crate::faults::{FaultStatus, InjectedFault};
+use crate::proto::admin_server::AdminServer;
+use crate::{Rpc, Store};
+use case_client::proto::v1;
+use case_client::proto::v1::cases_server::{Cases, CasesServer};
+use case_client::proto::v1::settings_server::{Settings, SettingsServer};
+use case_client::proto::v1::users_server::{Users, UsersServer};
+use case_client::tls::{self, PemError};
+use case_client::wire;
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+use thirdparty_core::{CaseId, CaseUpdate, NewTimelineCell, OrgId, ProjectId};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::server::TcpIncoming;
+use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
+use tonic::{Code, Request, Response, Status};
+
+/// TLS settings of the sandbox server, as PEM.
+#[derive(Clone)]
+pub struct ServerTls {
+    /// Server certificate chain, leaf first.
+    pub cert_pem: Vec<u8>,
+    /// Server private key.
+    pub key_pem: Vec<u8>,
+    /// When set, clients must present a certificate signed by this CA (mutual TLS).
+    pub client_ca_pem: Option<Vec<u8>>,
+}
+
+impl fmt::Debug for ServerTls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerTls")
+            .field("cert_pem", &format_args!("<{} bytes>", self.cert_pem.len()))
+            .field("key_pem", &"<redacted>")
+            .field("mtls", &self.client_ca_pem.is_some())
+            .finish()
+    }
+}
+
+/// The sandbox server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}; pick a free port (or port 0 for any)")]
+    Bind {
+        /// Address asked for.
+        addr: SocketAddr,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The TLS certificate, key or client CA is unusable.
+    #[error("sandbox TLS settings are unusable: {0}")]
+    Tls(#[from] PemError),
+    /// tonic refused the configuration or failed while serving.
+    #[error("sandbox gRPC server failed: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    /// The server task panicked or was cancelled.
+    #[error("sandbox gRPC server task ended abnormally: {0}")]
+    Task(String),
+}
+
+impl ServeError {
+    /// Whether starting again can help: only when the port was busy.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Bind { .. })
+    }
+}
+
+/// A running sandbox server. [`ServerHandle::shutdown`] stops it gracefully; dropping the
+/// handle also asks it to stop (without waiting).
+#[derive(Debug)]
+pub struct ServerHandle {
+    local_addr: SocketAddr,
+    tls: bool,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), tonic::transport::Error>>>,
+}
+
+impl ServerHandle {
+    /// The address the server listens on (with the real port when port 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// `http://ADDR` or `https://ADDR`: the endpoint a client connects to. With TLS, the
+    /// client must check the server certificate against the name the certificate carries
+    /// (see `case_client::TlsConfig::with_domain_name`) when that is not the IP.
+    pub fn url(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.local_addr)
+    }
+
+    /// Stops accepting connections, lets in-flight calls finish (up to 10 s) and waits for
+    /// the server task.
+    pub async fn shutdown(mut self) -> Result<(), ServeError> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let Some(mut task) = self.task.take() else {
+            return Ok(());
+        };
+        match tokio::time::timeout(Duration::from_secs(10), &mut task).await {
+            Ok(Ok(result)) => result.map_err(ServeError::from),
+            Ok(Err(join)) => Err(ServeError::Task(join.to_string())),
+            Err(_) => {
+                task.abort();
+                tracing::warn!("sandbox: connections still open after 10 s; server aborted");
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Serves `store` over plaintext gRPC on `addr` (port 0 picks a free port).
+pub async fn serve(addr: SocketAddr, store: Store) -> Result<ServerHandle, ServeError> {
+    let listener = bind(addr).await?;
+    serve_listener(listener, store, None).await
+}
+
+/// Serves `store` over gRPC with TLS (and mutual TLS when `tls.client_ca_pem` is set).
+pub async fn serve_tls(
+    addr: SocketAddr,
+    store: Store,
+    tls: ServerTls,
+) -> Result<ServerHandle, ServeError> {
+    let listener = bind(addr).await?;
+    serve_listener(listener, store, Some(tls)).await
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr, source })
+}
+
+/// Serves `store` on an already bound listener, with optional TLS.
+pub async fn serve_listener(
+    listener: TcpListener,
+    store: Store,
+    tls: Option<ServerTls>,
+) -> Result<ServerHandle, ServeError> {
+    let local_addr = listener.local_addr().map_err(|source| ServeError::Bind {
+        addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+        source,
+    })?;
+    let mut builder = Server::builder();
+    let with_tls = tls.is_some();
+    if let Some(tls_settings) = tls {
+        tls::check_identity(
+            &tls_settings.cert_pem,
+            &tls_settings.key_pem,
+            "sandbox server certificate and key PEM",
+        )?;
+        let mut config = ServerTlsConfig::new().identity(Identity::from_pem(
+            &tls_settings.cert_pem,
+            &tls_settings.key_pem,
+        ));
+        if let Some(ca) = &tls_settings.client_ca_pem {
+            tls::check_ca(ca, "sandbox client CA PEM")?;
+            config = config.client_ca_root(Certificate::from_pem(ca));
+        }
+        tls::install_ring_provider();
+        builder = builder.tls_config(config)?;
+    }
+    let api = Api {
+        store: store.clone(),
+    };
+    let router = builder
+        .add_service(CasesServer::new(api.clone()))
+        .add_service(SettingsServer::new(api.clone()))
+        .add_service(UsersServer::new(api))
+        .add_service(AdminServer::new(AdminService::new(store)));
+    let (tx, rx) = oneshot::channel::<()>();
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    let task = tokio::spawn(async move {
+        router
+            .serve_with_incoming_shutdown(incoming, async {
+                let _ = rx.await;
+            })
+            .await
+    });
+    tracing::info!(%local_addr, tls = with_tls, "sandbox: serving Case Management gRPC");
+    Ok(ServerHandle {
+        local_addr,
+        tls: with_tls,
+        shutdown: Some(tx),
+        task: Some(task),
+    })
+}
+
+/// The gRPC status of an injected fault.
+pub(crate) fn fault_status(rpc: Rpc, fault: InjectedFault) -> Status {
+    let code = match fault.status {
+        FaultStatus::Unavailable => Code::Unavailable,
+        FaultStatus::DeadlineExceeded => Code::DeadlineExceeded,
+        FaultStatus::ResourceExhausted => Code::ResourceExhausted,
+        FaultStatus::Internal => Code::Internal,
+        FaultStatus::Aborted => Code::Aborted,
+        FaultStatus::InvalidArgument => Code::InvalidArgument,
+    };
+    let kind = if fault.outage { "outage" } else { "fault" };
+    Status::new(code, format!("case-sandbox: injected {kind} on {rpc}"))
+}
+
+#[derive(Clone)]
+struct Api {
+    store: Store,
+}
+
+impl Api {
+    async fn enter(&self, rpc: Rpc) -> Result<(), Status> {
+        self.store
+            .enter(rpc)
+            .await
+            .map_err(|fault| fault_status(rpc, fault))
+    }
+}
+
+fn invalid(err: &wire::WireError) -> Status {
+    Status::invalid_argument(err.to_string())
+}
+
+#[tonic::async_trait]
+impl Cases for Api {
+    async fn get_case(
+        &self,
+        request: Request<v1::GetCaseRequest>,
+    ) -> Result<Response<v1::GetCaseResponse>, Status> {
+        self.enter(Rpc::GetCase).await?;
+        let r = request.into_inner();
+        let case = self.store.do_get_case(OrgId(r.org_id), &CaseId(r.case_id));
+        Ok(Response::new(v1::GetCaseResponse {
+            case: case.as_ref().map(Into::into),
+        }))
+    }
+
+    async fn find_case_by_third_party(
+        &self,
+        request: Request<v1::FindCaseByThirdPartyRequest>,
+    ) -> Result<Response<v1::FindCaseByThirdPartyResponse>, Status> {
+        self.enter(Rpc::FindCaseByThirdParty).await?;
+        let r = request.into_inner();
+        let case =
+            self.store
+                .do_find_case(OrgId(r.org_id), &r.integration, &r.account_id, &r.item_id);
+        Ok(Response::new(v1::FindCaseByThirdPartyResponse {
+            case: case.as_ref().map(Into::into),
+        }))
+    }
+
+    async fn update_case(
+        &self,
+        request: Request<v1::UpdateCaseRequest>,
+    ) -> Result<Response<v1::UpdateCaseResponse>, Status> {
+        self.enter(Rpc::UpdateCase).await?;
+        let update = CaseUpdate::try_from(request.into_inner()).map_err(|e| invalid(&e))?;
+        let case = self
+            .store
+            .do_update_case(&update)
+            .map_err(|e| wire::status_from_case_api_error(&e))?;
+        Ok(Response::new(v1::UpdateCaseResponse {
+            case: Some((&case).into()),
+        }))
+    }
+
+    async fn create_timeline_cell(
+        &self,
+        request: Request<v1::CreateTimelineCellRequest>,
+    ) -> Result<Response<v1::CreateTimelineCellResponse>, Status> {
+        self.enter(Rpc::CreateTimelineCell).await?;
+        let cell = request
+            .into_inner()
+            .cell
+            .ok_or_else(|| Status::invalid_argument("CreateTimelineCellRequest.cell is missing"))?;
+        let cell = NewTimelineCell::try_from(cell).map_err(|e| invalid(&e))?;
+        let created = self
+            .store
+            .do_create_cell(&cell)
+            .map_err(|e| wire::status_from_case_api_error(&e))?;
+        Ok(Response::new(v1::CreateTimelineCellResponse {
+            cell: Some((&created.cell).into()),
+            created: created.created,
+        }))
+    }
+}
+
+#[tonic::async_trait]
+impl Settings for Api {
+    async fn get_project_settings(
+        &self,
+        request: Request<v1::GetProjectSettingsRequest>,
+    ) -> Result<Response<v1::GetProjectSettingsResponse>, Status> {
+        self.enter(Rpc::GetProjectSettings).await?;
+        let r = request.into_inner();
+        let settings =
+            self.store
+                .do_get_settings(OrgId(r.org_id), &ProjectId(r.project_id), &r.integration);
+        Ok(Response::new(v1::GetProjectSettingsResponse {
+            settings: settings.as_ref().map(Into::into),
+        }))
+    }
+
+    async fn list_integration_metadata(
+        &self,
+        request: Request<v1::ListIntegrationMetadataRequest>,
+    ) -> Result<Response<v1::ListIntegrationMetadataResponse>, Status> {
+        self.enter(Rpc::ListIntegrationMetadata).await?;
+        let r = request.into_inner();
+        let metadata = self.store.do_list_metadata(OrgId(r.org_id), &r.integration);
+        Ok(Response::new(v1::ListIntegrationMetadataResponse {
+            metadata: metadata.iter().map(Into::into).collect(),
+        }))
+    }
+
+    async fn list_integration_orgs(
+        &self,
+        request: Request<v1::ListIntegrationOrgsRequest>,
+    ) -> Result<Response<v1::ListIntegrationOrgsResponse>, Status> {
+        self.enter(Rpc::ListIntegrationOrgs).await?;
+        let r = request.into_inner();
+        let orgs = self.store.do_list_orgs(&r.integration);
+        Ok(Response::new(v1::ListIntegrationOrgsResponse {
+            org_ids: orgs.into_iter().map(|o| o.0).collect(),
+        }))
+    }
+}
+
+#[tonic::async_trait]
+impl Users for Api {
+    async fn resolve_user(
+        &self,
+        request: Request<v1::ResolveUserRequest>,
+    ) -> Result<Response<v1::ResolveUserResponse>, Status> {
+        self.enter(Rpc::ResolveUser).await?;
+        let (org, query) = wire::user_query(request.into_inner());
+        let user = self.store.do_resolve_user(org, &query);
+        Ok(Response::new(v1::ResolveUserResponse {
+            user_id: user.map(|u| u.0),
+        }))
+    }
+}

@@ -1,0 +1,123 @@
+//! Property tests: the decoder and `envelope` never panic, whatever the bytes or the JSON in
+//! any envelope field, and what they accept is well formed.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use proptest::prelude::*;
+use serde_json::{Map, Value, json};
+use servicenow::{DATA_FIELDS, ServiceNowDecoder, envelope};
+use thirdparty_core::{Change, Decoded, Decoder, Payload};
+
+fn any_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(|n| json!(n)),
+        any::<u64>().prop_map(|n| json!(n)),
+        any::<f64>()
+            .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        ".{0,40}".prop_map(Value::String),
+        "[0-9a-fA-F]{30,34}".prop_map(Value::String),
+        "[0-9]{1,22}".prop_map(Value::String),
+        Just(json!("2024-01-15T10:30:00Z")),
+        Just(json!("datadog_x_incident")),
+    ];
+    leaf.prop_recursive(4, 32, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::btree_map(
+                prop_oneof![
+                    Just("value".to_owned()),
+                    Just("display_value".to_owned()),
+                    Just("sys_id".to_owned()),
+                    Just("element".to_owned()),
+                    Just("element_id".to_owned()),
+                    ".{0,8}"
+                ],
+                inner,
+                0..6
+            )
+            .prop_map(|m| Value::Object(m.into_iter().collect::<Map<_, _>>())),
+        ]
+    })
+}
+
+const FIELDS: &[&str] = &[
+    "type",
+    "orgId",
+    "sysId",
+    "instanceName",
+    "updatedTime",
+    "updatedBy",
+    "data",
+];
+
+fn valid() -> Value {
+    json!({
+        "type": "datadog_x_incident", "orgId": 1001,
+        "sysId": "0a52c3d4e5f60718293a4b5c6d7e8f90", "instanceName": "acme",
+        "updatedTime": "2024-01-15T10:30:00Z", "updatedBy": "john.doe",
+        "data": {"state": "7", "comment": "c", "workNote": "w", "sysModCount": "3",
+                 "correlationId": "case-1", "number": "INC1"},
+    })
+}
+
+fn decode(v: &Value) -> Result<Vec<Decoded>, thirdparty_core::DecodeError> {
+    ServiceNowDecoder::new().decode(&Payload::from_value(serde_json::to_vec(v).unwrap()))
+}
+
+fn check_accepted(decoded: &[Decoded]) {
+    assert!(!decoded.is_empty());
+    for d in decoded {
+        if let Decoded::Changelog(c) = d {
+            assert!(c.event_id.starts_with("servicenow:"), "{}", c.event_id);
+            assert_eq!(c.third_party.item_id.len(), 32);
+            if let Change::Comment(comment) = &c.change {
+                assert!(!comment.body.is_blank());
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+        let _ = ServiceNowDecoder::new().decode(&Payload::from_value(bytes.clone()));
+        let _ = envelope(1, "acme", &bytes);
+    }
+
+    #[test]
+    fn arbitrary_json_never_panics(v in any_json()) {
+        if let Ok(d) = decode(&v) { check_accepted(&d); }
+        let bytes = serde_json::to_vec(&v).unwrap();
+        if let Ok(out) = envelope(1, "acme", &bytes) {
+            prop_assert!(ServiceNowDecoder::new().decode(&Payload::from_value(out)).is_ok());
+        }
+    }
+
+    #[test]
+    fn any_value_in_any_envelope_field(field in 0..FIELDS.len(), value in any_json(), remove in any::<bool>()) {
+        let mut v = valid();
+        if remove { v.as_object_mut().unwrap().remove(FIELDS[field]); } else { v[FIELDS[field]] = value; }
+        match decode(&v) {
+            Ok(d) => check_accepted(&d),
+            Err(e) => prop_assert!(!e.path.is_empty() && e.kind() != "invalid", "{e}"),
+        }
+    }
+
+    #[test]
+    fn any_value_in_any_data_field(field in 0..DATA_FIELDS.len(), value in any_json()) {
+        let mut v = valid();
+        v["data"][DATA_FIELDS[field]] = value;
+        match decode(&v) {
+            Ok(d) => check_accepted(&d),
+            Err(e) => prop_assert!(e.path.starts_with("data.") && e.kind() != "invalid", "{e}"),
+        }
+    }
+}

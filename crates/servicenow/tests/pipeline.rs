@@ -1,0 +1,177 @@
+//! The ServiceNow pipeline with a concurrent writer: a Case Management edit lands between
+//! the pipeline's read of the case and its update.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use async_trait::async_trait;
+use case_sandbox::{Rpc, Store};
+use serde_json::json;
+use servicenow::{ServiceNowConfig, pipeline};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use thirdparty_core::*;
+
+const SEED: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../fixtures/servicenow/seed.json"
+);
+const CASE: &str = "5e1f0c0a-9b1e-4c0a-8d2e-000000000001";
+const SYS_ID: &str = "be5fc89a31cc968c758ec576a4ba3425";
+
+/// Forwards to the store; before the first `update_case`, another writer edits the case.
+struct RacingApi {
+    store: Store,
+    edit: Mutex<Option<FieldUpdate>>,
+}
+
+#[async_trait]
+impl CaseApi for RacingApi {
+    async fn get_case(&self, org: OrgId, id: &CaseId) -> Result<Option<Case>, CaseApiError> {
+        self.store.get_case(org, id).await
+    }
+    async fn find_case_by_third_party(
+        &self,
+        org: OrgId,
+        integration: &str,
+        reference: &ThirdPartyRef,
+    ) -> Result<Option<Case>, CaseApiError> {
+        self.store
+            .find_case_by_third_party(org, integration, reference)
+            .await
+    }
+    async fn get_project_settings(
+        &self,
+        org: OrgId,
+        project: &ProjectId,
+        integration: &str,
+    ) -> Result<Option<ProjectSettings>, CaseApiError> {
+        self.store
+            .get_project_settings(org, project, integration)
+            .await
+    }
+    async fn list_integration_metadata(
+        &self,
+        org: OrgId,
+        integration: &str,
+    ) -> Result<Vec<IntegrationMetadata>, CaseApiError> {
+        self.store.list_integration_metadata(org, integration).await
+    }
+    async fn list_integration_orgs(&self, integration: &str) -> Result<Vec<OrgId>, CaseApiError> {
+        self.store.list_integration_orgs(integration).await
+    }
+    async fn update_case(&self, update: &CaseUpdate) -> Result<Case, CaseApiError> {
+        let edit = self.edit.lock().unwrap().take();
+        if let Some(edit) = edit {
+            self.store
+                .edit_case(update.org_id, &update.case_id, edit)
+                .unwrap();
+        }
+        self.store.update_case(update).await
+    }
+    async fn create_timeline_cell(
+        &self,
+        cell: &NewTimelineCell,
+    ) -> Result<TimelineCellCreated, CaseApiError> {
+        self.store.create_timeline_cell(cell).await
+    }
+    async fn resolve_user(
+        &self,
+        org: OrgId,
+        query: &UserQuery,
+    ) -> Result<Option<UserId>, CaseApiError> {
+        self.store.resolve_user(org, query).await
+    }
+}
+
+fn closing_event() -> Payload {
+    let v = json!({
+        "type": "datadog_x_incident", "orgId": 1001, "sysId": SYS_ID, "instanceName": "acme",
+        "updatedTime": "2024-03-04T10:15:00Z", "updatedBy": "jane.roe",
+        "data": {"state": "7", "sysModCount": "4", "correlationId": CASE},
+    });
+    Payload::from_value(serde_json::to_vec(&v).unwrap()).with_key(format!("1001:{SYS_ID}"))
+}
+
+async fn run_with_concurrent_edit(edit: FieldUpdate) -> (Outcome, Case, Store) {
+    let store = Store::load_seed_file(Path::new(SEED)).unwrap();
+    let api = Arc::new(RacingApi {
+        store: store.clone(),
+        edit: Mutex::new(Some(edit)),
+    });
+    let (pipeline, _) = pipeline(api, &ServiceNowConfig::default());
+    let report = pipeline.run(&closing_event()).await;
+    assert_eq!(report.outcomes.len(), 1);
+    let case = store.case(OrgId(1001), &CaseId::from(CASE)).unwrap();
+    (report.outcomes[0].outcome.clone(), case, store)
+}
+
+#[tokio::test]
+async fn an_unrelated_concurrent_edit_is_kept_and_the_state_applied_after_a_re_read() {
+    let (outcome, case, store) =
+        run_with_concurrent_edit(FieldUpdate::Priority(Some("P1".into()))).await;
+    assert_eq!(
+        outcome,
+        Outcome::Processed {
+            overridden_conflict: false
+        }
+    );
+    assert_eq!(
+        case.priority.as_deref(),
+        Some("P1"),
+        "the other writer's edit"
+    );
+    assert_eq!(case.status, "CLOSED");
+    assert_eq!(case.version, CaseVersion(5), "3 + the edit + our update");
+    assert_eq!(store.calls(Rpc::UpdateCase), 2);
+    assert_eq!(store.calls(Rpc::GetCase), 2, "looked up, then re-read once");
+}
+
+#[tokio::test]
+async fn a_concurrent_edit_to_the_same_value_ends_as_no_change() {
+    let (outcome, case, store) =
+        run_with_concurrent_edit(FieldUpdate::Status("CLOSED".into())).await;
+    assert_eq!(outcome, Outcome::Filtered(FilteredReason::NoChange));
+    assert_eq!(case.status, "CLOSED");
+    assert_eq!(case.version, CaseVersion(4), "only the other writer's edit");
+    assert_eq!(store.calls(Rpc::UpdateCase), 1);
+}
+
+#[tokio::test]
+async fn dry_run_writes_nothing() {
+    let store = Store::load_seed_file(Path::new(SEED)).unwrap();
+    let (pipeline, _) = pipeline(Arc::new(store.clone()), &ServiceNowConfig::default());
+    let report = pipeline.dry_run(true).run(&closing_event()).await;
+    assert_eq!(
+        report.outcomes[0].outcome,
+        Outcome::WouldApply {
+            overridden_conflict: false
+        }
+    );
+    assert_eq!(store.calls(Rpc::UpdateCase), 0);
+    let case = store.case(OrgId(1001), &CaseId::from(CASE)).unwrap();
+    assert_eq!(
+        (case.status.as_str(), case.version),
+        ("OPEN", CaseVersion(3))
+    );
+}
+
+#[tokio::test]
+async fn the_pipeline_is_a_payload_handler() {
+    let store = Store::load_seed_file(Path::new(SEED)).unwrap();
+    let (pipeline, _) = pipeline(Arc::new(store.clone()), &ServiceNowConfig::default());
+    assert_eq!(pipeline.integration(), servicenow::INTEGRATION);
+    assert_eq!(pipeline.handle(&closing_event()).await, Disposition::Ack);
+    store
+        .faults()
+        .fail_next(Rpc::GetCase, 1, case_sandbox::FaultStatus::Unavailable);
+    let mut redelivered = closing_event();
+    redelivered.offset = 42;
+    assert!(matches!(
+        pipeline.handle(&redelivered).await,
+        Disposition::Retry { .. }
+    ));
+}
