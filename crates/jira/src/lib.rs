@@ -1,1 +1,89 @@
-//! jira (work in progress).
+//! The Jira integration: turns enveloped Jira webhooks into case updates.
+//!
+//! Its one job is the Jira side of the sync pipeline: [`JiraDecoder`] (webhook →
+//! changelogs), [`JiraFilterer`] (cached-metadata prefilter, then the settings/case filter)
+//! and [`JiraProcessor`] (writes through [`CaseApi`]). [`pipeline`] wires them into a
+//! [`Pipeline`]. The Kafka contract, decode rules, filter order and the filter reasons this
+//! integration produces are in the crate's README.
+//!
+//! ```
+//! use jira::JiraDecoder;
+//! use thirdparty_core::{Decoded, Decoder, Payload};
+//!
+//! let value = br#"{"orgId": 42, "jiraAccountId": "site-1", "receivedAt": "2026-03-01T10:00:00Z",
+//!   "webhook": {"timestamp": 1772359200000, "webhookEvent": "jira:issue_updated",
+//!     "issue": {"id": "10040", "key": "SUP-41",
+//!               "fields": {"project": {"id": "10000"}, "issuetype": {"id": "10001"}}},
+//!     "changelog": {"id": "10235", "items": [{"field": "priority", "fieldtype": "jira",
+//!       "fieldId": "priority", "from": "4", "fromString": "Low", "to": "2", "toString": "High"}]}}}"#;
+//! let decoded = JiraDecoder::new().decode(&Payload::from_value(&value[..])).unwrap();
+//! let Decoded::Changelog(changelog) = &decoded[0] else { panic!("expected a changelog") };
+//! assert_eq!(changelog.changelog_type().as_tag(), "update_priority");
+//! assert_eq!(changelog.event_id, "jira:10235:priority");
+//! assert_eq!(changelog.third_party.item_key.as_deref(), Some("SUP-41"));
+//! ```
+
+mod decode;
+mod filter;
+mod markup;
+mod process;
+mod values;
+mod wire;
+
+pub use decode::{JiraDecoder, envelope, record_key};
+pub use filter::{DEFAULT_SYNC_MARKER, JiraConfig, JiraFilterer};
+pub use markup::wiki_to_markdown;
+pub use process::JiraProcessor;
+
+use std::sync::Arc;
+use thirdparty_core::{CaseApi, FilteredReason, Integration, Pipeline};
+
+/// This integration's name (`jira`): metric tags, settings lookups, sources of writes.
+pub const INTEGRATION: Integration = Integration::new("jira");
+
+/// Every [`FilteredReason`] the Jira flavor can produce (24 of the 27; `instance_not_configured`,
+/// `missing_correlation_id` and `case_closed` never come from Jira events).
+pub const FILTER_REASONS: &[FilteredReason] = &[
+    // decoder
+    FilteredReason::UnsupportedEventType,
+    FilteredReason::EmptyChangelog,
+    FilteredReason::EmptyComment,
+    // prefilter
+    FilteredReason::BreakSynchronizationCycle,
+    FilteredReason::NoMatchingMetadata,
+    FilteredReason::CustomFieldNotConfigured,
+    FilteredReason::UnsupportedChangelogType,
+    // pipeline (case and settings lookup)
+    FilteredReason::NoCorrespondingCase,
+    FilteredReason::ProjectNotFound,
+    // filter
+    FilteredReason::OrgDisabled,
+    FilteredReason::IntegrationDisabled,
+    FilteredReason::ProjectSyncDisabled,
+    FilteredReason::FieldJiraBiSyncDisabled,
+    FilteredReason::SyncDirectionPushOnly,
+    FilteredReason::CommentSyncDisabled,
+    FilteredReason::CreatedBeforeStartSyncingFrom,
+    FilteredReason::OutOfOrderEvent,
+    FilteredReason::FieldValueNotMapped,
+    FilteredReason::InvalidFieldValue,
+    FilteredReason::NoChange,
+    FilteredReason::StateConflict,
+    // processor and pipeline retry
+    FilteredReason::AssigneeResolutionFailed,
+    FilteredReason::DuplicateEvent,
+    FilteredReason::CaseVersionMismatch,
+];
+
+/// Wires a Jira [`Pipeline`] over `api`; the filterer is returned too, to
+/// [`JiraFilterer::warm`] its cache before reporting ready and to read its cache stats.
+pub fn pipeline(api: Arc<dyn CaseApi>, config: &JiraConfig) -> (Pipeline, Arc<JiraFilterer>) {
+    let filterer = Arc::new(JiraFilterer::new(api.clone(), config));
+    let pipeline = Pipeline::new(
+        Arc::new(JiraDecoder::new()),
+        filterer.clone(),
+        Arc::new(JiraProcessor::new(api.clone())),
+        api,
+    );
+    (pipeline, filterer)
+}

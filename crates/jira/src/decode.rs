@@ -1,0 +1,947 @@
+//! [`JiraDecoder`]: an enveloped Jira webhook → [`Changelog`]s.
+
+use crate::INTEGRATION;
+use crate::markup::wiki_to_markdown;
+use crate::wire::{CommentBody, Envelope, Issue, Item, JStr, Scalar, User, Webhook};
+use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
+use serde_path_to_error::Segment;
+use std::collections::HashMap;
+use thirdparty_core::{
+    Author, CaseLocator, Change, Changelog, ChangelogType, Comment, DecodeError, Decoded, Decoder,
+    FieldChange, FieldValue, FilteredReason, Integration, OrgId, Payload, SkippedEvent, Text,
+    ThirdPartyRef,
+};
+
+/// Decodes the Jira Kafka contract (see the crate docs): one [`Changelog`] per changed field
+/// of a `jira:issue_updated`, one `create_comment` per new comment, a
+/// [`Decoded::Skipped`] for events that carry nothing to sync, and a [`DecodeError`] with a
+/// JSON path and a `kind:` prefix for malformed input.
+///
+/// Descriptions and comment bodies are converted from wiki markup to Markdown here (see
+/// [`crate::wiki_to_markdown`]), so filters compare and the processor writes Markdown.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct JiraDecoder;
+
+impl JiraDecoder {
+    /// A decoder.
+    pub fn new() -> Self {
+        Self
+    }
+
+    /// Decodes an enveloped payload value (the Kafka record value).
+    pub fn decode_value(&self, value: &[u8]) -> Result<Vec<Decoded>, DecodeError> {
+        // serde would read a JSON array positionally into the envelope struct.
+        if value.trim_ascii_start().first() == Some(&b'[') {
+            return Err(error(
+                "$",
+                "wrong_type",
+                "the record value is a JSON array; expected the envelope object {orgId, jiraAccountId, receivedAt, webhook}",
+            ));
+        }
+        let mut de = serde_json::Deserializer::from_slice(value);
+        let envelope: Envelope<'_> =
+            serde_path_to_error::deserialize(&mut de).map_err(|e| serde_error(&e))?;
+        de.end().map_err(|e| {
+            error(
+                "$",
+                "not_json",
+                format!(
+                    "trailing data after the envelope object ({e}); send one JSON object per record"
+                ),
+            )
+        })?;
+        decode_envelope(envelope)
+    }
+}
+
+impl Decoder for JiraDecoder {
+    fn integration(&self) -> Integration {
+        INTEGRATION
+    }
+
+    fn decode(&self, payload: &Payload) -> Result<Vec<Decoded>, DecodeError> {
+        self.decode_value(&payload.value)
+    }
+}
+
+/// Wraps a raw Jira webhook body into the Kafka contract's envelope, keeping the body byte
+/// for byte. Fails (`not_json`) when the body is not one JSON value, or (`invalid_value`)
+/// when the account id is blank.
+///
+/// ```
+/// let at = chrono::DateTime::parse_from_rfc3339("2026-03-01T10:00:00Z").unwrap().to_utc();
+/// let value = jira::envelope(42, "site-1", at, br#"{"webhookEvent":"jira:issue_deleted"}"#).unwrap();
+/// assert_eq!(
+///     std::str::from_utf8(&value).unwrap(),
+///     r#"{"orgId":42,"jiraAccountId":"site-1","receivedAt":"2026-03-01T10:00:00.000Z","webhook":{"webhookEvent":"jira:issue_deleted"}}"#
+/// );
+/// ```
+pub fn envelope(
+    org_id: u64,
+    jira_account_id: &str,
+    received_at: DateTime<Utc>,
+    raw_webhook: &[u8],
+) -> Result<Vec<u8>, DecodeError> {
+    if jira_account_id.trim().is_empty() {
+        return Err(error(
+            "jiraAccountId",
+            "invalid_value",
+            "the Jira account (site) id is blank; pass the connected site's id",
+        ));
+    }
+    let mut de = serde_json::Deserializer::from_slice(raw_webhook);
+    <serde::de::IgnoredAny as serde::Deserialize>::deserialize(&mut de)
+        .and_then(|_| de.end())
+        .map_err(|e| {
+            error(
+                "webhook",
+                "not_json",
+                format!("the webhook body is not one JSON value ({e}); pass the body exactly as Jira sent it"),
+            )
+        })?;
+    let body = raw_webhook.trim_ascii();
+    let account = serde_json::to_string(jira_account_id)
+        .map_err(|e| error("jiraAccountId", "invalid_value", e.to_string()))?;
+    let received = received_at.to_rfc3339_opts(SecondsFormat::Millis, true);
+    let mut out = Vec::with_capacity(body.len() + account.len() + 96);
+    out.extend_from_slice(b"{\"orgId\":");
+    out.extend_from_slice(org_id.to_string().as_bytes());
+    out.extend_from_slice(b",\"jiraAccountId\":");
+    out.extend_from_slice(account.as_bytes());
+    out.extend_from_slice(b",\"receivedAt\":\"");
+    out.extend_from_slice(received.as_bytes());
+    out.extend_from_slice(b"\",\"webhook\":");
+    out.extend_from_slice(body);
+    out.push(b'}');
+    Ok(out)
+}
+
+/// The Kafka record key for an issue: `"<orgId>:<issue id>"`, so one issue's events stay
+/// in order within a partition.
+///
+/// ```
+/// assert_eq!(jira::record_key(42, "10040"), "42:10040");
+/// ```
+pub fn record_key(org_id: u64, issue_id: &str) -> String {
+    format!("{org_id}:{issue_id}")
+}
+
+/// A decode error of `kind` at `path`.
+pub(crate) fn error(path: &str, kind: &str, message: impl AsRef<str>) -> DecodeError {
+    DecodeError::new(INTEGRATION, path, format!("{kind}: {}", message.as_ref()))
+}
+
+/// Maps a serde error to a [`DecodeError`] with a path and a kind. Values quoted by serde
+/// (`invalid type: string "…"`) are dropped from the message: they may be customer text.
+fn serde_error(e: &serde_path_to_error::Error<serde_json::Error>) -> DecodeError {
+    let mut path = String::new();
+    for segment in e.path() {
+        match segment {
+            Segment::Seq { index } => path.push_str(&format!("[{index}]")),
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(key);
+            }
+            Segment::Unknown => path.push_str(if path.is_empty() { "?" } else { ".?" }),
+        }
+    }
+    let inner = e.inner();
+    let message = redact_serde_message(&inner.to_string());
+    use serde_json::error::Category;
+    let (kind, hint) = match inner.classify() {
+        Category::Syntax | Category::Eof | Category::Io => (
+            "not_json",
+            "the record value must be one UTF-8 JSON object (the envelope)",
+        ),
+        Category::Data => {
+            if let Some(field) = message
+                .strip_prefix("missing field `")
+                .and_then(|r| r.split('`').next())
+            {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(field);
+                (
+                    "missing_field",
+                    "the producer must send this field (see the Kafka contract in the jira crate README)",
+                )
+            } else if message.starts_with("invalid type") {
+                (
+                    "wrong_type",
+                    "the field has another JSON type than the contract says",
+                )
+            } else {
+                (
+                    "invalid_value",
+                    "the field's value is outside what the contract allows",
+                )
+            }
+        }
+    };
+    if path.is_empty() {
+        path.push('$');
+    }
+    error(&path, kind, format!("{message}; {hint}"))
+}
+
+fn redact_serde_message(message: &str) -> String {
+    for marker in ["string \"", "map key \""] {
+        if let (Some(start), Some(end)) = (message.find(marker), message.rfind("\", expected"))
+            && end >= start + marker.len()
+        {
+            let head = message.get(..start + marker.len() - 2).unwrap_or("");
+            let tail = message.get(end + 1..).unwrap_or("");
+            return format!("{head} <redacted>{tail}");
+        }
+    }
+    message.to_owned()
+}
+
+/// Parses Jira's date-times: `2019-01-07T16:55:51.184-0330`, `…+0000`, or RFC 3339.
+pub(crate) fn parse_jira_datetime(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    DateTime::<FixedOffset>::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z")
+        .or_else(|_| DateTime::parse_from_rfc3339(s))
+        .ok()
+        .map(|d| d.with_timezone(&Utc))
+}
+
+fn non_empty<'s>(s: Option<&'s JStr<'_>>) -> Option<&'s str> {
+    s.map(JStr::as_str).filter(|s| !s.trim().is_empty())
+}
+
+fn non_empty_scalar<'s>(s: Option<&'s Scalar<'_>>) -> Option<&'s str> {
+    s.map(Scalar::as_str).filter(|s| !s.trim().is_empty())
+}
+
+/// The pieces every changelog of one webhook shares.
+struct Context<'e> {
+    org_id: OrgId,
+    account: &'e str,
+    received_at: DateTime<Utc>,
+    timestamp: Option<DateTime<Utc>>,
+}
+
+impl Context<'_> {
+    fn skipped(&self, reason: FilteredReason, changelog_type: Option<ChangelogType>) -> Decoded {
+        Decoded::Skipped(SkippedEvent {
+            org_id: Some(self.org_id),
+            changelog_type,
+            event_time: Some(self.timestamp.unwrap_or(self.received_at)),
+            reason,
+        })
+    }
+}
+
+fn decode_envelope(env: Envelope<'_>) -> Result<Vec<Decoded>, DecodeError> {
+    let account = env.jira_account_id.as_str().trim();
+    if account.is_empty() {
+        return Err(error(
+            "jiraAccountId",
+            "invalid_value",
+            "the Jira account (site) id is blank; the producer must name the connected site",
+        ));
+    }
+    let received_at = DateTime::parse_from_rfc3339(env.received_at.as_str())
+        .map(|d| d.with_timezone(&Utc))
+        .map_err(|_| {
+            error(
+                "receivedAt",
+                "invalid_value",
+                "receivedAt is not an RFC 3339 date-time (e.g. 2026-03-01T10:00:00Z)",
+            )
+        })?;
+    let wh = env.webhook;
+    let timestamp = match wh.timestamp {
+        None => None,
+        Some(ms) => Some(DateTime::<Utc>::from_timestamp_millis(ms.0).ok_or_else(|| {
+            error(
+                "webhook.timestamp",
+                "invalid_value",
+                "timestamp is not a representable epoch-milliseconds time",
+            )
+        })?),
+    };
+    let ctx = Context {
+        org_id: OrgId(env.org_id),
+        account,
+        received_at,
+        timestamp,
+    };
+    let Some(event) = wh.webhook_event.as_ref() else {
+        return Err(error(
+            "webhook.webhookEvent",
+            "not_jira",
+            "the webhook body has no webhookEvent, so it is not a Jira webhook; check what the producer wraps",
+        ));
+    };
+    match event.as_str() {
+        "jira:issue_updated" => issue_updated(&ctx, &wh),
+        "comment_created" => {
+            let Some(comment) = wh.comment.as_ref() else {
+                return Err(error(
+                    "webhook.comment",
+                    "missing_field",
+                    "a comment_created webhook must carry the comment",
+                ));
+            };
+            Ok(vec![comment_changelog(&ctx, &wh, comment)?])
+        }
+        _ => Ok(vec![
+            ctx.skipped(FilteredReason::UnsupportedEventType, None),
+        ]),
+    }
+}
+
+/// Events of `jira:issue_updated` whose `comment` is not a new comment.
+const NOT_NEW_COMMENT: [&str; 2] = ["issue_comment_edited", "issue_comment_deleted"];
+
+fn issue_updated(ctx: &Context<'_>, wh: &Webhook<'_>) -> Result<Vec<Decoded>, DecodeError> {
+    let Some(issue) = wh.issue.as_ref() else {
+        return Err(error(
+            "webhook.issue",
+            "missing_field",
+            "a jira:issue_updated webhook must carry the issue",
+        ));
+    };
+    let third_party = third_party_ref(ctx.account, Some(issue), None)?;
+    let fields = issue.fields.as_ref();
+    let event_time = ctx
+        .timestamp
+        .or_else(|| {
+            fields
+                .and_then(|f| f.updated.as_ref())
+                .and_then(|u| parse_jira_datetime(u.as_str()))
+        })
+        .unwrap_or(ctx.received_at);
+    let author = author_of(wh.user.as_ref());
+    let changelog_id = wh
+        .changelog
+        .as_ref()
+        .and_then(|c| non_empty_scalar(c.id.as_ref()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("{}@{}", third_party.item_id, event_time.timestamp_millis()));
+    let items: &[Item<'_>] = wh
+        .changelog
+        .as_ref()
+        .and_then(|c| c.items.as_deref())
+        .unwrap_or(&[]);
+
+    let mut out = Vec::with_capacity(items.len() + 1);
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (index, item) in items.iter().enumerate() {
+        let (field_id, change) = item_change(item, index)?;
+        let n = seen.entry(field_id.clone()).or_insert(0);
+        *n += 1;
+        let event_id = if *n == 1 {
+            format!("jira:{changelog_id}:{field_id}")
+        } else {
+            format!("jira:{changelog_id}:{field_id}#{n}")
+        };
+        out.push(Decoded::Changelog(Changelog {
+            org_id: ctx.org_id,
+            integration: INTEGRATION,
+            event_id,
+            third_party: third_party.clone(),
+            case_locator: CaseLocator::ThirdParty,
+            event_time,
+            sequence: None,
+            author: author.clone(),
+            change,
+        }));
+    }
+    let event_type = wh.issue_event_type_name.as_ref().map(JStr::as_str);
+    if let Some(comment) = wh.comment.as_ref()
+        && !event_type.is_some_and(|t| NOT_NEW_COMMENT.contains(&t))
+    {
+        out.push(comment_changelog(ctx, wh, comment)?);
+    }
+    if out.is_empty() {
+        out.push(ctx.skipped(FilteredReason::EmptyChangelog, None));
+    }
+    Ok(out)
+}
+
+/// The field key of a changelog item: `fieldId`, else (Jira Server) the lower-cased `field`
+/// of a system field, or `custom:<lower-cased name>` of a custom field.
+fn field_key(item: &Item<'_>, index: usize) -> Result<String, DecodeError> {
+    if let Some(id) = non_empty(item.field_id.as_ref()) {
+        return Ok(id.trim().to_owned());
+    }
+    let Some(name) = non_empty(item.field.as_ref()) else {
+        return Err(error(
+            &format!("webhook.changelog.items[{index}].fieldId"),
+            "missing_field",
+            "a changelog item names no field (neither fieldId nor field)",
+        ));
+    };
+    let lower = name.trim().to_lowercase();
+    if item
+        .fieldtype
+        .as_ref()
+        .is_some_and(|t| t.as_str() == "custom")
+    {
+        return Ok(format!("custom:{lower}"));
+    }
+    Ok(match lower.as_str() {
+        "due date" => "duedate".to_owned(),
+        _ => lower,
+    })
+}
+
+fn value(id: Option<&str>, text: Option<&str>) -> Option<FieldValue> {
+    let id = id.filter(|s| !s.trim().is_empty());
+    let text = text.filter(|s| !s.is_empty());
+    (id.is_some() || text.is_some()).then(|| FieldValue {
+        id: id.map(str::to_owned),
+        text: text.map(Text::from),
+    })
+}
+
+fn item_change(item: &Item<'_>, index: usize) -> Result<(String, Change), DecodeError> {
+    let field_id = field_key(item, index)?;
+    let from_id = item.from.as_ref().map(Scalar::as_str);
+    let to_id = item.to.as_ref().map(Scalar::as_str);
+    let from_text = item.from_string.as_ref().map(JStr::as_str);
+    let to_text = item.to_string.as_ref().map(JStr::as_str);
+    let plain = || FieldChange {
+        from: value(from_id, from_text),
+        to: value(to_id, to_text),
+    };
+    let change = match field_id.as_str() {
+        "summary" => Change::Title(plain()),
+        "description" => Change::Description(FieldChange {
+            from: value(None, from_text.map(wiki_to_markdown).as_deref()),
+            to: value(None, to_text.map(wiki_to_markdown).as_deref()),
+        }),
+        "priority" => Change::Priority(plain()),
+        "status" => Change::Status(plain()),
+        "assignee" => Change::Assignee(FieldChange {
+            from: value(
+                non_empty_scalar(item.tmp_from_account_id.as_ref()).or(from_id),
+                from_text,
+            ),
+            to: value(
+                non_empty_scalar(item.tmp_to_account_id.as_ref()).or(to_id),
+                to_text,
+            ),
+        }),
+        "duedate" => Change::DueDate(plain()),
+        _ => Change::Unsupported {
+            field_id: field_id.clone(),
+            change: plain(),
+        },
+    };
+    Ok((field_id, change))
+}
+
+fn author_of(user: Option<&User<'_>>) -> Author {
+    let Some(user) = user else {
+        return Author::default();
+    };
+    Author {
+        id: non_empty(user.account_id.as_ref())
+            .or_else(|| non_empty(user.name.as_ref()))
+            .or_else(|| non_empty(user.key.as_ref()))
+            .map(str::to_owned),
+        display_name: non_empty(user.display_name.as_ref()).map(str::to_owned),
+    }
+}
+
+/// The issue id from a comment's `self` URL (`…/rest/api/2/issue/10040/comment/10019`).
+fn issue_id_from_comment_url(url: &str) -> Option<&str> {
+    let segments: Vec<&str> = url.split('/').collect();
+    segments.windows(3).find_map(|w| match w {
+        ["issue", id, "comment"] if !id.is_empty() && id.chars().all(|c| c.is_ascii_digit()) => {
+            Some(*id)
+        }
+        _ => None,
+    })
+}
+
+fn third_party_ref(
+    account: &str,
+    issue: Option<&Issue<'_>>,
+    comment: Option<&CommentBody<'_>>,
+) -> Result<ThirdPartyRef, DecodeError> {
+    let item_id = issue
+        .and_then(|i| non_empty_scalar(i.id.as_ref()))
+        .or_else(|| {
+            comment
+                .and_then(|c| c.self_url.as_ref())
+                .and_then(|u| issue_id_from_comment_url(u.as_str()))
+        })
+        .ok_or_else(|| {
+            error(
+                "webhook.issue.id",
+                "missing_field",
+                "no issue id: neither issue.id nor an issue id in comment.self",
+            )
+        })?;
+    let fields = issue.and_then(|i| i.fields.as_ref());
+    Ok(ThirdPartyRef {
+        account_id: account.to_owned(),
+        project_id: fields
+            .and_then(|f| f.project.as_ref())
+            .and_then(|p| non_empty_scalar(p.id.as_ref()))
+            .map(str::to_owned),
+        item_type_id: fields
+            .and_then(|f| f.issuetype.as_ref())
+            .and_then(|t| non_empty_scalar(t.id.as_ref()))
+            .map(str::to_owned),
+        item_id: item_id.trim().to_owned(),
+        item_key: issue
+            .and_then(|i| non_empty(i.key.as_ref()))
+            .map(str::to_owned),
+    })
+}
+
+fn comment_changelog(
+    ctx: &Context<'_>,
+    wh: &Webhook<'_>,
+    comment: &CommentBody<'_>,
+) -> Result<Decoded, DecodeError> {
+    let Some(id) = non_empty_scalar(comment.id.as_ref()) else {
+        return Err(error(
+            "webhook.comment.id",
+            "missing_field",
+            "the comment has no id (needed for idempotent sync)",
+        ));
+    };
+    let third_party = third_party_ref(ctx.account, wh.issue.as_ref(), Some(comment))?;
+    let event_time = ctx
+        .timestamp
+        .or_else(|| {
+            comment
+                .created
+                .as_ref()
+                .and_then(|c| parse_jira_datetime(c.as_str()))
+        })
+        .or_else(|| {
+            comment
+                .updated
+                .as_ref()
+                .and_then(|c| parse_jira_datetime(c.as_str()))
+        })
+        .unwrap_or(ctx.received_at);
+    let body = wiki_to_markdown(comment.body.as_ref().map(JStr::as_str).unwrap_or(""));
+    if body.trim().is_empty() {
+        return Ok(Decoded::Skipped(SkippedEvent {
+            org_id: Some(ctx.org_id),
+            changelog_type: Some(ChangelogType::CreateComment),
+            event_time: Some(event_time),
+            reason: FilteredReason::EmptyComment,
+        }));
+    }
+    let author = comment
+        .author
+        .as_ref()
+        .map(|a| author_of(Some(a)))
+        .unwrap_or_else(|| author_of(wh.user.as_ref()));
+    Ok(Decoded::Changelog(Changelog {
+        org_id: ctx.org_id,
+        integration: INTEGRATION,
+        event_id: format!("jira:comment:{}", id.trim()),
+        third_party,
+        case_locator: CaseLocator::ThirdParty,
+        event_time,
+        sequence: None,
+        author,
+        change: Change::Comment(Comment {
+            id: id.trim().to_owned(),
+            body: Text::new(body),
+            // Jira Service Management marks internal notes `jsdPublic: false`; a comment
+            // restricted to a role or group (`visibility`) is not public either.
+            internal: comment.jsd_public == Some(false) || comment.visibility.is_some(),
+        }),
+    }))
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn enveloped(webhook: serde_json::Value) -> Vec<u8> {
+        serde_json::to_vec(&json!({
+            "orgId": 7,
+            "jiraAccountId": "site-1",
+            "receivedAt": "2026-03-01T10:00:00Z",
+            "webhook": webhook,
+        }))
+        .unwrap()
+    }
+
+    fn decode(value: &[u8]) -> Result<Vec<Decoded>, DecodeError> {
+        JiraDecoder::new().decode_value(value)
+    }
+
+    fn changelogs(value: &[u8]) -> Vec<Changelog> {
+        decode(value)
+            .unwrap()
+            .into_iter()
+            .map(|d| match d {
+                Decoded::Changelog(c) => c,
+                Decoded::Skipped(s) => panic!("skipped: {s:?}"),
+            })
+            .collect()
+    }
+
+    fn issue() -> serde_json::Value {
+        json!({"id": "10040", "key": "SUP-41", "fields": {
+            "project": {"id": "10000", "key": "SUP"},
+            "issuetype": {"id": "10001", "name": "Bug"},
+            "created": "2026-02-15T19:01:52.971-0800",
+            "updated": "2026-02-16T13:15:16.037-0330"
+        }})
+    }
+
+    #[test]
+    fn jira_datetimes_parse() {
+        let t = parse_jira_datetime("2019-01-07T16:55:51.184-0330").unwrap();
+        assert_eq!(t.to_rfc3339(), "2019-01-07T20:25:51.184+00:00");
+        assert!(parse_jira_datetime("2019-06-04T00:15:17.234+0000").is_some());
+        assert!(parse_jira_datetime("2019-06-04T00:15:17Z").is_some());
+        assert!(parse_jira_datetime("2019-06-04T00:15:17.234+05:30").is_some());
+        assert!(parse_jira_datetime("5/Jun/26").is_none());
+    }
+
+    #[test]
+    fn one_changelog_per_item_with_stable_ids() {
+        let v = enveloped(json!({
+            "timestamp": 1_772_359_200_000_i64,
+            "webhookEvent": "jira:issue_updated",
+            "user": {"accountId": "acc-1", "displayName": "Ann"},
+            "issue": issue(),
+            "changelog": {"id": "10235", "items": [
+                {"field": "priority", "fieldtype": "jira", "fieldId": "priority", "from": "4", "fromString": "Low", "to": "2", "toString": "High"},
+                {"field": "Field Name", "fieldtype": "custom", "fieldId": "customfield_10001", "fromString": "a", "toString": "b"},
+                {"field": "Field Name", "fieldtype": "custom", "fieldId": "customfield_10002", "fromString": "a", "toString": "b"}
+            ]}
+        }));
+        let cls = changelogs(&v);
+        assert_eq!(cls.len(), 3);
+        assert_eq!(cls[0].event_id, "jira:10235:priority");
+        assert_eq!(cls[0].changelog_type(), ChangelogType::UpdatePriority);
+        assert_eq!(
+            cls[0].change,
+            Change::Priority(FieldChange {
+                from: Some(FieldValue {
+                    id: Some("4".into()),
+                    text: Some("Low".into())
+                }),
+                to: Some(FieldValue {
+                    id: Some("2".into()),
+                    text: Some("High".into())
+                }),
+            })
+        );
+        assert_eq!(
+            cls[1].changelog_type().as_tag(),
+            "unsupported_customfield_10001"
+        );
+        assert_eq!(cls[2].event_id, "jira:10235:customfield_10002");
+        assert_eq!(cls[0].author.id.as_deref(), Some("acc-1"));
+        assert_eq!(cls[0].event_time.timestamp_millis(), 1_772_359_200_000);
+        assert_eq!(
+            cls[0].third_party,
+            ThirdPartyRef {
+                account_id: "site-1".into(),
+                project_id: Some("10000".into()),
+                item_type_id: Some("10001".into()),
+                item_id: "10040".into(),
+                item_key: Some("SUP-41".into()),
+            }
+        );
+    }
+
+    #[test]
+    fn event_time_falls_back_to_issue_updated_then_received_at() {
+        let v = enveloped(json!({
+            "webhookEvent": "jira:issue_updated",
+            "issue": issue(),
+            "changelog": {"id": 7, "items": [{"field": "summary", "fieldId": "summary", "toString": "New"}]}
+        }));
+        let c = &changelogs(&v)[0];
+        assert_eq!(c.event_time.to_rfc3339(), "2026-02-16T16:45:16.037+00:00");
+        assert_eq!(
+            c.event_id, "jira:7:summary",
+            "numeric changelog ids are accepted"
+        );
+
+        let mut bare = issue();
+        bare["fields"] = json!(null);
+        let v = enveloped(json!({
+            "webhookEvent": "jira:issue_updated",
+            "issue": bare,
+            "changelog": {"items": [{"field": "summary", "fieldId": "summary", "toString": "New"}]}
+        }));
+        let c = &changelogs(&v)[0];
+        assert_eq!(c.event_time.to_rfc3339(), "2026-03-01T10:00:00+00:00");
+        assert_eq!(c.event_id, "jira:10040@1772359200000:summary");
+        assert_eq!(c.third_party.project_id, None);
+    }
+
+    #[test]
+    fn server_items_without_field_id_key_on_the_lowercased_name() {
+        let v = enveloped(json!({
+            "webhookEvent": "jira:issue_updated",
+            "user": {"name": "admin", "key": "admin", "displayName": "Admin"},
+            "issue": issue(),
+            "changelog": {"id": "1", "items": [
+                {"field": "assignee", "fieldtype": "jira", "from": null, "to": "admin", "toString": "Admin"},
+                {"field": "Status", "fieldtype": "jira", "from": "1", "to": "3"},
+                {"field": "Start date", "fieldtype": "custom", "to": "2026-06-05"}
+            ]}
+        }));
+        let cls = changelogs(&v);
+        assert_eq!(cls[0].changelog_type(), ChangelogType::UpdateAssignee);
+        assert_eq!(cls[0].author.id.as_deref(), Some("admin"));
+        assert_eq!(cls[1].changelog_type(), ChangelogType::UpdateStatus);
+        assert_eq!(
+            cls[2].changelog_type().as_tag(),
+            "unsupported_custom:start date"
+        );
+    }
+
+    #[test]
+    fn assignee_prefers_tmp_account_ids() {
+        let v = enveloped(json!({
+            "webhookEvent": "jira:issue_updated",
+            "issue": issue(),
+            "changelog": {"id": "1", "items": [
+                {"field": "assignee", "fieldId": "assignee", "from": null, "to": "sample.user", "toString": "Sample User", "tmpFromAccountId": null, "tmpToAccountId": "5ced"}
+            ]}
+        }));
+        let c = &changelogs(&v)[0];
+        assert_eq!(
+            c.change,
+            Change::Assignee(FieldChange {
+                from: None,
+                to: Some(FieldValue {
+                    id: Some("5ced".into()),
+                    text: Some("Sample User".into())
+                }),
+            })
+        );
+    }
+
+    #[test]
+    fn descriptions_and_comments_become_markdown() {
+        let v = enveloped(json!({
+            "webhookEvent": "jira:issue_updated",
+            "issue_event_type_name": "issue_commented",
+            "issue": issue(),
+            "changelog": {"id": "5", "items": [{"field": "description", "fieldId": "description", "fromString": "old", "toString": "h2. Hi\r\n*bold*"}]},
+            "comment": {"id": "10503", "body": "[~accountid:abc] {{x}}", "author": {"accountId": "abc", "displayName": "Bo"}, "jsdPublic": false}
+        }));
+        let cls = changelogs(&v);
+        assert_eq!(cls.len(), 2);
+        match &cls[0].change {
+            Change::Description(fc) => {
+                assert_eq!(
+                    fc.to.as_ref().unwrap().text.as_ref().unwrap().expose(),
+                    "## Hi\n**bold**"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(cls[1].event_id, "jira:comment:10503");
+        match &cls[1].change {
+            Change::Comment(c) => {
+                assert_eq!(c.body.expose(), "@accountid:abc `x`");
+                assert!(c.internal);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(cls[1].author.display_name.as_deref(), Some("Bo"));
+    }
+
+    #[test]
+    fn comment_without_issue_takes_the_issue_id_from_self() {
+        let v = enveloped(json!({
+            "timestamp": 1_559_607_317_234_i64,
+            "webhookEvent": "comment_created",
+            "comment": {"self": "http://jira:8080/rest/api/2/issue/10013/comment/10082", "id": "10082", "body": "unik", "author": {"name": "lev"}}
+        }));
+        let c = &changelogs(&v)[0];
+        assert_eq!(c.third_party.item_id, "10013");
+        assert_eq!(c.third_party.project_id, None);
+        assert_eq!(c.author.id.as_deref(), Some("lev"));
+        assert_eq!(c.changelog_type(), ChangelogType::CreateComment);
+    }
+
+    #[test]
+    fn skipped_events() {
+        let empty = enveloped(
+            json!({"webhookEvent": "jira:issue_updated", "issue": issue(), "changelog": {"id": "1", "items": []}}),
+        );
+        let d = decode(&empty).unwrap();
+        assert!(matches!(
+            &d[..],
+            [Decoded::Skipped(SkippedEvent {
+                reason: FilteredReason::EmptyChangelog,
+                ..
+            })]
+        ));
+
+        let deleted = enveloped(json!({"webhookEvent": "comment_deleted", "comment": {"id": "1"}}));
+        let d = decode(&deleted).unwrap();
+        assert!(matches!(
+            &d[..],
+            [Decoded::Skipped(SkippedEvent {
+                reason: FilteredReason::UnsupportedEventType,
+                org_id: Some(OrgId(7)),
+                ..
+            })]
+        ));
+
+        let edited = enveloped(
+            json!({"webhookEvent": "jira:issue_updated", "issue_event_type_name": "issue_comment_edited", "issue": issue(), "comment": {"id": "1", "body": "x"}}),
+        );
+        let d = decode(&edited).unwrap();
+        assert!(matches!(
+            &d[..],
+            [Decoded::Skipped(SkippedEvent {
+                reason: FilteredReason::EmptyChangelog,
+                ..
+            })]
+        ));
+
+        let blank = enveloped(
+            json!({"webhookEvent": "comment_created", "issue": issue(), "comment": {"id": "1", "body": " \r\n "}}),
+        );
+        let d = decode(&blank).unwrap();
+        assert!(matches!(
+            &d[..],
+            [Decoded::Skipped(SkippedEvent {
+                reason: FilteredReason::EmptyComment,
+                changelog_type: Some(ChangelogType::CreateComment),
+                ..
+            })]
+        ));
+    }
+
+    fn err_of(value: &[u8]) -> (String, String) {
+        let e = decode(value).unwrap_err();
+        (e.path.clone(), e.kind().to_owned())
+    }
+
+    #[test]
+    fn errors_name_path_and_kind() {
+        assert_eq!(err_of(b"not json"), ("$".into(), "not_json".into()));
+        assert_eq!(err_of(b""), ("$".into(), "not_json".into()));
+        assert_eq!(err_of(b"[1]"), ("$".into(), "wrong_type".into()));
+        assert_eq!(
+            err_of(br#"{"jiraAccountId":"s","receivedAt":"2026-03-01T10:00:00Z","webhook":{}}"#),
+            ("orgId".into(), "missing_field".into())
+        );
+        assert_eq!(err_of(br#"{"orgId":"7","jiraAccountId":"s","receivedAt":"2026-03-01T10:00:00Z","webhook":{}}"#), ("orgId".into(), "wrong_type".into()));
+        assert_eq!(
+            err_of(br#"{"orgId":7,"jiraAccountId":"s","receivedAt":"yesterday","webhook":{}}"#),
+            ("receivedAt".into(), "invalid_value".into())
+        );
+        assert_eq!(err_of(br#"{"orgId":7,"jiraAccountId":" ","receivedAt":"2026-03-01T10:00:00Z","webhook":{}}"#), ("jiraAccountId".into(), "invalid_value".into()));
+        assert_eq!(
+            err_of(&enveloped(json!({"accountId": "x", "username": "y"}))),
+            ("webhook.webhookEvent".into(), "not_jira".into())
+        );
+        assert_eq!(
+            err_of(&enveloped(json!("text"))),
+            ("webhook".into(), "wrong_type".into())
+        );
+        assert_eq!(
+            err_of(&enveloped(
+                json!({"webhookEvent": "jira:issue_updated", "issue": issue(), "changelog": {"items": [{"field": "a"}, {"fieldId": ["x"]}]}})
+            )),
+            (
+                "webhook.changelog.items[1].fieldId".into(),
+                "wrong_type".into()
+            )
+        );
+        assert_eq!(
+            err_of(&enveloped(
+                json!({"webhookEvent": "jira:issue_updated", "issue": issue(), "changelog": {"items": [{"fromString": "a"}]}})
+            )),
+            (
+                "webhook.changelog.items[0].fieldId".into(),
+                "missing_field".into()
+            )
+        );
+        assert_eq!(
+            err_of(&enveloped(json!({"webhookEvent": "jira:issue_updated"}))),
+            ("webhook.issue".into(), "missing_field".into())
+        );
+        assert_eq!(
+            err_of(&enveloped(
+                json!({"webhookEvent": "comment_created", "comment": {"id": "1", "body": "x"}})
+            )),
+            ("webhook.issue.id".into(), "missing_field".into())
+        );
+        assert_eq!(
+            err_of(&enveloped(
+                json!({"webhookEvent": "comment_created", "issue": issue(), "comment": {"body": "x"}})
+            )),
+            ("webhook.comment.id".into(), "missing_field".into())
+        );
+        assert_eq!(
+            err_of(&enveloped(
+                json!({"webhookEvent": "comment_created", "issue": issue()})
+            )),
+            ("webhook.comment".into(), "missing_field".into())
+        );
+        assert_eq!(
+            err_of(&enveloped(
+                json!({"webhookEvent": "jira:issue_updated", "timestamp": "soon"})
+            )),
+            ("webhook.timestamp".into(), "wrong_type".into())
+        );
+        let mut trailing = enveloped(json!({"webhookEvent": "x"}));
+        trailing.extend_from_slice(b" {}");
+        assert_eq!(err_of(&trailing), ("$".into(), "not_json".into()));
+    }
+
+    #[test]
+    fn error_messages_do_not_echo_string_values() {
+        let e = decode(br#"{"orgId":"customer secret text","jiraAccountId":"s"}"#).unwrap_err();
+        assert!(!e.to_string().contains("secret"), "{e}");
+        assert!(
+            e.message
+                .starts_with("wrong_type: invalid type: string <redacted>, expected u64"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn envelope_round_trips_and_rejects_non_json() {
+        let at = DateTime::parse_from_rfc3339("2026-03-01T10:00:00Z")
+            .unwrap()
+            .to_utc();
+        let body = br#" {"webhookEvent":"comment_created","issue":{"id":"1"},"comment":{"id":"2","body":"hi"}}
+"#;
+        let value = envelope(7, "site-\"1\"", at, body).unwrap();
+        let cls = changelogs(&value);
+        assert_eq!(cls[0].third_party.account_id, "site-\"1\"");
+        assert_eq!(
+            envelope(7, "s", at, b"{oops").unwrap_err().kind(),
+            "not_json"
+        );
+        assert_eq!(
+            envelope(7, "s", at, b"{} {}").unwrap_err().kind(),
+            "not_json"
+        );
+        assert_eq!(
+            envelope(7, "", at, b"{}").unwrap_err().kind(),
+            "invalid_value"
+        );
+    }
+}

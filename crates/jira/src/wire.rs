@@ -1,0 +1,272 @@
+//! The wire shapes: the Kafka envelope and the parts of a Jira webhook body this crate reads.
+//!
+//! Every struct tolerates unknown fields (Jira sends hundreds) and treats every field it can
+//! do without as optional (`null` and absent are the same). Strings borrow from the payload
+//! where JSON allows it (no escapes), so decoding a large issue copies little.
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
+use std::borrow::Cow;
+use std::fmt;
+
+/// A JSON string, borrowed from the input when it has no escapes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct JStr<'a>(pub Cow<'a, str>);
+
+impl JStr<'_> {
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+struct JStrVisitor;
+
+impl<'de> Visitor<'de> for JStrVisitor {
+    type Value = JStr<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(JStr(Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(JStr(Cow::Owned(v.to_owned())))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(JStr(Cow::Owned(v)))
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for JStr<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(JStrVisitor)
+    }
+}
+
+/// An id or scalar value: Jira sends ids as strings, some versions and fields as numbers
+/// (and the odd boolean). Kept as its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Scalar<'a>(pub Cow<'a, str>);
+
+impl Scalar<'_> {
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+struct ScalarVisitor;
+
+impl<'de> Visitor<'de> for ScalarVisitor {
+    type Value = Scalar<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string or a number")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Scalar(Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Scalar(Cow::Owned(v.to_owned())))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Scalar(Cow::Owned(v)))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Scalar(Cow::Owned(v.to_string())))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Scalar(Cow::Owned(v.to_string())))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Scalar(Cow::Owned(v.to_string())))
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Scalar(Cow::Owned(v.to_string())))
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ScalarVisitor)
+    }
+}
+
+/// An epoch-milliseconds timestamp; Jira sends an integer, a float is tolerated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct EpochMillis(pub i64);
+
+struct EpochVisitor;
+
+impl Visitor<'_> for EpochVisitor {
+    type Value = EpochMillis;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("epoch milliseconds (a number)")
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        i64::try_from(v)
+            .map(EpochMillis)
+            .map_err(|_| E::custom("epoch milliseconds out of range"))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(EpochMillis(v))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        // `as` saturates (NaN → 0); the range check happens when the time is built.
+        #[allow(clippy::cast_possible_truncation)]
+        Ok(EpochMillis(v as i64))
+    }
+}
+
+impl<'de> Deserialize<'de> for EpochMillis {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(EpochVisitor)
+    }
+}
+
+/// The Kafka record value: `{"orgId", "jiraAccountId", "receivedAt", "webhook"}`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Envelope<'a> {
+    pub org_id: u64,
+    #[serde(borrow)]
+    pub jira_account_id: JStr<'a>,
+    #[serde(borrow)]
+    pub received_at: JStr<'a>,
+    #[serde(borrow)]
+    pub webhook: Webhook<'a>,
+}
+
+/// A Jira webhook body (the parts read here).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Webhook<'a> {
+    #[serde(default)]
+    pub timestamp: Option<EpochMillis>,
+    #[serde(default, borrow)]
+    pub webhook_event: Option<JStr<'a>>,
+    #[serde(default, borrow, rename = "issue_event_type_name")]
+    pub issue_event_type_name: Option<JStr<'a>>,
+    #[serde(default, borrow)]
+    pub user: Option<User<'a>>,
+    #[serde(default, borrow)]
+    pub issue: Option<Issue<'a>>,
+    #[serde(default, borrow)]
+    pub changelog: Option<ChangelogBody<'a>>,
+    #[serde(default, borrow)]
+    pub comment: Option<CommentBody<'a>>,
+}
+
+/// A Jira user: Cloud has `accountId`, Server / legacy Cloud `name` and `key`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct User<'a> {
+    #[serde(default, borrow)]
+    pub account_id: Option<JStr<'a>>,
+    #[serde(default, borrow)]
+    pub name: Option<JStr<'a>>,
+    #[serde(default, borrow)]
+    pub key: Option<JStr<'a>>,
+    #[serde(default, borrow)]
+    pub display_name: Option<JStr<'a>>,
+}
+
+/// The issue object (absent on some comment events).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Issue<'a> {
+    #[serde(default, borrow)]
+    pub id: Option<Scalar<'a>>,
+    #[serde(default, borrow)]
+    pub key: Option<JStr<'a>>,
+    #[serde(default, borrow)]
+    pub fields: Option<IssueFields<'a>>,
+}
+
+/// The issue fields read here.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct IssueFields<'a> {
+    #[serde(default, borrow)]
+    pub project: Option<IdRef<'a>>,
+    #[serde(default, borrow)]
+    pub issuetype: Option<IdRef<'a>>,
+    #[serde(default, borrow)]
+    pub updated: Option<JStr<'a>>,
+}
+
+/// Any object referenced by id (`project`, `issuetype`).
+#[derive(Debug, Deserialize)]
+pub(crate) struct IdRef<'a> {
+    #[serde(default, borrow)]
+    pub id: Option<Scalar<'a>>,
+}
+
+/// `changelog`: an id and the changed items.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ChangelogBody<'a> {
+    #[serde(default, borrow)]
+    pub id: Option<Scalar<'a>>,
+    #[serde(default, borrow)]
+    pub items: Option<Vec<Item<'a>>>,
+}
+
+/// One changed field.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Item<'a> {
+    #[serde(default, borrow)]
+    pub field: Option<JStr<'a>>,
+    #[serde(default, borrow)]
+    pub fieldtype: Option<JStr<'a>>,
+    #[serde(default, borrow)]
+    pub field_id: Option<JStr<'a>>,
+    #[serde(default, borrow)]
+    pub from: Option<Scalar<'a>>,
+    #[serde(default, borrow)]
+    pub from_string: Option<JStr<'a>>,
+    #[serde(default, borrow)]
+    pub to: Option<Scalar<'a>>,
+    #[serde(default, borrow)]
+    pub to_string: Option<JStr<'a>>,
+    #[serde(default, borrow)]
+    pub tmp_from_account_id: Option<Scalar<'a>>,
+    #[serde(default, borrow)]
+    pub tmp_to_account_id: Option<Scalar<'a>>,
+}
+
+/// A comment.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CommentBody<'a> {
+    #[serde(default, borrow)]
+    pub id: Option<Scalar<'a>>,
+    #[serde(default, borrow, rename = "self")]
+    pub self_url: Option<JStr<'a>>,
+    #[serde(default, borrow)]
+    pub author: Option<User<'a>>,
+    #[serde(default, borrow)]
+    pub body: Option<JStr<'a>>,
+    #[serde(default, borrow)]
+    pub created: Option<JStr<'a>>,
+    #[serde(default, borrow)]
+    pub updated: Option<JStr<'a>>,
+    #[serde(default)]
+    pub jsd_public: Option<bool>,
+    #[serde(default)]
+    pub visibility: Option<de::IgnoredAny>,
+}

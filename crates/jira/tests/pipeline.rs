@@ -1,0 +1,204 @@
+//! Pipeline behaviour that needs more than a fixture: a real concurrent edit between read
+//! and write, a 600 KB webhook, replaying raw webhooks through `envelope`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use async_trait::async_trait;
+use case_sandbox::{Rpc, Store};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use thirdparty_core::{
+    Case, CaseApi, CaseApiError, CaseId, CaseUpdate, FieldUpdate, FilteredReason,
+    IntegrationMetadata, NewTimelineCell, OrgId, Outcome, Payload, ProjectId, ProjectSettings,
+    ThirdPartyRef, TimelineCellCreated, UserId, UserQuery,
+};
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/jira");
+const CASE_1: &str = "c0a8012e-7f3b-4d2a-9e1c-000000000101";
+
+fn seed_store() -> Store {
+    Store::load_seed_file(&std::path::PathBuf::from(FIXTURES).join("seed.json")).unwrap()
+}
+
+fn payload(name: &str) -> Payload {
+    Payload::from_value(std::fs::read(format!("{FIXTURES}/payloads/{name}")).unwrap())
+}
+
+/// A Case API that lets another writer edit the case right before the first update lands.
+struct EditBeforeFirstUpdate {
+    store: Store,
+    edit: FieldUpdate,
+    done: AtomicBool,
+}
+
+#[async_trait]
+impl CaseApi for EditBeforeFirstUpdate {
+    async fn get_case(&self, org: OrgId, id: &CaseId) -> Result<Option<Case>, CaseApiError> {
+        self.store.get_case(org, id).await
+    }
+    async fn find_case_by_third_party(
+        &self,
+        org: OrgId,
+        i: &str,
+        r: &ThirdPartyRef,
+    ) -> Result<Option<Case>, CaseApiError> {
+        self.store.find_case_by_third_party(org, i, r).await
+    }
+    async fn get_project_settings(
+        &self,
+        org: OrgId,
+        p: &ProjectId,
+        i: &str,
+    ) -> Result<Option<ProjectSettings>, CaseApiError> {
+        self.store.get_project_settings(org, p, i).await
+    }
+    async fn list_integration_metadata(
+        &self,
+        org: OrgId,
+        i: &str,
+    ) -> Result<Vec<IntegrationMetadata>, CaseApiError> {
+        self.store.list_integration_metadata(org, i).await
+    }
+    async fn list_integration_orgs(&self, i: &str) -> Result<Vec<OrgId>, CaseApiError> {
+        self.store.list_integration_orgs(i).await
+    }
+    async fn update_case(&self, u: &CaseUpdate) -> Result<Case, CaseApiError> {
+        if !self.done.swap(true, Ordering::SeqCst) {
+            self.store
+                .edit_case(u.org_id, &u.case_id, self.edit.clone())
+                .unwrap();
+        }
+        self.store.update_case(u).await
+    }
+    async fn create_timeline_cell(
+        &self,
+        c: &NewTimelineCell,
+    ) -> Result<TimelineCellCreated, CaseApiError> {
+        self.store.create_timeline_cell(c).await
+    }
+    async fn resolve_user(
+        &self,
+        org: OrgId,
+        q: &UserQuery,
+    ) -> Result<Option<UserId>, CaseApiError> {
+        self.store.resolve_user(org, q).await
+    }
+}
+
+async fn run_with_concurrent_edit(edit: FieldUpdate) -> (Outcome, Store) {
+    let store = seed_store();
+    let api: Arc<dyn CaseApi> = Arc::new(EditBeforeFirstUpdate {
+        store: store.clone(),
+        edit,
+        done: AtomicBool::new(false),
+    });
+    let (pipeline, _) = jira::pipeline(api, &jira::JiraConfig::default());
+    let report = pipeline.run(&payload("update_priority.json")).await;
+    assert_eq!(report.outcomes.len(), 1);
+    (report.outcomes[0].outcome.clone(), store)
+}
+
+#[tokio::test]
+async fn a_concurrent_edit_of_the_same_field_becomes_a_state_conflict() {
+    // Someone sets P1 in Case Management between our read (P3) and our write.
+    let (outcome, store) = run_with_concurrent_edit(FieldUpdate::Priority(Some("P1".into()))).await;
+    assert_eq!(outcome, Outcome::Filtered(FilteredReason::StateConflict));
+    let case = store.case(OrgId(1), &CaseId(CASE_1.into())).unwrap();
+    assert_eq!(case.priority.as_deref(), Some("P1"), "their edit is kept");
+    assert_eq!(store.calls(Rpc::UpdateCase), 1);
+    assert_eq!(store.calls(Rpc::GetCase), 1, "re-read once");
+}
+
+#[tokio::test]
+async fn a_concurrent_edit_of_another_field_is_retried_and_applied() {
+    let (outcome, store) =
+        run_with_concurrent_edit(FieldUpdate::Status("IN_PROGRESS".into())).await;
+    assert_eq!(
+        outcome,
+        Outcome::Processed {
+            overridden_conflict: false
+        }
+    );
+    let case = store.case(OrgId(1), &CaseId(CASE_1.into())).unwrap();
+    assert_eq!(case.priority.as_deref(), Some("P2"));
+    assert_eq!(case.status, "IN_PROGRESS");
+    assert_eq!(case.version.0, 5, "seed 3, their edit 4, ours 5");
+    assert_eq!(store.calls(Rpc::UpdateCase), 2);
+}
+
+#[tokio::test]
+async fn a_600_kb_description_applies_as_markdown() {
+    let mut value: Value = serde_json::from_slice(
+        &std::fs::read(format!("{FIXTURES}/payloads/update_description.json")).unwrap(),
+    )
+    .unwrap();
+    let section = "h2. Section ñ 日本語 😀\r\n* bullet with [link|https://example.com/ä?x=1]\r\n{code:rust}\r\nfn main() {}\r\n{code}\r\n";
+    let big = section.repeat(600_000 / section.len() + 1);
+    value["webhook"]["changelog"]["items"][0]["toString"] = json!(big);
+    value["webhook"]["issue"]["fields"]["description"] = json!(big);
+    let bytes = serde_json::to_vec(&value).unwrap();
+    assert!(bytes.len() > 1_200_000, "{} bytes", bytes.len());
+
+    let store = seed_store();
+    let (pipeline, _) = jira::pipeline(Arc::new(store.clone()), &jira::JiraConfig::default());
+    let report = pipeline.run(&Payload::from_value(bytes)).await;
+    assert_eq!(
+        report.outcomes[0].outcome,
+        Outcome::Processed {
+            overridden_conflict: false
+        }
+    );
+    let case = store.case(OrgId(1), &CaseId(CASE_1.into())).unwrap();
+    let description = case.description.expose();
+    assert!(description.starts_with("## Section ñ 日本語 😀\n- bullet with [link](https://example.com/ä?x=1)\n```rust\nfn main() {}\n```\n## Section"), "{}", &description[..200]);
+    assert!(!description.contains('\r'));
+}
+
+#[tokio::test]
+async fn raw_webhooks_replay_through_envelope() {
+    // The webhook body of a fixture, re-wrapped for another org: decodes identically.
+    let value: Value = serde_json::from_slice(
+        &std::fs::read(format!("{FIXTURES}/payloads/update_title.json")).unwrap(),
+    )
+    .unwrap();
+    let raw = serde_json::to_vec(&value["webhook"]).unwrap();
+    let at = chrono::DateTime::parse_from_rfc3339("2026-03-02T10:00:01Z")
+        .unwrap()
+        .to_utc();
+    let enveloped = jira::envelope(1, value["jiraAccountId"].as_str().unwrap(), at, &raw).unwrap();
+    let store = seed_store();
+    let (pipeline, _) = jira::pipeline(Arc::new(store.clone()), &jira::JiraConfig::default());
+    let report = pipeline.run(&Payload::from_value(enveloped)).await;
+    assert_eq!(
+        report.outcomes[0].outcome,
+        Outcome::Processed {
+            overridden_conflict: false
+        }
+    );
+    assert_eq!(
+        report.outcomes[0].event_id.as_deref(),
+        Some("jira:21001:summary")
+    );
+}
+
+#[tokio::test]
+async fn dry_run_writes_nothing() {
+    let store = seed_store();
+    let (pipeline, _) = jira::pipeline(Arc::new(store.clone()), &jira::JiraConfig::default());
+    let pipeline = pipeline.dry_run(true);
+    let report = pipeline
+        .run(&payload("state_conflict_overridden.json"))
+        .await;
+    assert_eq!(
+        report.outcomes[0].outcome,
+        Outcome::WouldApply {
+            overridden_conflict: true
+        }
+    );
+    assert_eq!(store.calls(Rpc::UpdateCase), 0);
+}
