@@ -1,1 +1,94 @@
-fn main() {}
+//! `reader-servicenow`: the ServiceNow deployment of the case third-party reader. Wiring
+//! only: the service shell is `reader-app`, the integration is the `servicenow` crate.
+
+use async_trait::async_trait;
+use reader_app::config::{ConfigError, KeyDef, KeyKind};
+use reader_app::flavor::{Flavor, FlavorCaches, FlavorParts, FlavorSetup};
+use servicenow::{ServiceNowConfig, ServiceNowFilterer};
+use std::process::ExitCode;
+use std::sync::Arc;
+use thirdparty_core::{CacheStats, DecodeError, SyncError};
+
+struct ServiceNow;
+
+/// `replay --org-id N --instance-name NAME`: wrap raw ServiceNow records.
+#[derive(Debug, Clone, clap::Args)]
+struct ServiceNowRawArgs {
+    /// The ServiceNow instance name of raw records (with --org-id).
+    #[arg(long)]
+    instance_name: Option<String>,
+}
+
+const KEYS: &[KeyDef] = &[
+    KeyDef {
+        key: "servicenow.integration_user",
+        default: Some("datadog"),
+        required: false,
+        kind: KeyKind::Text,
+        doc: "ServiceNow user_name Case Management writes with; its changes are our own writes echoing back.",
+    },
+    KeyDef {
+        key: "servicenow.sync_marker",
+        default: Some("[Synced from Datadog Case Management]"),
+        required: false,
+        kind: KeyKind::Text,
+        doc: "Comments and work notes containing this text are our own writes echoing back.",
+    },
+];
+
+struct Caches(Arc<ServiceNowFilterer>);
+
+#[async_trait]
+impl FlavorCaches for Caches {
+    async fn warm(&self) -> Result<usize, SyncError> {
+        self.0.warm().await
+    }
+
+    fn stats(&self) -> Vec<(&'static str, CacheStats)> {
+        vec![("servicenow_instances", self.0.instance_cache_stats())]
+    }
+}
+
+impl Flavor for ServiceNow {
+    const NAME: &'static str = "servicenow";
+    type RawArgs = ServiceNowRawArgs;
+
+    fn keys() -> &'static [KeyDef] {
+        KEYS
+    }
+
+    fn build(setup: FlavorSetup<'_>) -> Result<FlavorParts, ConfigError> {
+        let config = ServiceNowConfig {
+            instance_ttl: setup.metadata_ttl,
+            instance_capacity: setup.metadata_capacity,
+            integration_user: setup
+                .config
+                .get("servicenow.integration_user")
+                .unwrap_or("datadog")
+                .to_owned(),
+            sync_marker: setup
+                .config
+                .get("servicenow.sync_marker")
+                .unwrap_or_default()
+                .to_owned(),
+        };
+        let (pipeline, filterer) = servicenow::pipeline(setup.api, &config);
+        Ok(FlavorParts {
+            pipeline,
+            caches: Arc::new(Caches(filterer)),
+        })
+    }
+
+    fn envelope_raw(
+        args: &ServiceNowRawArgs,
+        org_id: u64,
+        raw: &[u8],
+    ) -> Option<Result<Vec<u8>, DecodeError>> {
+        let instance = args.instance_name.as_deref()?;
+        Some(servicenow::envelope(org_id, instance, raw))
+    }
+}
+
+fn main() -> ExitCode {
+    reader_app::main::<ServiceNow>()
+}

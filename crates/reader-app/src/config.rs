@@ -213,12 +213,6 @@ pub const KEYS: &[KeyDef] = &[
         "Server name to verify, when it differs from the endpoint host.",
     ),
     key(
-        "case_api.auth_token",
-        None,
-        KeyKind::Secret,
-        "Bearer token sent to the Case API (never logged).",
-    ),
-    key(
         "case_api.deadline_ms",
         Some("5000"),
         int(10, 600_000),
@@ -283,6 +277,12 @@ pub const KEYS: &[KeyDef] = &[
         None,
         KeyKind::SocketAddr,
         "DogStatsD UDP address, e.g. 127.0.0.1:8125; unset = no DogStatsD.",
+    ),
+    key(
+        "metrics.env",
+        None,
+        KeyKind::Text,
+        "`env` tag on every metric (staging, prod…); falls back to the DD_ENV environment variable.",
     ),
     key(
         "metrics.prometheus",
@@ -557,7 +557,7 @@ impl RawConfig {
                 return Err(ConfigError::BadFlag { arg: flag.clone() });
             };
             let k = k.trim();
-            if known.iter().any(|d| d.key == k) {
+            if known.iter().any(|d| d.key == k) || is_pass_through(k) {
                 raw.values
                     .insert(k.to_owned(), (v.trim().to_owned(), Source::Flag));
             } else {
@@ -565,15 +565,6 @@ impl RawConfig {
             }
         }
         for def in &known {
-            if def.required && raw.values.get(def.key).is_none_or(|(v, _)| v.is_empty()) {
-                let (section, _) = split_key(def.key);
-                return Err(ConfigError::Missing {
-                    key: def.key.to_owned(),
-                    section: section.to_owned(),
-                    env: env_var_for(def.key),
-                    doc: def.doc.to_owned(),
-                });
-            }
             if let Some((value, source)) = raw.values.get(def.key) {
                 check(def, value, source)?;
             }
@@ -597,7 +588,7 @@ impl RawConfig {
                     Some(s) => format!("{s}.{k}"),
                     None => k.to_owned(),
                 };
-                if known.iter().any(|d| d.key == full) {
+                if known.iter().any(|d| d.key == full) || is_pass_through(&full) {
                     self.values
                         .insert(full, (v.to_owned(), Source::File(path.to_path_buf())));
                 } else {
@@ -606,6 +597,37 @@ impl RawConfig {
             }
         }
         Ok(())
+    }
+
+    /// Every set key under `prefix` (pass-through sections such as `[kafka.librdkafka]`),
+    /// with the prefix removed.
+    pub fn with_prefix(&self, prefix: &str) -> Vec<(String, String)> {
+        self.values
+            .iter()
+            .filter_map(|(k, (v, _))| {
+                k.strip_prefix(prefix)
+                    .map(|rest| (rest.to_owned(), v.clone()))
+            })
+            .collect()
+    }
+
+    /// The value of a required key, or [`ConfigError::Missing`] saying how to set it.
+    /// (Required keys are checked by the commands that need them: `replay --file` runs
+    /// without a broker.)
+    pub fn require(&self, key: &str) -> Result<&str, ConfigError> {
+        self.get(key).ok_or_else(|| {
+            let (section, _) = split_key(key);
+            ConfigError::Missing {
+                key: key.to_owned(),
+                section: section.to_owned(),
+                env: env_var_for(key),
+                doc: KEYS
+                    .iter()
+                    .find(|d| d.key == key)
+                    .map_or("", |d| d.doc)
+                    .to_owned(),
+            }
+        })
     }
 
     /// Keys that were set but are not known, with where they came from (warn about them).
@@ -621,6 +643,17 @@ impl RawConfig {
             .filter(|v| !v.is_empty())
     }
 
+    /// A comma-separated list key, trimmed, empty entries dropped.
+    pub fn list(&self, key: &str) -> Vec<String> {
+        self.get(key)
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// Where a key's value came from.
     pub fn source(&self, key: &str) -> Option<&Source> {
         self.values.get(key).map(|(_, s)| s)
@@ -631,10 +664,7 @@ impl RawConfig {
         self.values
             .iter()
             .map(|(k, (v, s))| {
-                let secret = KEYS
-                    .iter()
-                    .chain(extra.iter())
-                    .any(|d| d.key == k && d.kind == KeyKind::Secret);
+                let secret = is_secret(k, extra);
                 let shown = if secret {
                     "<redacted>".to_owned()
                 } else {
@@ -691,6 +721,38 @@ impl RawConfig {
             origin: self.source(key).cloned().unwrap_or(Source::Default),
         }
     }
+}
+
+/// Sections whose keys are passed through unchecked: `[kafka.librdkafka]` holds librdkafka
+/// properties (e.g. `security.protocol = ssl`).
+pub const PASS_THROUGH_PREFIXES: &[&str] = &["kafka.librdkafka."];
+
+/// Whether a key's value must never be printed: declared [`KeyKind::Secret`], or a
+/// pass-through property whose name says it holds a credential (`sasl.password`,
+/// `ssl.key.password`, `ssl.key.pem`…).
+pub fn is_secret(key: &str, extra: &[KeyDef]) -> bool {
+    let declared = KEYS
+        .iter()
+        .chain(extra.iter())
+        .any(|d| d.key == key && d.kind == KeyKind::Secret);
+    declared
+        || (is_pass_through(key)
+            && [
+                "password",
+                "secret",
+                "token",
+                "key.pem",
+                "credential",
+                "sasl.oauthbearer.config",
+            ]
+            .iter()
+            .any(|w| key.contains(w)))
+}
+
+fn is_pass_through(key: &str) -> bool {
+    PASS_THROUGH_PREFIXES
+        .iter()
+        .any(|p| key.len() > p.len() && key.starts_with(p))
 }
 
 fn parse_bool(v: &str) -> Option<bool> {
@@ -846,8 +908,10 @@ mod tests {
 
     #[test]
     fn missing_required_key_says_how_to_set_it() {
-        let err = RawConfig::load(&sources(None, &[], &["case_api.endpoint=http://x:1"]), &[])
-            .unwrap_err();
+        let raw =
+            RawConfig::load(&sources(None, &[], &["case_api.endpoint=http://x:1"]), &[]).unwrap();
+        assert_eq!(raw.require("case_api.endpoint").unwrap(), "http://x:1");
+        let err = raw.require("kafka.brokers").unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("kafka.brokers"), "{msg}");
         assert!(msg.contains("CASE_READER_KAFKA_BROKERS"), "{msg}");
@@ -863,11 +927,25 @@ mod tests {
 
     #[test]
     fn secrets_are_redacted_in_reports_and_errors() {
-        let (_d, path) = write(&format!("{MINIMAL}[case_api]\nauth_token = hunter2\n"));
+        let (_d, path) = write(&format!(
+            "{MINIMAL}[kafka.librdkafka]\nsasl.password = hunter2\nsecurity.protocol = sasl_ssl\n"
+        ));
         let raw = RawConfig::load(&sources(Some(path), &[], &[]), &[]).unwrap();
         let report = format!("{:?}", raw.report(&[]));
         assert!(!report.contains("hunter2"), "{report}");
         assert!(report.contains("<redacted>"));
+        assert!(
+            report.contains("sasl_ssl"),
+            "non-secret pass-through shown: {report}"
+        );
+        assert_eq!(
+            raw.with_prefix("kafka.librdkafka."),
+            vec![
+                ("sasl.password".to_owned(), "hunter2".to_owned()),
+                ("security.protocol".to_owned(), "sasl_ssl".to_owned())
+            ]
+        );
+        assert!(raw.unknown_keys().is_empty());
     }
 
     #[test]

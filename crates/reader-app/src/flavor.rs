@@ -66,3 +66,7 @@ pub trait Flavor: 'static {
 pub fn default_topic(name: &str) -> String {
     format!("collaboration_integrations_{name}")
 }
+
+/// `RawArgs` for a flavor that takes no extra replay flags.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct NoRawArgs {}

@@ -1,5 +1,244 @@
-//! The service shell shared by every reader flavor.
+//! The service shell shared by every reader flavor: configuration (ini file, environment,
+//! flags), the command line (`run`, `check-config`, `replay`, `config-keys`) and the wiring
+//! config → telemetry → Case API → pipeline → health → Kafka runtime → signals → drain.
+//!
+//! A flavor's binary implements [`Flavor`] and calls [`main`]; it names no other crate of
+//! the shell. This crate names no integration.
+//!
+//! ```no_run
+//! use reader_app::config::{ConfigError, KeyDef};
+//! use reader_app::flavor::{Flavor, FlavorParts, FlavorSetup};
+//! use thirdparty_core::DecodeError;
+//!
+//! struct Linear;
+//! impl Flavor for Linear {
+//!     const NAME: &'static str = "linear";
+//!     type RawArgs = reader_app::flavor::NoRawArgs;
+//!     fn keys() -> &'static [KeyDef] { &[] }
+//!     fn build(setup: FlavorSetup<'_>) -> Result<FlavorParts, ConfigError> {
+//!         unimplemented!("build the Linear decoder, filterer and processor over setup.api")
+//!     }
+//!     fn envelope_raw(_: &Self::RawArgs, _: u64, _: &[u8]) -> Option<Result<Vec<u8>, DecodeError>> { None }
+//! }
+//!
+//! fn main() -> std::process::ExitCode { reader_app::main::<Linear>() }
+//! ```
+
+pub mod app;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod flavor;
 pub mod replay;
+pub mod settings;
+
+use crate::cli::{Cli, Command, ReplayArgs};
+use crate::config::{ConfigSources, EXIT_CONFIG, RawConfig};
+use crate::flavor::Flavor;
+use crate::settings::ReaderSettings;
+use clap::Parser;
+use std::process::ExitCode;
+
+/// Runs a flavor's binary: parses the command line and runs the command. Exit codes: 0 done,
+/// 1 failure (fatal runtime error, unreachable dependency), 78 bad configuration.
+pub fn main<F: Flavor>() -> ExitCode {
+    let cli = Cli::<F::RawArgs>::parse();
+    let (path, file_required) = cli.config_path();
+    let mut env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+    if let Some(dd_env) = env.get("DD_ENV").cloned() {
+        env.entry(config::env_var_for("metrics.env"))
+            .or_insert(dd_env);
+    }
+    let sources = ConfigSources {
+        file: Some(path),
+        file_required,
+        env,
+        flags: cli.set.clone(),
+    };
+    let command = cli.command.unwrap_or(Command::Run);
+    if let Command::ConfigKeys = command {
+        print!("{}", config::markdown_table(F::keys()));
+        return ExitCode::SUCCESS;
+    }
+    let raw = match RawConfig::load(&sources, F::keys()) {
+        Ok(raw) => raw,
+        Err(e) => return config_error::<F>(&e),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("reader-{}: cannot start the async runtime: {e}", F::NAME);
+            return ExitCode::FAILURE;
+        }
+    };
+    match command {
+        Command::Run | Command::ConfigKeys => runtime.block_on(run_service::<F>(raw, sources)),
+        Command::CheckConfig { offline } => runtime.block_on(check_config::<F>(raw, offline)),
+        Command::Replay(args) => runtime.block_on(replay_command::<F>(raw, args)),
+    }
+}
+
+fn config_error<F: Flavor>(e: &config::ConfigError) -> ExitCode {
+    eprintln!("reader-{}: {e}", F::NAME);
+    ExitCode::from(EXIT_CONFIG)
+}
+
+async fn run_service<F: Flavor>(raw: RawConfig, sources: ConfigSources) -> ExitCode {
+    let settings = match ReaderSettings::from_raw(&raw, F::NAME, true) {
+        Ok(s) => s,
+        Err(e) => return config_error::<F>(&e),
+    };
+    let telemetry = match observability::init(&settings.telemetry) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("reader-{}: telemetry did not start: {e}", F::NAME);
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = app::run::<F>(raw, sources, &telemetry).await;
+    // Flush metrics (the `retries` count of a crash included) before exiting.
+    let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("reader-{}: {e}", F::NAME);
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+async fn check_config<F: Flavor>(raw: RawConfig, offline: bool) -> ExitCode {
+    let settings = match ReaderSettings::from_raw(&raw, F::NAME, true) {
+        Ok(s) => s,
+        Err(e) => return config_error::<F>(&e),
+    };
+    let api = if offline {
+        None
+    } else {
+        match app::case_api(&settings) {
+            Ok((_, api)) => Some(api),
+            Err(e) => {
+                eprintln!("reader-{}: {e}", F::NAME);
+                return ExitCode::from(e.exit_code());
+            }
+        }
+    };
+    let lines = check::check::<F>(&raw, &settings, api.as_deref()).await;
+    match check::print_report(&lines, &mut std::io::stdout().lock()) {
+        Ok(true) => ExitCode::SUCCESS,
+        _ => ExitCode::FAILURE,
+    }
+}
+
+async fn replay_command<F: Flavor>(raw: RawConfig, args: ReplayArgs<F::RawArgs>) -> ExitCode {
+    use crate::replay::{MessageOrigin, ReplayMessage};
+    use thirdparty_core::Payload;
+    let from_topic = args.partition.is_some();
+    let settings = match ReaderSettings::from_raw(&raw, F::NAME, from_topic) {
+        Ok(s) => s,
+        Err(e) => return config_error::<F>(&e),
+    };
+    let api = match app::case_api(&settings) {
+        Ok((_, api)) => api,
+        Err(e) => {
+            eprintln!("reader-{}: {e}", F::NAME);
+            return ExitCode::from(e.exit_code());
+        }
+    };
+    let pipeline = match app::build_pipeline::<F>(&raw, &settings, api) {
+        Ok((p, _)) => p.dry_run(args.dry_run),
+        Err(e) => {
+            eprintln!("reader-{}: {e}", F::NAME);
+            return ExitCode::from(e.exit_code());
+        }
+    };
+    let mut messages = Vec::new();
+    if let (Some(partition), Some(from), Some(to)) =
+        (args.partition, args.from_offset, args.to_offset)
+    {
+        let read = kafka_runtime::read_range(
+            &settings.consumer,
+            partition,
+            from,
+            to,
+            std::time::Duration::from_secs(60),
+        )
+        .await;
+        match read {
+            Ok(payloads) => messages.extend(payloads.into_iter().map(|p| ReplayMessage {
+                origin: MessageOrigin::Topic {
+                    partition: p.partition,
+                    offset: p.offset,
+                },
+                payload: Ok(p),
+            })),
+            Err(e) => {
+                eprintln!("reader-{}: {e}", F::NAME);
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    for path in &args.files {
+        let items = match replay::read_file(path) {
+            Ok(items) => items,
+            Err(e) => {
+                eprintln!("reader-{}: cannot read {}: {e}", F::NAME, path.display());
+                return ExitCode::FAILURE;
+            }
+        };
+        for (line, bytes) in items {
+            let payload = match args.org_id {
+                Some(org) => match F::envelope_raw(&args.raw, org, &bytes) {
+                    Some(wrapped) => wrapped.map(Payload::from_value),
+                    None => {
+                        eprintln!(
+                            "reader-{}: --org-id needs the integration's ids for raw bodies (see `replay --help`)",
+                            F::NAME
+                        );
+                        return ExitCode::from(2);
+                    }
+                },
+                None => Ok(Payload::from_value(bytes)),
+            };
+            messages.push(ReplayMessage {
+                origin: MessageOrigin::File {
+                    path: path.clone(),
+                    line,
+                },
+                payload,
+            });
+        }
+    }
+    if messages.is_empty() && args.files.is_empty() && !from_topic {
+        eprintln!(
+            "reader-{}: replay needs --file PATH or --partition with --from-offset/--to-offset",
+            F::NAME
+        );
+        return ExitCode::from(2);
+    }
+    let summary = replay::replay(
+        &pipeline,
+        messages,
+        args.output,
+        &mut std::io::stdout().lock(),
+    )
+    .await;
+    match summary {
+        Ok(s) if s.retry_needed == 0 => ExitCode::SUCCESS,
+        Ok(s) => {
+            eprintln!(
+                "reader-{}: {} changelog(s) could not be decided because the Case API failed transiently",
+                F::NAME,
+                s.retry_needed
+            );
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("reader-{}: cannot write the output: {e}", F::NAME);
+            ExitCode::FAILURE
+        }
+    }
+}

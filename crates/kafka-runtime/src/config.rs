@@ -1,0 +1,470 @@
+//! [`ConsumerConfig`] and [`RetryPolicy`]: every knob of the runtime, with the seed service's
+//! defaults, and the librdkafka properties derived from them.
+
+use crate::RuntimeError;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// The seed service's consumer group.
+pub const DEFAULT_GROUP_ID: &str = "case-management";
+
+/// librdkafka properties the runtime owns: an override of one of them would break the
+/// at-least-once contract (`enable.auto.offset.store`) or duplicate a dedicated field.
+pub const PROTECTED_PROPERTIES: &[&str] =
+    &["enable.auto.offset.store", "group.id", "bootstrap.servers"];
+
+/// How a message whose handler answered [`thirdparty_core::Disposition::Retry`] is retried
+/// in place: exponential backoff with full jitter, at most `max_attempts` handler calls.
+///
+/// Attempt `n` (1-based) that fails waits a uniformly random time in
+/// `[0, min(max_backoff, initial_backoff × 2^(n-1))]` before attempt `n + 1`. After the
+/// `max_attempts`-th failure the runtime stops with [`RuntimeError::RetriesExhausted`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Total handler calls for one message, the first included (≥ 1).
+    pub max_attempts: u32,
+    /// Backoff ceiling after the first failure.
+    pub initial_backoff: Duration,
+    /// Backoff ceiling for any later failure.
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 6,
+            initial_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(10),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The upper bound of the wait after failed attempt `attempt` (1-based):
+    /// `min(max_backoff, initial_backoff × 2^(attempt-1))`, saturating.
+    ///
+    /// ```
+    /// use kafka_runtime::RetryPolicy;
+    /// use std::time::Duration;
+    /// let p = RetryPolicy { max_attempts: 5, initial_backoff: Duration::from_millis(100), max_backoff: Duration::from_millis(350) };
+    /// assert_eq!(p.backoff_ceiling(1), Duration::from_millis(100));
+    /// assert_eq!(p.backoff_ceiling(2), Duration::from_millis(200));
+    /// assert_eq!(p.backoff_ceiling(3), Duration::from_millis(350));
+    /// assert_eq!(p.backoff_ceiling(200), Duration::from_millis(350));
+    /// ```
+    pub fn backoff_ceiling(&self, attempt: u32) -> Duration {
+        let exponent = attempt.saturating_sub(1).min(31);
+        let factor = 1u32 << exponent;
+        self.initial_backoff
+            .checked_mul(factor)
+            .map_or(self.max_backoff, |d| d.min(self.max_backoff))
+    }
+
+    /// A full-jitter wait after failed attempt `attempt`: uniform in `[0, ceiling]`.
+    pub fn jittered_backoff(&self, attempt: u32) -> Duration {
+        use rand::Rng;
+        let ceiling = self.backoff_ceiling(attempt);
+        let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
+        if nanos == 0 {
+            return Duration::ZERO;
+        }
+        Duration::from_nanos(rand::rng().random_range(0..=nanos))
+    }
+}
+
+/// Everything the runtime needs to consume one topic.
+///
+/// Build it with [`ConsumerConfig::new`] (the seed's defaults) and adjust with the
+/// `with_*` methods or the public fields; [`crate::KafkaRuntime::new`] validates it.
+///
+/// ```
+/// use kafka_runtime::ConsumerConfig;
+/// use std::time::Duration;
+/// let config = ConsumerConfig::new("kafka-1:9092", "collaboration_integrations_jira")
+///     .with_max_in_flight(8)
+///     .with_librdkafka_override("fetch.wait.max.ms", "50");
+/// let props = config.librdkafka_properties();
+/// assert_eq!(props["group.id"], "case-management");
+/// assert_eq!(props["auto.offset.reset"], "latest");
+/// assert_eq!(props["partition.assignment.strategy"], "cooperative-sticky");
+/// assert_eq!(props["enable.auto.commit"], "true");
+/// assert_eq!(props["auto.commit.interval.ms"], "5000");
+/// assert_eq!(props["enable.auto.offset.store"], "false");
+/// assert_eq!(props["fetch.wait.max.ms"], "50");
+/// assert!(config.validate().is_ok());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumerConfig {
+    /// `bootstrap.servers`: comma-separated `host:port` list.
+    pub brokers: String,
+    /// The topic to consume.
+    pub topic: String,
+    /// Consumer group (`case-management` in the seed).
+    pub group_id: String,
+    /// Messages handled at once inside one partition (different keys only; one key is
+    /// always strictly sequential). `1` reproduces the seed's one-at-a-time loop.
+    pub max_in_flight: usize,
+    /// Messages held per partition (in flight plus waiting behind a busy key). When full,
+    /// the partition is paused until room frees up. At least `max_in_flight`.
+    pub partition_queue_capacity: usize,
+    /// Retries in place for [`thirdparty_core::Disposition::Retry`].
+    pub retry: RetryPolicy,
+    /// On a revoke, how long in-flight work of the revoked partitions may take before it is
+    /// abandoned (and fenced). At most half of `session_timeout`.
+    pub drain_timeout: Duration,
+    /// On shutdown (or after a fatal error), how long in-flight work may take before it is
+    /// abandoned.
+    pub shutdown_grace: Duration,
+    /// After the drain, how long the final commit and the consumer close may take; past it
+    /// [`crate::KafkaRuntime::run`] returns anyway (e.g. the broker is unreachable).
+    pub close_timeout: Duration,
+    /// `session.timeout.ms`.
+    pub session_timeout: Duration,
+    /// `auto.offset.reset` (`latest` in the seed; `earliest` replays the topic for a new group).
+    pub auto_offset_reset: String,
+    /// `auto.commit.interval.ms` (5 s in the seed).
+    pub auto_commit_interval: Duration,
+    /// `statistics.interval.ms`: how often librdkafka reports statistics (consumer lag).
+    /// Zero disables statistics.
+    pub statistics_interval: Duration,
+    /// Any other librdkafka property, applied last (TLS, SASL, fetch sizes…). The
+    /// [`PROTECTED_PROPERTIES`] are refused.
+    pub librdkafka_overrides: BTreeMap<String, String>,
+}
+
+impl ConsumerConfig {
+    /// A configuration with the seed's defaults for `topic` on `brokers`.
+    pub fn new(brokers: impl Into<String>, topic: impl Into<String>) -> Self {
+        Self {
+            brokers: brokers.into(),
+            topic: topic.into(),
+            group_id: DEFAULT_GROUP_ID.to_owned(),
+            max_in_flight: 1,
+            partition_queue_capacity: 256,
+            retry: RetryPolicy::default(),
+            drain_timeout: Duration::from_secs(10),
+            shutdown_grace: Duration::from_secs(20),
+            close_timeout: Duration::from_secs(5),
+            session_timeout: Duration::from_secs(30),
+            auto_offset_reset: "latest".to_owned(),
+            auto_commit_interval: Duration::from_secs(5),
+            statistics_interval: Duration::from_secs(5),
+            librdkafka_overrides: BTreeMap::new(),
+        }
+    }
+
+    /// Sets the consumer group.
+    #[must_use]
+    pub fn with_group_id(mut self, group_id: impl Into<String>) -> Self {
+        self.group_id = group_id.into();
+        self
+    }
+
+    /// Sets the per-partition concurrency (different keys only).
+    #[must_use]
+    pub fn with_max_in_flight(mut self, max_in_flight: usize) -> Self {
+        self.max_in_flight = max_in_flight;
+        self
+    }
+
+    /// Sets the per-partition queue capacity.
+    #[must_use]
+    pub fn with_partition_queue_capacity(mut self, capacity: usize) -> Self {
+        self.partition_queue_capacity = capacity;
+        self
+    }
+
+    /// Sets the retry policy.
+    #[must_use]
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Sets the revoke drain deadline.
+    #[must_use]
+    pub fn with_drain_timeout(mut self, timeout: Duration) -> Self {
+        self.drain_timeout = timeout;
+        self
+    }
+
+    /// Sets the shutdown grace period.
+    #[must_use]
+    pub fn with_shutdown_grace(mut self, grace: Duration) -> Self {
+        self.shutdown_grace = grace;
+        self
+    }
+
+    /// Sets the final commit + close deadline.
+    #[must_use]
+    pub fn with_close_timeout(mut self, timeout: Duration) -> Self {
+        self.close_timeout = timeout;
+        self
+    }
+
+    /// Sets `session.timeout.ms`.
+    #[must_use]
+    pub fn with_session_timeout(mut self, timeout: Duration) -> Self {
+        self.session_timeout = timeout;
+        self
+    }
+
+    /// Sets `auto.offset.reset` (`latest`, `earliest`, …).
+    #[must_use]
+    pub fn with_auto_offset_reset(mut self, reset: impl Into<String>) -> Self {
+        self.auto_offset_reset = reset.into();
+        self
+    }
+
+    /// Sets `auto.commit.interval.ms`.
+    #[must_use]
+    pub fn with_auto_commit_interval(mut self, interval: Duration) -> Self {
+        self.auto_commit_interval = interval;
+        self
+    }
+
+    /// Sets `statistics.interval.ms` (zero disables statistics).
+    #[must_use]
+    pub fn with_statistics_interval(mut self, interval: Duration) -> Self {
+        self.statistics_interval = interval;
+        self
+    }
+
+    /// Adds a pass-through librdkafka property.
+    #[must_use]
+    pub fn with_librdkafka_override(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Self {
+        self.librdkafka_overrides.insert(key.into(), value.into());
+        self
+    }
+
+    /// Checks the configuration; the error names the field and how to fix it.
+    pub fn validate(&self) -> Result<(), RuntimeError> {
+        let invalid = |field: &'static str, message: String| {
+            Err(RuntimeError::InvalidConfig { field, message })
+        };
+        if self.brokers.trim().is_empty() {
+            return invalid(
+                "brokers",
+                "is empty; set it to the bootstrap servers, e.g. `kafka-1:9092,kafka-2:9092`"
+                    .into(),
+            );
+        }
+        if self.topic.trim().is_empty() {
+            return invalid("topic", "is empty; set the topic to consume".into());
+        }
+        if self.group_id.trim().is_empty() {
+            return invalid(
+                "group_id",
+                format!("is empty; the seed uses `{DEFAULT_GROUP_ID}`"),
+            );
+        }
+        if self.max_in_flight == 0 {
+            return invalid(
+                "max_in_flight",
+                "is 0; use at least 1 (1 = one message at a time per partition)".into(),
+            );
+        }
+        if self.partition_queue_capacity < self.max_in_flight {
+            return invalid(
+                "partition_queue_capacity",
+                format!(
+                    "is {} but max_in_flight is {}; make the capacity at least max_in_flight",
+                    self.partition_queue_capacity, self.max_in_flight
+                ),
+            );
+        }
+        if self.retry.max_attempts == 0 {
+            return invalid(
+                "retry.max_attempts",
+                "is 0; use at least 1 (1 = no retry: the first failure is fatal)".into(),
+            );
+        }
+        if self.retry.initial_backoff > self.retry.max_backoff {
+            return invalid(
+                "retry.initial_backoff",
+                format!(
+                    "({:?}) exceeds retry.max_backoff ({:?}); raise max_backoff or lower initial_backoff",
+                    self.retry.initial_backoff, self.retry.max_backoff
+                ),
+            );
+        }
+        if self.session_timeout.is_zero() {
+            return invalid(
+                "session_timeout",
+                "is zero; use librdkafka's range (e.g. 6 s – 45 s)".into(),
+            );
+        }
+        if self.drain_timeout > self.session_timeout / 2 {
+            return invalid(
+                "drain_timeout",
+                format!(
+                    "({:?}) exceeds half the session timeout ({:?}); a revoke drain must end well before the group evicts this member: lower drain_timeout or raise session_timeout",
+                    self.drain_timeout, self.session_timeout
+                ),
+            );
+        }
+        if let Some(key) = self
+            .librdkafka_overrides
+            .keys()
+            .find(|k| PROTECTED_PROPERTIES.contains(&k.as_str()))
+        {
+            return invalid(
+                "librdkafka_overrides",
+                format!(
+                    "sets `{key}`, which the runtime owns; use the dedicated field (brokers, group_id) or drop it (offsets are stored only after handling)"
+                ),
+            );
+        }
+        Ok(())
+    }
+
+    /// The librdkafka properties the consumer is created with: the seed's defaults, the
+    /// fields above, then the overrides.
+    pub fn librdkafka_properties(&self) -> BTreeMap<String, String> {
+        let mut props = BTreeMap::new();
+        let mut set = |k: &str, v: String| {
+            props.insert(k.to_owned(), v);
+        };
+        set("bootstrap.servers", self.brokers.clone());
+        set("group.id", self.group_id.clone());
+        set("auto.offset.reset", self.auto_offset_reset.clone());
+        set(
+            "partition.assignment.strategy",
+            "cooperative-sticky".to_owned(),
+        );
+        set("enable.auto.commit", "true".to_owned());
+        set(
+            "auto.commit.interval.ms",
+            millis(self.auto_commit_interval).to_string(),
+        );
+        set("enable.auto.offset.store", "false".to_owned());
+        set("enable.partition.eof", "false".to_owned());
+        set(
+            "session.timeout.ms",
+            millis(self.session_timeout).to_string(),
+        );
+        set(
+            "statistics.interval.ms",
+            millis(self.statistics_interval).to_string(),
+        );
+        for (k, v) in &self.librdkafka_overrides {
+            props.insert(k.clone(), v.clone());
+        }
+        props
+    }
+}
+
+fn millis(d: Duration) -> u128 {
+    d.as_millis()
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_seed_defaults() {
+        let c = ConsumerConfig::new("b:9092", "t");
+        let p = c.librdkafka_properties();
+        assert_eq!(p["group.id"], "case-management");
+        assert_eq!(p["auto.offset.reset"], "latest");
+        assert_eq!(p["partition.assignment.strategy"], "cooperative-sticky");
+        assert_eq!(p["enable.auto.commit"], "true");
+        assert_eq!(p["auto.commit.interval.ms"], "5000");
+        assert_eq!(p["enable.auto.offset.store"], "false");
+        assert_eq!(c.max_in_flight, 1, "1 = the seed's sequential model");
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn invalid_configs_name_the_field() {
+        let base = ConsumerConfig::new("b:9092", "t");
+        let cases: Vec<(ConsumerConfig, &str)> = vec![
+            (ConsumerConfig::new("", "t"), "brokers"),
+            (ConsumerConfig::new("b", " "), "topic"),
+            (base.clone().with_group_id(""), "group_id"),
+            (base.clone().with_max_in_flight(0), "max_in_flight"),
+            (
+                base.clone()
+                    .with_max_in_flight(10)
+                    .with_partition_queue_capacity(5),
+                "partition_queue_capacity",
+            ),
+            (
+                base.clone().with_retry(RetryPolicy {
+                    max_attempts: 0,
+                    ..RetryPolicy::default()
+                }),
+                "retry.max_attempts",
+            ),
+            (
+                base.clone().with_retry(RetryPolicy {
+                    max_attempts: 2,
+                    initial_backoff: Duration::from_secs(5),
+                    max_backoff: Duration::from_secs(1),
+                }),
+                "retry.initial_backoff",
+            ),
+            (
+                base.clone()
+                    .with_session_timeout(Duration::from_secs(10))
+                    .with_drain_timeout(Duration::from_secs(6)),
+                "drain_timeout",
+            ),
+            (
+                base.clone()
+                    .with_librdkafka_override("enable.auto.offset.store", "true"),
+                "librdkafka_overrides",
+            ),
+        ];
+        for (config, field) in cases {
+            match config.validate() {
+                Err(RuntimeError::InvalidConfig { field: f, message }) => {
+                    assert_eq!(f, field, "{message}");
+                    assert!(!message.is_empty());
+                }
+                other => panic!("{field}: expected InvalidConfig, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn overrides_are_applied_last() {
+        let c = ConsumerConfig::new("b:9092", "t")
+            .with_librdkafka_override("auto.commit.interval.ms", "100")
+            .with_librdkafka_override("security.protocol", "ssl");
+        let p = c.librdkafka_properties();
+        assert_eq!(p["auto.commit.interval.ms"], "100");
+        assert_eq!(p["security.protocol"], "ssl");
+    }
+
+    #[test]
+    fn jitter_stays_under_the_ceiling() {
+        let p = RetryPolicy {
+            max_attempts: 10,
+            initial_backoff: Duration::from_millis(10),
+            max_backoff: Duration::from_millis(50),
+        };
+        for attempt in 1..12 {
+            for _ in 0..50 {
+                assert!(p.jittered_backoff(attempt) <= p.backoff_ceiling(attempt));
+            }
+        }
+        let zero = RetryPolicy {
+            max_attempts: 1,
+            initial_backoff: Duration::ZERO,
+            max_backoff: Duration::ZERO,
+        };
+        assert_eq!(zero.jittered_backoff(3), Duration::ZERO);
+    }
+}

@@ -1,0 +1,198 @@
+//! One-off broker access for operators: [`probe_topic`] (is the broker reachable, how many
+//! partitions has the topic) and [`read_range`] (re-read a partition's offset range for a
+//! replay). Neither joins the consumer group nor commits anything.
+
+use crate::ConsumerConfig;
+use crate::partition::payload_of;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::{Message, Offset, TopicPartitionList};
+use std::time::{Duration, Instant};
+use thirdparty_core::Payload;
+
+/// Why a probe or a range read failed. Both are retryable once the broker is reachable.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProbeError {
+    /// librdkafka refused the client configuration.
+    #[error(
+        "cannot create a kafka client for brokers `{brokers}`: {source}; check kafka.brokers and the [kafka.librdkafka] overrides"
+    )]
+    Client {
+        /// `bootstrap.servers`.
+        brokers: String,
+        /// librdkafka's error.
+        #[source]
+        source: Box<rdkafka::error::KafkaError>,
+    },
+    /// The broker did not answer or the topic is unknown.
+    #[error(
+        "cannot read metadata of topic `{topic}` from brokers `{brokers}`: {message}; check that the brokers are reachable and the topic exists"
+    )]
+    Metadata {
+        /// Topic.
+        topic: String,
+        /// `bootstrap.servers`.
+        brokers: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// Reading the range failed or timed out before reaching its end.
+    #[error("reading {topic}:{partition} offsets {from}..={to} failed: {message}")]
+    Read {
+        /// Topic.
+        topic: String,
+        /// Partition.
+        partition: i32,
+        /// First offset asked for.
+        from: i64,
+        /// Last offset asked for.
+        to: i64,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// What [`probe_topic`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicProbe {
+    /// Brokers in the cluster metadata.
+    pub brokers: usize,
+    /// The topic's partitions.
+    pub partitions: Vec<i32>,
+}
+
+fn client(config: &ConsumerConfig) -> Result<BaseConsumer, ProbeError> {
+    let mut client = ClientConfig::new();
+    for (k, v) in config.librdkafka_properties() {
+        client.set(k, v);
+    }
+    client
+        .set("enable.auto.commit", "false")
+        .set("statistics.interval.ms", "0");
+    client.create().map_err(|source| ProbeError::Client {
+        brokers: config.brokers.clone(),
+        source: Box::new(source),
+    })
+}
+
+/// Fetches the topic's metadata within `timeout` (blocking librdkafka work runs on the
+/// blocking pool).
+pub async fn probe_topic(
+    config: &ConsumerConfig,
+    timeout: Duration,
+) -> Result<TopicProbe, ProbeError> {
+    let config = config.clone();
+    let metadata_error = |config: &ConsumerConfig, message: String| ProbeError::Metadata {
+        topic: config.topic.clone(),
+        brokers: config.brokers.clone(),
+        message,
+    };
+    let joined = tokio::task::spawn_blocking(move || {
+        let consumer = client(&config)?;
+        let metadata = consumer
+            .fetch_metadata(Some(&config.topic), timeout)
+            .map_err(|e| metadata_error(&config, e.to_string()))?;
+        let topic = metadata
+            .topics()
+            .iter()
+            .find(|t| t.name() == config.topic)
+            .ok_or_else(|| metadata_error(&config, "the topic is not in the metadata".into()))?;
+        if let Some(err) = topic.error() {
+            return Err(metadata_error(&config, format!("{err:?}")));
+        }
+        Ok(TopicProbe {
+            brokers: metadata.brokers().len(),
+            partitions: topic.partitions().iter().map(|p| p.id()).collect(),
+        })
+    })
+    .await;
+    joined.unwrap_or_else(|e| {
+        Err(ProbeError::Metadata {
+            topic: String::new(),
+            brokers: String::new(),
+            message: format!("the probe task failed: {e}"),
+        })
+    })
+}
+
+/// Reads offsets `from..=to` of one partition of `config.topic` (fewer when the partition
+/// ends earlier), giving up after `timeout`. Nothing is committed.
+pub async fn read_range(
+    config: &ConsumerConfig,
+    partition: i32,
+    from: i64,
+    to: i64,
+    timeout: Duration,
+) -> Result<Vec<Payload>, ProbeError> {
+    let config = config.clone();
+    let read_error = move |topic: &str, message: String| ProbeError::Read {
+        topic: topic.to_owned(),
+        partition,
+        from,
+        to,
+        message,
+    };
+    let joined = tokio::task::spawn_blocking(move || {
+        if from < 0 || to < from {
+            return Err(read_error(
+                &config.topic,
+                "the range is empty or negative".into(),
+            ));
+        }
+        let consumer = client(&config)?;
+        let (_, high) = consumer
+            .fetch_watermarks(&config.topic, partition, timeout)
+            .map_err(|e| read_error(&config.topic, e.to_string()))?;
+        let last = to.min(high.saturating_sub(1));
+        let mut out = Vec::new();
+        if last < from {
+            return Ok(out);
+        }
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(&config.topic, partition, Offset::Offset(from))
+            .map_err(|e| read_error(&config.topic, e.to_string()))?;
+        consumer
+            .assign(&tpl)
+            .map_err(|e| read_error(&config.topic, e.to_string()))?;
+        let deadline = Instant::now() + timeout;
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match consumer.poll(left.min(Duration::from_millis(200))) {
+                Some(Ok(m)) => {
+                    if m.offset() > last {
+                        break;
+                    }
+                    out.push(payload_of(&m));
+                    if m.offset() >= last {
+                        break;
+                    }
+                }
+                Some(Err(e)) => return Err(read_error(&config.topic, e.to_string())),
+                None => {}
+            }
+            if out.last().is_some_and(|p| p.offset >= last) {
+                break;
+            }
+        }
+        if out.last().is_none_or(|p| p.offset < last) {
+            return Err(read_error(
+                &config.topic,
+                format!(
+                    "timed out after {timeout:?} with {} message(s) read",
+                    out.len()
+                ),
+            ));
+        }
+        Ok(out)
+    })
+    .await;
+    joined.unwrap_or_else(|e| {
+        Err(ProbeError::Read {
+            topic: String::new(),
+            partition,
+            from,
+            to,
+            message: format!("the read task failed: {e}"),
+        })
+    })
+}

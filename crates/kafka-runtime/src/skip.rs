@@ -1,0 +1,235 @@
+//! [`SkipList`]: the operator's list of messages never to hand to the handler
+//! (`[dd.kafka.consumer] skip_messages`, seed section 7.3), changeable at run time.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::{Arc, RwLock};
+
+/// Where one message lives: `topic:partition:offset`.
+///
+/// ```
+/// use kafka_runtime::MessageCoordinates;
+/// let c: MessageCoordinates = "collaboration_integrations_jira:3:1042".parse().unwrap_or_else(|e| panic!("{e}"));
+/// assert_eq!((c.partition, c.offset), (3, 1042));
+/// assert_eq!(c.to_string(), "collaboration_integrations_jira:3:1042");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MessageCoordinates {
+    /// Topic.
+    pub topic: String,
+    /// Partition.
+    pub partition: i32,
+    /// Offset.
+    pub offset: i64,
+}
+
+impl MessageCoordinates {
+    /// Coordinates of a message.
+    pub fn new(topic: impl Into<String>, partition: i32, offset: i64) -> Self {
+        Self {
+            topic: topic.into(),
+            partition,
+            offset,
+        }
+    }
+}
+
+impl fmt::Display for MessageCoordinates {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.topic, self.partition, self.offset)
+    }
+}
+
+/// A skip-list entry that is not `topic:partition:offset`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "skip_messages entry `{entry}` is not `topic:partition:offset` ({problem}); write e.g. `collaboration_integrations_jira:3:1042`"
+)]
+pub struct SkipEntryError {
+    /// The entry as written.
+    pub entry: String,
+    /// What is wrong with it.
+    pub problem: &'static str,
+}
+
+impl FromStr for MessageCoordinates {
+    type Err = SkipEntryError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let entry = s.trim();
+        let err = |problem| SkipEntryError {
+            entry: entry.to_owned(),
+            problem,
+        };
+        let mut parts = entry.rsplitn(3, ':');
+        let offset = parts.next().ok_or_else(|| err("missing offset"))?;
+        let partition = parts.next().ok_or_else(|| err("missing partition"))?;
+        let topic = parts.next().ok_or_else(|| err("missing topic"))?;
+        if topic.is_empty() {
+            return Err(err("empty topic"));
+        }
+        let partition: i32 = partition
+            .trim()
+            .parse()
+            .map_err(|_| err("partition is not an integer"))?;
+        let offset: i64 = offset
+            .trim()
+            .parse()
+            .map_err(|_| err("offset is not an integer"))?;
+        if partition < 0 || offset < 0 {
+            return Err(err("partition and offset must not be negative"));
+        }
+        Ok(Self::new(topic.trim(), partition, offset))
+    }
+}
+
+/// The messages the runtime must not hand to the handler: each listed message is logged
+/// with its coordinates, counted (`dd.case.kafka_consumer.message_skipped`) and acknowledged.
+///
+/// Cheap to clone (one shared set): keep a clone and call [`SkipList::set`] when the
+/// operator's configuration changes; the runtime checks the list before every handler call,
+/// retries included, so adding a message that is being retried unblocks its partition.
+///
+/// ```
+/// use kafka_runtime::SkipList;
+/// let skip = SkipList::parse("jira:0:7, jira:2:11").unwrap_or_else(|e| panic!("{e}"));
+/// assert!(skip.contains("jira", 2, 11));
+/// assert!(!skip.contains("jira", 2, 12));
+/// skip.set(Vec::new());
+/// assert!(!skip.contains("jira", 2, 11));
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct SkipList {
+    inner: Arc<RwLock<HashSet<MessageCoordinates>>>,
+}
+
+impl SkipList {
+    /// An empty list.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A list of these messages.
+    pub fn from_coordinates(entries: impl IntoIterator<Item = MessageCoordinates>) -> Self {
+        let list = Self::new();
+        list.set(entries.into_iter().collect());
+        list
+    }
+
+    /// Parses the seed's `skip_messages` value: comma- or whitespace-separated
+    /// `topic:partition:offset` entries (empty entries are ignored).
+    pub fn parse(value: &str) -> Result<Self, SkipEntryError> {
+        Ok(Self::from_coordinates(Self::parse_entries(value)?))
+    }
+
+    /// Parses entries without building a list (for a configuration reload).
+    pub fn parse_entries(value: &str) -> Result<Vec<MessageCoordinates>, SkipEntryError> {
+        value
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|e| !e.is_empty())
+            .map(str::parse)
+            .collect()
+    }
+
+    /// Replaces the whole list; every clone sees the new list at once.
+    pub fn set(&self, entries: Vec<MessageCoordinates>) {
+        let set: HashSet<_> = entries.into_iter().collect();
+        match self.inner.write() {
+            Ok(mut guard) => *guard = set,
+            Err(poisoned) => *poisoned.into_inner() = set,
+        }
+    }
+
+    /// Whether the message at these coordinates is listed.
+    pub fn contains(&self, topic: &str, partition: i32, offset: i64) -> bool {
+        let check = |set: &HashSet<MessageCoordinates>| {
+            !set.is_empty()
+                && set
+                    .iter()
+                    .any(|c| c.offset == offset && c.partition == partition && c.topic == topic)
+        };
+        match self.inner.read() {
+            Ok(guard) => check(&guard),
+            Err(poisoned) => check(&poisoned.into_inner()),
+        }
+    }
+
+    /// The listed messages, sorted.
+    pub fn entries(&self) -> Vec<MessageCoordinates> {
+        let mut v: Vec<_> = match self.inner.read() {
+            Ok(guard) => guard.iter().cloned().collect(),
+            Err(poisoned) => poisoned.into_inner().iter().cloned().collect(),
+        };
+        v.sort();
+        v
+    }
+
+    /// Number of listed messages.
+    pub fn len(&self) -> usize {
+        match self.inner.read() {
+            Ok(guard) => guard.len(),
+            Err(poisoned) => poisoned.into_inner().len(),
+        }
+    }
+
+    /// Whether nothing is listed.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_entries_and_rejects_garbage() {
+        let good = [
+            ("t:0:0", MessageCoordinates::new("t", 0, 0)),
+            (
+                " my.topic_x-1:12:99 ",
+                MessageCoordinates::new("my.topic_x-1", 12, 99),
+            ),
+        ];
+        for (text, expected) in good {
+            assert_eq!(text.parse::<MessageCoordinates>().unwrap(), expected);
+        }
+        let bad = [
+            ("", "missing partition"),
+            ("12", "missing partition"),
+            ("0:12", "missing topic"),
+            (":0:12", "empty topic"),
+            ("t:x:12", "partition is not an integer"),
+            ("t:0:y", "offset is not an integer"),
+            ("t:-1:3", "partition and offset must not be negative"),
+        ];
+        for (text, problem) in bad {
+            let e = text.parse::<MessageCoordinates>().unwrap_err();
+            assert_eq!(e.problem, problem, "{text}");
+            assert!(e.to_string().contains("topic:partition:offset"));
+        }
+    }
+
+    #[test]
+    fn list_changes_are_seen_by_every_clone() {
+        let list = SkipList::parse("a:1:5,\n b:2:6  ").unwrap();
+        let clone = list.clone();
+        assert_eq!(clone.len(), 2);
+        assert!(clone.contains("a", 1, 5));
+        assert!(!clone.contains("a", 2, 5), "partition must match");
+        assert!(!clone.contains("b", 1, 5), "topic must match");
+        list.set(vec![MessageCoordinates::new("c", 0, 1)]);
+        assert!(!clone.contains("a", 1, 5));
+        assert!(clone.contains("c", 0, 1));
+        assert_eq!(clone.entries(), vec![MessageCoordinates::new("c", 0, 1)]);
+        assert!(SkipList::parse("a:1:5,zz").is_err());
+        assert!(SkipList::parse(" , ").unwrap().is_empty());
+    }
+}

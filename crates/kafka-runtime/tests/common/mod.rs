@@ -1,0 +1,399 @@
+//! Helpers shared by the scenario tests (mock cluster and Tansu).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    dead_code,
+    missing_docs
+)]
+
+use kafka_runtime::testing::{Delivered, HandledRecord, TestRecord};
+use kafka_runtime::{ConsumerConfig, RetryPolicy};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+/// A consumer configuration for tests: earliest reset (topics are filled before the
+/// consumer starts), a session timeout the mock handles well, fast commits and statistics.
+pub fn test_config(bootstrap: &str, topic: &str, group: &str) -> ConsumerConfig {
+    ConsumerConfig::new(bootstrap, topic)
+        .with_group_id(group)
+        .with_auto_offset_reset("earliest")
+        .with_session_timeout(Duration::from_secs(6))
+        .with_drain_timeout(Duration::from_secs(3))
+        .with_shutdown_grace(Duration::from_secs(5))
+        .with_close_timeout(Duration::from_secs(5))
+        .with_auto_commit_interval(Duration::from_millis(200))
+        .with_statistics_interval(Duration::from_secs(1))
+        .with_max_in_flight(8)
+        .with_partition_queue_capacity(64)
+        .with_retry(RetryPolicy {
+            max_attempts: 5,
+            initial_backoff: Duration::from_millis(5),
+            max_backoff: Duration::from_millis(50),
+        })
+}
+
+/// Uneven work: every 5th message takes 25 ms, the others 1 ms, so completions of
+/// different keys overtake each other.
+pub fn uneven_delay(p: &kafka_runtime::Payload) -> Duration {
+    if p.offset % 5 == 0 {
+        Duration::from_millis(25)
+    } else {
+        Duration::from_millis(1)
+    }
+}
+
+/// `n` records over `keys` keys; value `id-<i>` and key `key-<i % keys>`.
+pub fn records(n: usize, keys: usize) -> Vec<TestRecord> {
+    (0..n)
+        .map(|i| TestRecord::keyed(format!("key-{}", i % keys), format!("id-{i:06}")))
+        .collect()
+}
+
+/// The sequence number in an `id-<i>` value.
+pub fn seq(value: &str) -> usize {
+    value
+        .strip_prefix("id-")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected value {value}"))
+}
+
+/// The oracle: every expected id handled, none twice (when `allow_duplicates` is false),
+/// and per key, the first handling of each message in production order.
+pub fn check_handled(handled: &[HandledRecord], expected: &[TestRecord], allow_duplicates: bool) {
+    let expected_ids: BTreeSet<String> = expected
+        .iter()
+        .map(|r| String::from_utf8(r.value.clone()).unwrap())
+        .collect();
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for h in handled {
+        *seen.entry(h.value.as_str()).or_default() += 1;
+    }
+    let missing: Vec<_> = expected_ids
+        .iter()
+        .filter(|id| !seen.contains_key(id.as_str()))
+        .take(10)
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "ids never handled (first 10): {missing:?}"
+    );
+    let unexpected: Vec<_> = seen
+        .keys()
+        .filter(|id| !expected_ids.contains(**id))
+        .take(10)
+        .collect();
+    assert!(unexpected.is_empty(), "ids never produced: {unexpected:?}");
+    if !allow_duplicates {
+        let dups: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).take(10).collect();
+        assert!(dups.is_empty(), "ids handled twice (first 10): {dups:?}");
+    }
+    check_key_order(handled);
+}
+
+/// The ids of `records` that `handled` does not contain.
+pub fn ids_not_in(records: &[TestRecord], handled: &[HandledRecord]) -> BTreeSet<String> {
+    let seen: BTreeSet<&str> = handled.iter().map(|h| h.value.as_str()).collect();
+    records
+        .iter()
+        .map(|r| String::from_utf8(r.value.clone()).unwrap())
+        .filter(|v| !seen.contains(v.as_str()))
+        .collect()
+}
+
+/// Whether `handled` contains every id of `ids`.
+pub fn covers(handled: &[HandledRecord], ids: &BTreeSet<String>) -> bool {
+    let seen: BTreeSet<&str> = handled.iter().map(|h| h.value.as_str()).collect();
+    ids.iter().all(|id| seen.contains(id.as_str()))
+}
+
+/// Per key, the first handling of each message follows production order.
+pub fn check_key_order(handled: &[HandledRecord]) {
+    let mut first_seen: BTreeSet<&str> = BTreeSet::new();
+    let mut last_per_key: BTreeMap<&str, usize> = BTreeMap::new();
+    for h in handled {
+        if !first_seen.insert(h.value.as_str()) {
+            continue; // a redelivery
+        }
+        let key = h.key.as_deref().unwrap_or("");
+        let s = seq(&h.value);
+        if let Some(prev) = last_per_key.insert(key, s) {
+            assert!(
+                prev < s,
+                "key {key}: id-{s:06} was handled after id-{prev:06}"
+            );
+        }
+    }
+}
+
+/// Per partition, one past the highest offset delivered.
+pub fn expected_ends(delivered: &[Delivered]) -> BTreeMap<i32, i64> {
+    let mut ends = BTreeMap::new();
+    for d in delivered {
+        let e = ends.entry(d.partition).or_insert(0);
+        *e = (*e).max(d.offset + 1);
+    }
+    ends
+}
+
+/// Per partition, one past the highest offset handled.
+pub fn handled_ends(handled: &[HandledRecord]) -> BTreeMap<i32, i64> {
+    let mut ends = BTreeMap::new();
+    for h in handled {
+        let e = ends.entry(h.partition).or_insert(0);
+        *e = (*e).max(h.offset + 1);
+    }
+    ends
+}
+
+use kafka_runtime::testing::{
+    RecordingHandler, RunningRuntime, TestBroker, committed_offsets, high_watermarks, produce,
+    unique_name, wait_until,
+};
+use kafka_runtime::{KafkaRuntime, SkipList};
+use std::sync::Arc;
+
+/// How to check committed offsets on this broker.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Watermarks {
+    /// The broker's high watermark is right (mock cluster): committed == high watermark.
+    Trusted,
+    /// The broker's watermark is wrong (Tansu): committed == one past the highest offset
+    /// actually consumed.
+    Untrusted,
+}
+
+async fn check_committed_at_end(
+    broker: &impl TestBroker,
+    group: &str,
+    topic: &str,
+    partitions: i32,
+    handled: &[HandledRecord],
+    watermarks: Watermarks,
+) {
+    let bootstrap = broker.bootstrap_servers();
+    let committed = committed_offsets(&bootstrap, group, topic, partitions)
+        .await
+        .unwrap();
+    let consumed: BTreeMap<i32, Option<i64>> = handled_ends(handled)
+        .into_iter()
+        .map(|(p, e)| (p, Some(e)))
+        .collect();
+    let committed_nonempty: BTreeMap<i32, Option<i64>> = committed
+        .iter()
+        .filter(|(_, c)| c.is_some())
+        .map(|(p, c)| (*p, *c))
+        .collect();
+    assert_eq!(
+        committed_nonempty, consumed,
+        "committed offsets must be one past the last consumed offset of each partition"
+    );
+    if watermarks == Watermarks::Trusted {
+        let high = high_watermarks(&bootstrap, topic, partitions)
+            .await
+            .unwrap();
+        let expected: BTreeMap<i32, Option<i64>> =
+            high.iter().map(|(p, h)| (*p, Some(*h))).collect();
+        assert_eq!(
+            committed, expected,
+            "committed must equal the high watermarks"
+        );
+    }
+}
+
+/// Scenario 1: `n` messages over 3 partitions, all handled once, per-key order kept,
+/// committed at the end.
+pub async fn scenario_happy_path(broker: &impl TestBroker, n: usize, watermarks: Watermarks) {
+    let bootstrap = broker.bootstrap_servers();
+    let topic = unique_name("happy");
+    let group = unique_name("group");
+    broker.create_topic(&topic, 3).unwrap();
+    let records = records(n, 97);
+    let delivered = produce(&bootstrap, &topic, &records, "none").await.unwrap();
+    assert_eq!(delivered.len(), n);
+
+    let handler = RecordingHandler::acking("a");
+    let runtime = KafkaRuntime::new(
+        test_config(&bootstrap, &topic, &group),
+        Arc::new(handler.clone()),
+        SkipList::new(),
+    )
+    .unwrap();
+    let running = RunningRuntime::spawn(runtime);
+    wait_until(Duration::from_secs(120), "every message handled", || {
+        handler.distinct_count() >= n
+    })
+    .await
+    .unwrap();
+    let status = running.status().snapshot();
+    assert!(status.joined_group);
+    assert_eq!(status.assignment.len(), 3, "{status:?}");
+    assert!(status.since_last_poll.is_some());
+    if watermarks == Watermarks::Trusted {
+        // Consumer lag comes from librdkafka statistics (every second here).
+        wait_until(
+            Duration::from_secs(30),
+            "lag 0 reported for 3 partitions",
+            || {
+                let lag = running.status().snapshot().lag;
+                lag.len() == 3 && lag.values().all(|l| *l == 0)
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let summary = running.stop().await.unwrap();
+    assert!(summary.closed_cleanly);
+    assert_eq!(summary.status.messages_handled, n as u64);
+
+    let handled = handler.handled();
+    check_handled(&handled, &records, false);
+    assert_eq!(handled_ends(&handled), expected_ends(&delivered));
+    check_committed_at_end(broker, &group, &topic, 3, &handled, watermarks).await;
+}
+
+/// Produces `records` in chunks over time, in the background.
+fn produce_over_time(
+    bootstrap: String,
+    topic: String,
+    records: Vec<TestRecord>,
+    chunk: usize,
+    every: Duration,
+) -> tokio::task::JoinHandle<Vec<Delivered>> {
+    tokio::spawn(async move {
+        let mut delivered = Vec::new();
+        for part in records.chunks(chunk) {
+            delivered.extend(produce(&bootstrap, &topic, part, "lz4").await.unwrap());
+            tokio::time::sleep(every).await;
+        }
+        delivered
+    })
+}
+
+/// Scenario 6: a second consumer joins mid-stream (cooperative-sticky moves some
+/// partitions to it), then leaves (they move back): nothing lost, nothing handled twice,
+/// per-key order kept across the moves.
+pub async fn scenario_join_then_leave(broker: &impl TestBroker, watermarks: Watermarks) {
+    let bootstrap = broker.bootstrap_servers();
+    let topic = unique_name("rebalance");
+    let group = unique_name("group");
+    broker.create_topic(&topic, 4).unwrap();
+    let records = records(3_000, 61);
+    let producer = produce_over_time(
+        bootstrap.clone(),
+        topic.clone(),
+        records.clone(),
+        100,
+        Duration::from_millis(300),
+    );
+    let config = || {
+        test_config(&bootstrap, &topic, &group)
+            .with_max_in_flight(4)
+            .with_partition_queue_capacity(32)
+    };
+    let handler_a = RecordingHandler::acking("a").with_delay_by(uneven_delay);
+    let handler_b = handler_a.relabeled("b");
+    let a = RunningRuntime::spawn(
+        KafkaRuntime::new(config(), Arc::new(handler_a.clone()), SkipList::new()).unwrap(),
+    );
+    wait_until(Duration::from_secs(60), "consumer a handling", || {
+        handler_a.distinct_count() >= 300
+    })
+    .await
+    .unwrap();
+    let b = RunningRuntime::spawn(
+        KafkaRuntime::new(config(), Arc::new(handler_b.clone()), SkipList::new()).unwrap(),
+    );
+    let count_by = |label: &str| {
+        handler_a
+            .handled()
+            .iter()
+            .filter(|h| h.consumer == label)
+            .count()
+    };
+    wait_until(
+        Duration::from_secs(60),
+        "consumer b took partitions and handled 200",
+        || count_by("b") >= 200,
+    )
+    .await
+    .unwrap();
+    let a_assignment = a.status().assignment();
+    let b_assignment = b.status().assignment();
+    assert!(
+        !a_assignment.is_empty() && !b_assignment.is_empty(),
+        "a {a_assignment:?}, b {b_assignment:?}"
+    );
+    assert!(
+        a_assignment.is_disjoint(&b_assignment),
+        "a {a_assignment:?}, b {b_assignment:?}"
+    );
+    let b_summary = b.stop().await.unwrap();
+    assert!(b_summary.closed_cleanly);
+    wait_until(
+        Duration::from_secs(60),
+        "a owns every partition again",
+        || a.status().assignment().len() == 4,
+    )
+    .await
+    .unwrap();
+    let delivered = producer.await.unwrap();
+    assert_eq!(delivered.len(), records.len());
+    wait_until(Duration::from_secs(90), "every message handled", || {
+        handler_a.distinct_count() >= records.len()
+    })
+    .await
+    .unwrap();
+    let a_summary = a.stop().await.unwrap();
+    assert!(a_summary.status.rebalances >= 3, "{:?}", a_summary.status);
+
+    let handled = handler_a.handled();
+    check_handled(&handled, &records, false);
+    assert!(count_by("b") >= 200);
+    check_committed_at_end(broker, &group, &topic, 4, &handled, watermarks).await;
+}
+
+/// Scenario 7: shutdown mid-stream, then a new consumer of the same group: the union of
+/// both runs is every id, none handled twice (in-flight work was finished and committed).
+pub async fn scenario_shutdown_and_restart(broker: &impl TestBroker, watermarks: Watermarks) {
+    let bootstrap = broker.bootstrap_servers();
+    let topic = unique_name("restart");
+    let group = unique_name("group");
+    broker.create_topic(&topic, 3).unwrap();
+    let records = records(3_000, 53);
+    produce(&bootstrap, &topic, &records, "zstd").await.unwrap();
+    let config = test_config(&bootstrap, &topic, &group).with_max_in_flight(4);
+
+    let first = RecordingHandler::acking("first").with_delay_by(uneven_delay);
+    let run = RunningRuntime::spawn(
+        KafkaRuntime::new(config.clone(), Arc::new(first.clone()), SkipList::new()).unwrap(),
+    );
+    wait_until(Duration::from_secs(60), "a third handled", || {
+        first.distinct_count() >= 1_000
+    })
+    .await
+    .unwrap();
+    let in_flight_at_stop = run.status().in_flight();
+    let summary = run.stop().await.unwrap();
+    assert!(summary.closed_cleanly);
+    let handled_first = first.handled_count();
+    assert!(
+        handled_first < records.len(),
+        "stopped mid-stream ({handled_first} handled, {in_flight_at_stop} in flight at stop)"
+    );
+
+    let second = first.relabeled("second");
+    let run = RunningRuntime::spawn(
+        KafkaRuntime::new(config, Arc::new(second.clone()), SkipList::new()).unwrap(),
+    );
+    wait_until(Duration::from_secs(90), "the rest handled", || {
+        second.distinct_count() >= records.len()
+    })
+    .await
+    .unwrap();
+    run.stop().await.unwrap();
+    let handled = second.handled();
+    check_handled(&handled, &records, false);
+    check_committed_at_end(broker, &group, &topic, 3, &handled, watermarks).await;
+}

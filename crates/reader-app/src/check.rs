@@ -1,0 +1,168 @@
+//! `check-config`: validate the configuration and what it points at, print a report.
+
+use crate::config::{RawConfig, is_secret};
+use crate::flavor::Flavor;
+use crate::settings::ReaderSettings;
+use std::io::Write;
+use std::time::Duration;
+use thirdparty_core::{CaseApi, OrgId};
+
+/// One line of the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckLine {
+    /// `ok`, `warn` or `fail`.
+    pub level: &'static str,
+    /// What was checked.
+    pub what: String,
+    /// What was found.
+    pub detail: String,
+}
+
+impl CheckLine {
+    fn new(level: &'static str, what: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            level,
+            what: what.into(),
+            detail: detail.into(),
+        }
+    }
+}
+
+/// Checks the configuration (and unless `offline`, the broker and the Case API with the
+/// project mappings it serves). Returns the report lines; any `fail` means exit 1.
+pub async fn check<F: Flavor>(
+    raw: &RawConfig,
+    settings: &ReaderSettings,
+    api: Option<&dyn CaseApi>,
+) -> Vec<CheckLine> {
+    let mut lines = Vec::new();
+    for (key, value, source) in raw.report(F::keys()) {
+        let shown = if is_secret(&key, F::keys()) {
+            "<redacted>".to_owned()
+        } else {
+            value
+        };
+        lines.push(CheckLine::new(
+            "ok",
+            format!("config {key}"),
+            format!("{shown} ({source})"),
+        ));
+    }
+    for (key, source) in raw.unknown_keys() {
+        lines.push(CheckLine::new(
+            "warn",
+            format!("config {key}"),
+            format!("unknown key ({source}); it is ignored — check its spelling"),
+        ));
+    }
+    let Some(api) = api else {
+        return lines;
+    };
+
+    match kafka_runtime::probe_topic(&settings.consumer, Duration::from_secs(10)).await {
+        Ok(probe) => lines.push(CheckLine::new(
+            "ok",
+            format!("kafka topic {}", settings.consumer.topic),
+            format!(
+                "{} partition(s), {} broker(s)",
+                probe.partitions.len(),
+                probe.brokers
+            ),
+        )),
+        Err(e) => lines.push(CheckLine::new("fail", "kafka", e.to_string())),
+    }
+
+    match api.list_integration_orgs(F::NAME).await {
+        Ok(orgs) => {
+            lines.push(CheckLine::new(
+                "ok",
+                "case api",
+                format!("{} organisation(s) have {} configured", orgs.len(), F::NAME),
+            ));
+            for org in orgs {
+                check_org::<F>(api, org, &mut lines).await;
+            }
+        }
+        Err(e) => lines.push(CheckLine::new("fail", "case api", e.to_string())),
+    }
+    lines
+}
+
+async fn check_org<F: Flavor>(api: &dyn CaseApi, org: OrgId, lines: &mut Vec<CheckLine>) {
+    let metadata = match api.list_integration_metadata(org, F::NAME).await {
+        Ok(m) => m,
+        Err(e) => {
+            lines.push(CheckLine::new(
+                "fail",
+                format!("org {org} metadata"),
+                e.to_string(),
+            ));
+            return;
+        }
+    };
+    for m in metadata {
+        let what = format!(
+            "org {org} {} {} → project {}",
+            m.account_id,
+            m.project_id.as_deref().unwrap_or("*"),
+            m.case_project_id
+        );
+        match api
+            .get_project_settings(org, &m.case_project_id, F::NAME)
+            .await
+        {
+            Ok(Some(s)) => {
+                let mut problems = Vec::new();
+                if !s.integration_enabled {
+                    problems.push("integration disabled".to_owned());
+                }
+                if !s.project_sync_enabled {
+                    problems.push("project sync disabled".to_owned());
+                }
+                if !s.sync_direction.pulls() {
+                    problems.push(format!("direction {:?} pulls nothing", s.sync_direction));
+                }
+                if s.custom_fields != m.custom_fields {
+                    problems.push("metadata custom fields differ from the settings' (the prefilter uses the metadata)".to_owned());
+                }
+                let mappings: Vec<String> = s
+                    .value_mappings
+                    .iter()
+                    .map(|(f, m)| format!("{f}: {} value(s)", m.len()))
+                    .collect();
+                let detail = format!(
+                    "mappings [{}], custom fields {}",
+                    mappings.join(", "),
+                    s.custom_fields.len()
+                );
+                if problems.is_empty() {
+                    lines.push(CheckLine::new("ok", what, detail));
+                } else {
+                    lines.push(CheckLine::new(
+                        "warn",
+                        what,
+                        format!("{detail}; {}", problems.join("; ")),
+                    ));
+                }
+            }
+            Ok(None) => lines.push(CheckLine::new(
+                "warn",
+                what,
+                "no project settings: every event of this scope is filtered as project_not_found",
+            )),
+            Err(e) => lines.push(CheckLine::new("fail", what, e.to_string())),
+        }
+    }
+}
+
+/// Prints the report; returns whether nothing failed.
+pub fn print_report(lines: &[CheckLine], out: &mut dyn Write) -> std::io::Result<bool> {
+    let width = lines.iter().map(|l| l.what.len()).max().unwrap_or(0);
+    for l in lines {
+        writeln!(out, "{:4}  {:width$}  {}", l.level, l.what, l.detail)?;
+    }
+    let failed = lines.iter().filter(|l| l.level == "fail").count();
+    let warned = lines.iter().filter(|l| l.level == "warn").count();
+    writeln!(out, "check-config: {failed} failed, {warned} warning(s)")?;
+    Ok(failed == 0)
+}
