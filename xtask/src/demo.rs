@@ -1,0 +1,379 @@
+//! `cargo xtask demo`: the whole job on an embedded default. librdkafka's in-process mock
+//! cluster, the sandbox Case API (seeded from `fixtures/{jira,servicenow}/seed.json`), the
+//! fixture events of both flavors, and the real `reader-jira` (two replicas sharing the
+//! group) and `reader-servicenow` binaries; then a summary and the cases before/after.
+
+use crate::stack::{self, Metrics, Reader};
+use anyhow::{Context, Result, bail};
+use case_sandbox::{Seed, Store};
+use kafka_runtime::testing::{self, MockBroker, TestBroker, TestRecord};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+use thirdparty_core::Case;
+
+const JIRA_TOPIC: &str = "collaboration_integrations_jira";
+const SERVICENOW_TOPIC: &str = "collaboration_integrations_servicenow";
+const GROUP: &str = "case-management";
+const PARTITIONS: i32 = 3;
+const DEADLINE: Duration = Duration::from_secs(120);
+
+/// Runs the demo.
+pub fn run(root: &Path) -> Result<()> {
+    let started = Instant::now();
+    println!("demo: building the reader binaries (first time: a few minutes)…");
+    let bin_dir = stack::build_readers(root)?;
+    println!("demo: built in {:.0?}", started.elapsed());
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?
+        .block_on(demo(root, &bin_dir, started))
+}
+
+async fn demo(root: &Path, bin_dir: &Path, started: Instant) -> Result<()> {
+    let dir = root.join("target").join("demo");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let fixtures = root.join("fixtures");
+
+    let store = Store::load_seed_file(&fixtures.join("jira").join("seed.json"))?;
+    store.load(read_seed(&fixtures.join("servicenow").join("seed.json"))?);
+    let before = store.cases();
+    let sandbox = stack::serve_sandbox(store.clone()).await?;
+    println!(
+        "demo: sandbox Case API on {} ({} cases)",
+        sandbox.url(),
+        before.len()
+    );
+
+    let broker = MockBroker::start().context("starting librdkafka's mock cluster")?;
+    let bootstrap = broker.bootstrap_servers();
+    for topic in [JIRA_TOPIC, SERVICENOW_TOPIC] {
+        broker.create_topic(topic, PARTITIONS)?;
+    }
+    println!("demo: in-process Kafka (librdkafka mock cluster) on {bootstrap}");
+
+    let common = vec![
+        ("kafka.brokers", bootstrap.clone()),
+        ("case_api.endpoint", sandbox.url()),
+        ("kafka.auto_offset_reset", "earliest".to_owned()),
+        ("kafka.session_timeout_ms", "6000".to_owned()),
+        ("kafka.drain_timeout_ms", "2000".to_owned()),
+        ("kafka.shutdown_grace_ms", "10000".to_owned()),
+        ("tracing.log_level", "info".to_owned()),
+    ];
+    let mut readers = vec![
+        Reader::start(bin_dir, "jira", "reader-jira-1", &common, &dir)?,
+        Reader::start(bin_dir, "jira", "reader-jira-2", &common, &dir)?,
+        Reader::start(bin_dir, "servicenow", "reader-servicenow-1", &common, &dir)?,
+    ];
+    println!(
+        "demo: started reader-jira ×2 (one group, sharing {PARTITIONS} partitions) and reader-servicenow; logs in {}",
+        dir.display()
+    );
+
+    wait_until_ready(&mut readers).await?;
+    let jira = jira_events(&fixtures.join("jira").join("payloads"))?;
+    let servicenow = servicenow_events(&fixtures.join("servicenow").join("events"))?;
+    testing::produce(&bootstrap, JIRA_TOPIC, &jira, "lz4").await?;
+    testing::produce(&bootstrap, SERVICENOW_TOPIC, &servicenow, "zstd").await?;
+    println!(
+        "demo: produced {} Jira events (lz4) and {} ServiceNow events (zstd), event times set to now",
+        jira.len(),
+        servicenow.len()
+    );
+
+    wait_until_consumed(
+        &bootstrap,
+        &mut readers,
+        &[
+            (JIRA_TOPIC, jira.len()),
+            (SERVICENOW_TOPIC, servicenow.len()),
+        ],
+    )
+    .await?;
+
+    let mut per_flavor: BTreeMap<&str, Metrics> = BTreeMap::new();
+    let mut per_reader = Vec::new();
+    for reader in &readers {
+        let metrics = reader.metrics().with_context(|| {
+            format!(
+                "{} serves no /metrics (log: {})",
+                reader.name,
+                reader.log.display()
+            )
+        })?;
+        per_reader.push((reader.name.clone(), handled(&metrics, reader.flavor)));
+        per_flavor.entry(reader.flavor).or_default().merge(metrics);
+    }
+
+    for reader in &mut readers {
+        let status = reader.terminate(Duration::from_secs(30))?;
+        if !status.success() {
+            bail!(
+                "{} exited with {status} after SIGTERM (log: {})",
+                reader.name,
+                reader.log.display()
+            );
+        }
+    }
+    sandbox.shutdown().await.context("stopping the sandbox")?;
+
+    println!("\n== summary");
+    for (name, count) in &per_reader {
+        println!("{name:<22} handled {count:>4} changelogs");
+    }
+    for (flavor, metrics) in &per_flavor {
+        print_flavor(flavor, metrics);
+    }
+    print_cases(&before, &store);
+    println!(
+        "\ndemo: done in {:.0?}; every reader exited 0 on SIGTERM",
+        started.elapsed()
+    );
+    Ok(())
+}
+
+fn read_seed(path: &Path) -> Result<Seed> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Every Jira fixture payload, keyed `<orgId>:<issue id>`, its webhook time set to now.
+fn jira_events(dir: &Path) -> Result<Vec<TestRecord>> {
+    let mut out = Vec::new();
+    for path in sorted_files(dir)? {
+        let bytes = std::fs::read(&path)?;
+        let Ok(mut value) = serde_json::from_slice::<Value>(&bytes) else {
+            out.push(TestRecord::keyed("poison", bytes));
+            continue;
+        };
+        if let Some(webhook) = value.get_mut("webhook").and_then(Value::as_object_mut) {
+            webhook.insert("timestamp".to_owned(), Value::from(now_ms()));
+        }
+        let key = match (value.pointer("/orgId"), value.pointer("/webhook/issue/id")) {
+            (Some(org), Some(Value::String(issue))) => format!("{org}:{issue}"),
+            _ => "poison".to_owned(),
+        };
+        out.push(TestRecord::keyed(key, serde_json::to_vec(&value)?));
+    }
+    Ok(out)
+}
+
+/// Every ServiceNow fixture step without injected faults, keyed `<orgId>:<sysId>`, its
+/// `updatedTime` set to now.
+fn servicenow_events(dir: &Path) -> Result<Vec<TestRecord>> {
+    let mut out = Vec::new();
+    for path in sorted_files(dir)? {
+        let scenario: Value = serde_json::from_slice(&std::fs::read(&path)?)
+            .with_context(|| format!("parsing {}", path.display()))?;
+        for step in scenario
+            .get("steps")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if step.get("faults").is_some() {
+                continue;
+            }
+            if let Some(text) = step.get("payload_text").and_then(Value::as_str) {
+                out.push(TestRecord::keyed("poison", text.as_bytes().to_vec()));
+                continue;
+            }
+            let Some(mut payload) = step.get("payload").cloned() else {
+                continue;
+            };
+            if let Some(t) = payload.pointer_mut("/updatedTime")
+                && t.is_string()
+            {
+                *t = Value::from(
+                    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                );
+            }
+            let key = match (payload.pointer("/orgId"), payload.pointer("/sysId")) {
+                (Some(org), Some(Value::String(sys))) => format!("{org}:{sys}"),
+                _ => "poison".to_owned(),
+            };
+            out.push(TestRecord::keyed(key, serde_json::to_vec(&payload)?));
+        }
+    }
+    Ok(out)
+}
+
+fn sorted_files(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+async fn wait_until_ready(readers: &mut [Reader]) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        for reader in readers.iter_mut() {
+            if !reader.running() {
+                bail!("{} exited early; see {}", reader.name, reader.log.display());
+            }
+        }
+        let ready = readers.iter().filter(|r| r.ready()).count();
+        if ready == readers.len() {
+            println!("demo: all {ready} readers joined their groups and are ready");
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "only {ready}/{} readers became ready within 60 s; see the logs in target/demo/",
+                readers.len()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+async fn wait_until_consumed(
+    bootstrap: &str,
+    readers: &mut [Reader],
+    topics: &[(&str, usize)],
+) -> Result<()> {
+    let deadline = Instant::now() + DEADLINE;
+    let mut last_line = String::new();
+    loop {
+        for reader in readers.iter_mut() {
+            if !reader.running() {
+                bail!("{} exited early; see {}", reader.name, reader.log.display());
+            }
+        }
+        let mut done = true;
+        let mut line = String::from("demo: committed");
+        for (topic, produced) in topics {
+            let committed: i64 = testing::committed_offsets(bootstrap, GROUP, topic, PARTITIONS)
+                .await?
+                .values()
+                .map(|o| o.unwrap_or(0))
+                .sum();
+            let high: i64 = testing::high_watermarks(bootstrap, topic, PARTITIONS)
+                .await?
+                .values()
+                .sum();
+            done &= committed >= high && usize::try_from(high).is_ok_and(|h| h >= *produced);
+            line.push_str(&format!("  {topic}: {committed}/{produced}"));
+        }
+        let ready = readers.iter().filter(|r| r.ready()).count();
+        line.push_str(&format!("  (ready readers: {ready}/{})", readers.len()));
+        if line != last_line {
+            println!("{line}");
+            last_line = line;
+        }
+        if done {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("not everything was consumed within {DEADLINE:?}; see the logs in target/demo/");
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+fn handled(metrics: &Metrics, flavor: &str) -> f64 {
+    metrics.sum("dd_case_third_party_reader_changelog_processed", &[])
+        + metrics.sum(
+            &format!("dd_case_third_party_reader_{flavor}_filtered"),
+            &[],
+        )
+        + metrics.sum("dd_case_third_party_reader_decoding_failed", &[])
+}
+
+fn print_flavor(flavor: &str, m: &Metrics) {
+    println!("\n-- {flavor}");
+    println!(
+        "processed        {:>5}",
+        m.sum("dd_case_third_party_reader_changelog_processed", &[])
+    );
+    println!(
+        "decode failures  {:>5}",
+        m.sum("dd_case_third_party_reader_decoding_failed", &[])
+    );
+    let filtered = m.by_label(
+        &format!("dd_case_third_party_reader_{flavor}_filtered"),
+        "reason",
+    );
+    println!("filtered         {:>5}", filtered.values().sum::<f64>());
+    for (reason, count) in filtered {
+        println!("  {reason:<36} {count:>4}");
+    }
+    let buckets = m.buckets("case_case_third_party_reader_end_to_end_latency");
+    match (
+        stack::quantile(&buckets, 0.5),
+        stack::quantile(&buckets, 0.99),
+    ) {
+        (Some(p50), Some(p99)) => {
+            println!("latency (event → done)  p50 ≤ {p50} ms  p99 ≤ {p99} ms")
+        }
+        _ => println!("latency: no samples"),
+    }
+}
+
+fn print_cases(before: &[Case], store: &Store) {
+    println!("\n== cases changed (before → after)");
+    let after: BTreeMap<_, _> = store
+        .cases()
+        .into_iter()
+        .map(|c| (c.id.clone(), c))
+        .collect();
+    for old in before {
+        let Some(new) = after.get(&old.id) else {
+            continue;
+        };
+        let cells = store.timeline(new.org_id, &new.id).len();
+        if old == new && cells == 0 {
+            continue;
+        }
+        let mut changes = Vec::new();
+        if old.title != new.title {
+            changes.push(format!(
+                "title changed ({} → {} chars)",
+                old.title.len(),
+                new.title.len()
+            ));
+        }
+        if old.description != new.description {
+            changes.push("description changed".to_owned());
+        }
+        if old.priority != new.priority {
+            changes.push(format!("priority {:?} → {:?}", old.priority, new.priority));
+        }
+        if old.status != new.status {
+            changes.push(format!("status {} → {}", old.status, new.status));
+        }
+        if old.assignee != new.assignee {
+            changes.push(format!(
+                "assignee {} → {}",
+                old.assignee.as_ref().map_or("none", |a| a.as_str()),
+                new.assignee.as_ref().map_or("none", |a| a.as_str())
+            ));
+        }
+        if old.due_date != new.due_date {
+            changes.push(format!("due {:?} → {:?}", old.due_date, new.due_date));
+        }
+        if cells > 0 {
+            changes.push(format!("{cells} timeline comment(s)"));
+        }
+        println!(
+            "org {:<5} {:<38} v{} → v{}: {}",
+            new.org_id,
+            new.id,
+            old.version,
+            new.version,
+            changes.join(", ")
+        );
+    }
+}
