@@ -355,7 +355,7 @@ fn fuzz_target(
 }
 
 /// Runs `cmd`, copying its stderr into `log` and echoing the lines worth reading live (not
-/// libFuzzer's per-input `NEW`/`REDUCE` lines).
+/// libFuzzer's per-input `NEW`/`REDUCE`/`NEW_FUNC` lines nor its dictionary dump).
 fn run_logged(cmd: &mut Command, log: &Path) -> Result<std::process::ExitStatus> {
     let mut file =
         std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
@@ -373,7 +373,8 @@ fn run_logged(cmd: &mut Command, log: &Path) -> Result<std::process::ExitStatus>
             let text = String::from_utf8_lossy(&line);
             let noisy = (text.starts_with('#')
                 && (text.contains("\tNEW ") || text.contains("\tREDUCE ")))
-                || text.contains("# Uses: ");
+                || text.contains("# Uses: ")
+                || text.trim_start().starts_with("NEW_FUNC[");
             if !noisy {
                 eprintln!("{text}");
             }

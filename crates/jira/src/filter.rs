@@ -8,9 +8,9 @@ use std::cmp::Reverse;
 use std::sync::Arc;
 use std::time::Duration;
 use thirdparty_core::{
-    CacheStats, Case, CaseApi, CaseField, Change, Changelog, ConflictPolicy, ExpiringCache,
-    FieldChange, FieldUpdate, FieldValue, FilterVerdict, FilteredReason, Filterer,
-    IntegrationMetadata, OrgId, PreFiltered, ProjectSettings, SyncDirection, SyncError,
+    CacheStats, Case, CaseApi, CaseField, Change, Changelog, ConflictPolicy, FieldChange,
+    FieldUpdate, FieldValue, FilterVerdict, FilteredReason, Filterer, IntegrationMetadata,
+    MetadataCache, PreFiltered, ProjectSettings, SyncDirection, SyncError,
 };
 use tracing::debug;
 
@@ -70,7 +70,7 @@ impl Default for JiraConfig {
 /// `third_party_wins` turns into [`FilterVerdict::ApplyOverridingConflict`].
 pub struct JiraFilterer {
     api: Arc<dyn CaseApi>,
-    metadata: ExpiringCache<OrgId, Arc<[IntegrationMetadata]>>,
+    metadata: MetadataCache,
     integration_users: Vec<String>,
     sync_markers: Vec<String>,
 }
@@ -89,8 +89,13 @@ impl JiraFilterer {
             }
         }
         Self {
-            api,
-            metadata: ExpiringCache::new(config.metadata_capacity, config.metadata_ttl),
+            api: api.clone(),
+            metadata: MetadataCache::new(
+                api,
+                INTEGRATION,
+                config.metadata_capacity,
+                config.metadata_ttl,
+            ),
             integration_users: config.integration_users.clone(),
             sync_markers,
         }
@@ -100,33 +105,14 @@ impl JiraFilterer {
     /// (`list_integration_orgs`), so the first events are not slowed by cache misses. Call
     /// it before reporting ready. Returns the number of organisations loaded.
     pub async fn warm(&self) -> Result<usize, SyncError> {
-        let orgs = self.api.list_integration_orgs(INTEGRATION.as_str()).await?;
-        for org in &orgs {
-            let rows = self
-                .api
-                .list_integration_metadata(*org, INTEGRATION.as_str())
-                .await?;
-            self.metadata.insert(*org, Arc::from(rows));
-        }
-        debug!(orgs = orgs.len(), "jira metadata cache warmed");
-        Ok(orgs.len())
+        let orgs = self.metadata.warm().await?;
+        debug!(orgs, "jira metadata cache warmed");
+        Ok(orgs)
     }
 
     /// Hit, miss and load-error counts of the metadata cache.
     pub fn metadata_cache_stats(&self) -> CacheStats {
         self.metadata.stats()
-    }
-
-    async fn metadata_of(&self, org: OrgId) -> Result<Arc<[IntegrationMetadata]>, SyncError> {
-        let api = &self.api;
-        self.metadata
-            .get_or_load(org, || async move {
-                api.list_integration_metadata(org, INTEGRATION.as_str())
-                    .await
-                    .map(Arc::from)
-            })
-            .await
-            .map_err(SyncError::from)
     }
 
     fn is_own_user<'a>(users: impl IntoIterator<Item = &'a String>, changelog: &Changelog) -> bool {
@@ -239,7 +225,7 @@ impl Filterer for JiraFilterer {
         {
             return Ok(PreFiltered::Skip(FilteredReason::BreakSynchronizationCycle));
         }
-        let rows = self.metadata_of(changelog.org_id).await?;
+        let rows = self.metadata.rows(changelog.org_id).await?;
         let Some(scope) = matching_scope(&rows, &changelog) else {
             return Ok(PreFiltered::Skip(FilteredReason::NoMatchingMetadata));
         };
@@ -375,7 +361,7 @@ impl Filterer for JiraFilterer {
 )]
 mod tests {
     use super::*;
-    use thirdparty_core::{Author, CaseLocator, ProjectId, ThirdPartyRef};
+    use thirdparty_core::{Author, CaseLocator, OrgId, ProjectId, ThirdPartyRef};
 
     fn row(
         project: Option<&str>,

@@ -50,8 +50,12 @@ pub enum Command<R: Args> {
     },
     /// Run recorded messages through the same pipeline (files, or a topic offset range).
     Replay(ReplayArgs<R>),
-    /// Print every config key with its default and environment variable (Markdown).
-    ConfigKeys,
+    /// Print every config key with its default and environment variable.
+    ConfigKeys {
+        /// `markdown` (a table) or `ini` (an annotated example config file).
+        #[arg(long, value_enum, default_value_t = KeysFormat::Markdown)]
+        format: KeysFormat,
+    },
 }
 
 /// `replay` arguments.
@@ -89,6 +93,15 @@ pub struct ReplayArgs<R: Args> {
     /// The integration's ids for raw bodies.
     #[command(flatten)]
     pub raw: R,
+}
+
+/// How `config-keys` prints the keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KeysFormat {
+    /// A Markdown table.
+    Markdown,
+    /// An annotated example ini file.
+    Ini,
 }
 
 /// How `replay` prints decisions.

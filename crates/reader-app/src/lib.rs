@@ -56,8 +56,11 @@ pub fn main<F: Flavor>() -> ExitCode {
         flags: cli.set.clone(),
     };
     let command = cli.command.unwrap_or(Command::Run);
-    if let Command::ConfigKeys = command {
-        print!("{}", config::markdown_table(F::keys()));
+    if let Command::ConfigKeys { format } = command {
+        match format {
+            cli::KeysFormat::Markdown => print!("{}", config::markdown_table(F::keys())),
+            cli::KeysFormat::Ini => print!("{}", config::example_ini(F::NAME, F::keys())),
+        }
         return ExitCode::SUCCESS;
     }
     let raw = match RawConfig::load(&sources, F::keys()) {
@@ -75,7 +78,9 @@ pub fn main<F: Flavor>() -> ExitCode {
         }
     };
     match command {
-        Command::Run | Command::ConfigKeys => runtime.block_on(run_service::<F>(raw, sources)),
+        Command::Run | Command::ConfigKeys { .. } => {
+            runtime.block_on(run_service::<F>(raw, sources))
+        }
         Command::CheckConfig { offline } => runtime.block_on(check_config::<F>(raw, offline)),
         Command::Replay(args) => runtime.block_on(replay_command::<F>(raw, args)),
     }

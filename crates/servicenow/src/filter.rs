@@ -3,23 +3,22 @@
 
 use crate::INTEGRATION;
 use async_trait::async_trait;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use thirdparty_core::{
-    CacheStats, Case, CaseApi, CaseApiError, CaseField, CaseLocator, Change, Changelog,
-    ExpiringCache, FieldStamp, FilterVerdict, FilteredReason, Filterer, OrgId, PreFiltered,
-    ProjectId, ProjectSettings, SyncDirection, SyncError,
+    CacheStats, Case, CaseApi, CaseField, CaseLocator, Change, Changelog, FieldStamp,
+    FilterVerdict, FilteredReason, Filterer, MetadataCache, PreFiltered, ProjectSettings,
+    SyncDirection, SyncError,
 };
 use tracing::debug;
 
 /// Configuration of the ServiceNow filterer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServiceNowConfig {
-    /// How long a cached instance lookup (configured or not) stays fresh: a newly configured
-    /// instance is picked up at most this long after it was last looked up. Default 300 s.
+    /// How long an organisation's cached instances stay fresh: a newly configured instance
+    /// is picked up at most this long after the organisation was last loaded. Default 300 s.
     pub instance_ttl: Duration,
-    /// At most about this many (organisation, instance) entries are cached. Default 10 000.
+    /// At most about this many organisations are cached. Default 10 000.
     pub instance_capacity: usize,
     /// The ServiceNow `user_name` Case Management writes with: changes by it (compared
     /// case-insensitively) are our own writes echoing back. Default `datadog`.
@@ -41,26 +40,15 @@ impl Default for ServiceNowConfig {
     }
 }
 
-/// What the metadata says about one configured instance of an organisation.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct InstanceConfig {
-    /// Case Management projects fed by the instance.
-    projects: Vec<ProjectId>,
-    /// Extra identities of our own user on this instance.
-    integration_users: Vec<String>,
-}
-
-type InstanceKey = (OrgId, String);
-
 /// The ServiceNow [`Filterer`].
 ///
 /// Prefilter (no remote call once the instance is cached), in order:
 /// 1. `updatedBy` is the configured integration user → `break_synchronization_cycle`;
 /// 2. a comment or work note carries the sync marker → `break_synchronization_cycle`;
-/// 3. (orgId, instanceName) is not configured → `instance_not_configured`; the answer is
-///    cached for `instance_ttl`, loaded through [`CaseApi::list_integration_metadata`] (one
-///    call fills every configured instance of the organisation; concurrent misses of one
-///    key share one call);
+/// 3. (orgId, instanceName) is not configured → `instance_not_configured`, decided from the
+///    organisation's metadata rows ([`MetadataCache`]: one
+///    [`CaseApi::list_integration_metadata`] call per organisation per `instance_ttl`,
+///    concurrent misses sharing it);
 /// 4. `updatedBy` is one of the instance metadata's integration users →
 ///    `break_synchronization_cycle`.
 ///
@@ -78,8 +66,7 @@ type InstanceKey = (OrgId, String);
 /// project's `conflict_policy` never comes into play; `sysModCount` ordering (the case's
 /// field stamps) is what keeps a stale event from overwriting a newer one.
 pub struct ServiceNowFilterer {
-    api: Arc<dyn CaseApi>,
-    instances: ExpiringCache<InstanceKey, Option<Arc<InstanceConfig>>>,
+    metadata: MetadataCache,
     integration_user: String,
     sync_marker: String,
 }
@@ -88,76 +75,30 @@ impl ServiceNowFilterer {
     /// A filterer reading configuration through `api`.
     pub fn new(api: Arc<dyn CaseApi>, config: &ServiceNowConfig) -> Self {
         Self {
-            api,
-            instances: ExpiringCache::new(config.instance_capacity, config.instance_ttl),
+            metadata: MetadataCache::new(
+                api,
+                INTEGRATION,
+                config.instance_capacity,
+                config.instance_ttl,
+            ),
             integration_user: config.integration_user.trim().to_owned(),
             sync_marker: config.sync_marker.trim().to_owned(),
         }
     }
 
     /// Fills the instance cache for every organisation with ServiceNow configured (call it
-    /// at start so the first events need no remote call). Returns the number of configured
-    /// instances cached. A failure is a [`SyncError::CaseApi`]; retrying may help when it
+    /// at start so the first events need no remote call). Returns the number of
+    /// organisations loaded. A failure is a [`SyncError::CaseApi`]; retrying may help when it
     /// [`SyncError::is_retryable`], and the cache fills lazily anyway.
     pub async fn warm(&self) -> Result<usize, SyncError> {
-        let orgs = self.api.list_integration_orgs(INTEGRATION.as_str()).await?;
-        let mut cached = 0;
-        for org in orgs {
-            for (name, config) in self.load_org(org).await? {
-                self.instances.insert((org, name), Some(config));
-                cached += 1;
-            }
-        }
-        debug!(instances = cached, "servicenow instance cache warmed");
-        Ok(cached)
+        let orgs = self.metadata.warm().await?;
+        debug!(orgs, "servicenow instance cache warmed");
+        Ok(orgs)
     }
 
     /// Hit, miss and load-error counts of the instance cache.
     pub fn instance_cache_stats(&self) -> CacheStats {
-        self.instances.stats()
-    }
-
-    /// Every configured instance of `org`, from one `ListIntegrationMetadata` call.
-    async fn load_org(
-        &self,
-        org: OrgId,
-    ) -> Result<HashMap<String, Arc<InstanceConfig>>, CaseApiError> {
-        let metadata = self
-            .api
-            .list_integration_metadata(org, INTEGRATION.as_str())
-            .await?;
-        let mut by_instance: HashMap<String, InstanceConfig> = HashMap::new();
-        for m in metadata {
-            if m.org_id != org || m.integration != INTEGRATION.as_str() {
-                continue;
-            }
-            let entry = by_instance.entry(m.account_id).or_default();
-            entry.projects.push(m.case_project_id);
-            entry.integration_users.extend(m.integration_users);
-        }
-        Ok(by_instance
-            .into_iter()
-            .map(|(name, config)| (name, Arc::new(config)))
-            .collect())
-    }
-
-    /// The cached configuration of (org, instance), `None` when it is not configured.
-    async fn instance(
-        &self,
-        org: OrgId,
-        instance: &str,
-    ) -> Result<Option<Arc<InstanceConfig>>, CaseApiError> {
-        self.instances
-            .get_or_load((org, instance.to_owned()), || async {
-                let mut all = self.load_org(org).await?;
-                let this = all.remove(instance);
-                // One call answers for the organisation's other instances too.
-                for (name, config) in all {
-                    self.instances.insert((org, name), Some(config));
-                }
-                Ok(this)
-            })
-            .await
+        self.metadata.stats()
     }
 
     fn is_integration_user(&self, author: Option<&str>) -> bool {
@@ -225,16 +166,17 @@ impl Filterer for ServiceNowFilterer {
         if self.is_integration_user(author) || self.carries_sync_marker(&changelog) {
             return Ok(PreFiltered::Skip(FilteredReason::BreakSynchronizationCycle));
         }
-        let Some(instance) = self
-            .instance(changelog.org_id, &changelog.third_party.account_id)
-            .await?
-        else {
+        let rows = self.metadata.rows(changelog.org_id).await?;
+        let mut instance = rows
+            .iter()
+            .filter(|m| m.account_id == changelog.third_party.account_id)
+            .peekable();
+        if instance.peek().is_none() {
             return Ok(PreFiltered::Skip(FilteredReason::InstanceNotConfigured));
-        };
+        }
         if let Some(author) = author
             && instance
-                .integration_users
-                .iter()
+                .flat_map(|m| &m.integration_users)
                 .any(|u| u.eq_ignore_ascii_case(author.trim()))
         {
             return Ok(PreFiltered::Skip(FilteredReason::BreakSynchronizationCycle));

@@ -72,6 +72,7 @@ mod cache;
 mod case;
 mod changelog;
 mod ids;
+mod metadata;
 mod payload;
 mod pipeline;
 mod reason;
@@ -90,6 +91,7 @@ pub use changelog::{
     ThirdPartyRef,
 };
 pub use ids::{CaseId, CaseVersion, Integration, OrgId, ProjectId, UserId};
+pub use metadata::MetadataCache;
 pub use payload::Payload;
 pub use pipeline::{
     ChangelogOutcome, Disposition, NoTelemetry, Outcome, PayloadHandler, PayloadReport, Pipeline,
