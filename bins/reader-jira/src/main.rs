@@ -1,5 +1,12 @@
 //! `reader-jira`: the Jira deployment of the case third-party reader. Wiring only: the
 //! service shell is `reader-app`, the integration is the `jira` crate.
+//!
+//! ```sh
+//! reader-jira --config /etc/datadog/case-third-party-reader.ini      # run
+//! reader-jira check-config --config reader.ini
+//! reader-jira replay --dry-run --file body.json --org-id 1 --jira-account-id SITE
+//! reader-jira config-keys --format ini > example.ini
+//! ```
 
 use async_trait::async_trait;
 use jira::{JiraConfig, JiraFilterer};
@@ -62,11 +69,7 @@ impl Flavor for Jira {
             metadata_ttl: setup.metadata_ttl,
             metadata_capacity: setup.metadata_capacity,
             integration_users: setup.config.list("jira.integration_users"),
-            sync_marker: setup
-                .config
-                .get("jira.sync_marker")
-                .unwrap_or_default()
-                .to_owned(),
+            sync_marker: setup.config.text("jira.sync_marker"),
         };
         let (pipeline, filterer) = jira::pipeline(setup.api, &config);
         Ok(FlavorParts {

@@ -1,5 +1,12 @@
 //! `reader-servicenow`: the ServiceNow deployment of the case third-party reader. Wiring
 //! only: the service shell is `reader-app`, the integration is the `servicenow` crate.
+//!
+//! ```sh
+//! reader-servicenow --config /etc/datadog/case-third-party-reader.ini      # run
+//! reader-servicenow check-config --config reader.ini
+//! reader-servicenow replay --dry-run --file body.json --org-id 1 --instance-name acme
+//! reader-servicenow config-keys --format ini > example.ini
+//! ```
 
 use async_trait::async_trait;
 use reader_app::config::{ConfigError, KeyDef, KeyKind};
@@ -61,16 +68,8 @@ impl Flavor for ServiceNow {
         let config = ServiceNowConfig {
             instance_ttl: setup.metadata_ttl,
             instance_capacity: setup.metadata_capacity,
-            integration_user: setup
-                .config
-                .get("servicenow.integration_user")
-                .unwrap_or("datadog")
-                .to_owned(),
-            sync_marker: setup
-                .config
-                .get("servicenow.sync_marker")
-                .unwrap_or_default()
-                .to_owned(),
+            integration_user: setup.config.text("servicenow.integration_user"),
+            sync_marker: setup.config.text("servicenow.sync_marker"),
         };
         let (pipeline, filterer) = servicenow::pipeline(setup.api, &config);
         Ok(FlavorParts {

@@ -643,6 +643,11 @@ impl RawConfig {
             .filter(|v| !v.is_empty())
     }
 
+    /// The value of a key as an owned string, empty when unset.
+    pub fn text(&self, key: &str) -> String {
+        self.get(key).unwrap_or_default().to_owned()
+    }
+
     /// A comma-separated list key, trimmed, empty entries dropped.
     pub fn list(&self, key: &str) -> Vec<String> {
         self.get(key)
