@@ -1,12 +1,11 @@
 //! [`JiraProcessor`]: writes a filtered Jira changelog through the Case API.
 
-use crate::INTEGRATION;
 use crate::values::{Target, resolve_user, target};
 use async_trait::async_trait;
 use std::sync::Arc;
 use thirdparty_core::{
-    Case, CaseApi, CaseUpdate, Change, Changelog, FieldStamp, FieldUpdate, FilteredReason,
-    NewTimelineCell, Processed, Processor, ProjectSettings, SyncError,
+    Case, CaseApi, CaseUpdate, Change, Changelog, FieldUpdate, FilteredReason, NewTimelineCell,
+    Processed, Processor, ProjectSettings, SyncError,
 };
 use tracing::debug;
 
@@ -32,17 +31,7 @@ impl JiraProcessor {
         update: FieldUpdate,
     ) -> Result<Processed, SyncError> {
         let field = update.field();
-        let request = CaseUpdate {
-            org_id: case.org_id,
-            case_id: case.id.clone(),
-            expected_version: case.version,
-            update,
-            stamp: FieldStamp {
-                event_time: changelog.event_time,
-                sequence: changelog.sequence,
-            },
-            source: INTEGRATION.as_str().to_owned(),
-        };
+        let request = CaseUpdate::from_changelog(case, changelog, update);
         let updated = self.api.update_case(&request).await?;
         debug!(
             event_id = %changelog.event_id,
@@ -92,18 +81,12 @@ impl Processor for JiraProcessor {
                         changelog.event_id
                     )));
                 };
-                let mut cell = NewTimelineCell {
-                    org_id: case.org_id,
-                    case_id: case.id.clone(),
-                    idempotency_key: format!("jira:{}", comment.id),
-                    author_id: None,
-                    author_name: None,
-                    body: comment.body.clone(),
-                    internal: comment.internal,
-                    source: INTEGRATION.as_str().to_owned(),
-                    created_at: changelog.event_time,
-                };
-                cell.author(&changelog.author);
+                let cell = NewTimelineCell::from_comment(
+                    case,
+                    changelog,
+                    comment,
+                    format!("jira:{}", comment.id),
+                );
                 let created = self.api.create_timeline_cell(&cell).await?;
                 if created.created {
                     debug!(event_id = %changelog.event_id, case_id = %case.id, internal = comment.internal, "jira comment synced");

@@ -1,12 +1,11 @@
 //! [`ServiceNowProcessor`]: writes a filtered change to the case.
 
-use crate::INTEGRATION;
 use crate::decode::comment_field;
 use async_trait::async_trait;
 use std::sync::Arc;
 use thirdparty_core::{
-    Case, CaseApi, CaseField, CaseUpdate, Change, Changelog, FieldStamp, FieldUpdate,
-    FilteredReason, NewTimelineCell, Processed, Processor, ProjectSettings, SyncError,
+    Case, CaseApi, CaseField, CaseUpdate, Change, Changelog, FieldUpdate, FilteredReason,
+    NewTimelineCell, Processed, Processor, ProjectSettings, SyncError,
 };
 use tracing::debug;
 
@@ -53,17 +52,11 @@ impl Processor for ServiceNowProcessor {
                 else {
                     return Ok(Processed::Skipped(FilteredReason::FieldValueNotMapped));
                 };
-                let update = CaseUpdate {
-                    org_id: case.org_id,
-                    case_id: case.id.clone(),
-                    expected_version: case.version,
-                    update: FieldUpdate::Status(status.to_owned()),
-                    stamp: FieldStamp {
-                        event_time: changelog.event_time,
-                        sequence: changelog.sequence,
-                    },
-                    source: INTEGRATION.as_str().to_owned(),
-                };
+                let update = CaseUpdate::from_changelog(
+                    case,
+                    changelog,
+                    FieldUpdate::Status(status.to_owned()),
+                );
                 let updated = self.api.update_case(&update).await?;
                 debug!(
                     case_id = %updated.id,
@@ -74,22 +67,12 @@ impl Processor for ServiceNowProcessor {
                 Ok(Processed::Applied)
             }
             Change::Comment(comment) => {
-                let mut cell = NewTimelineCell {
-                    org_id: case.org_id,
-                    case_id: case.id.clone(),
-                    idempotency_key: idempotency_key(
-                        &changelog.third_party.item_id,
-                        &comment.id,
-                        comment.internal,
-                    ),
-                    author_id: None,
-                    author_name: None,
-                    body: comment.body.clone(),
-                    internal: comment.internal,
-                    source: INTEGRATION.as_str().to_owned(),
-                    created_at: changelog.event_time,
-                };
-                cell.author(&changelog.author);
+                let key = idempotency_key(
+                    &changelog.third_party.item_id,
+                    &comment.id,
+                    comment.internal,
+                );
+                let cell = NewTimelineCell::from_comment(case, changelog, comment, key);
                 let created = self.api.create_timeline_cell(&cell).await?;
                 if created.created {
                     Ok(Processed::Applied)

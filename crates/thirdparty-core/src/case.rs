@@ -1,6 +1,8 @@
 //! The Case Management side: [`Case`], its fields, and the writes the pipeline makes.
 
-use crate::{Author, CaseId, CaseVersion, Integration, OrgId, ProjectId, Text, UserId};
+use crate::{
+    Author, CaseId, CaseVersion, Changelog, Comment, Integration, OrgId, ProjectId, Text, UserId,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -204,6 +206,24 @@ pub struct CaseUpdate {
     pub source: String,
 }
 
+impl CaseUpdate {
+    /// The write a changelog makes to `case`: expected version = the case's version as read,
+    /// stamp = the changelog's event time and sequence, source = its integration.
+    pub fn from_changelog(case: &Case, changelog: &Changelog, update: FieldUpdate) -> Self {
+        Self {
+            org_id: case.org_id,
+            case_id: case.id.clone(),
+            expected_version: case.version,
+            update,
+            stamp: FieldStamp {
+                event_time: changelog.event_time,
+                sequence: changelog.sequence,
+            },
+            source: changelog.integration.as_str().to_owned(),
+        }
+    }
+}
+
 /// A timeline cell (comment) to create, idempotently.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewTimelineCell {
@@ -228,7 +248,29 @@ pub struct NewTimelineCell {
 }
 
 impl NewTimelineCell {
-    /// Builds a cell for a changelog author.
+    /// The cell of a comment changelog on `case`, with the changelog's author and time.
+    pub fn from_comment(
+        case: &Case,
+        changelog: &Changelog,
+        comment: &Comment,
+        idempotency_key: String,
+    ) -> Self {
+        let mut cell = Self {
+            org_id: case.org_id,
+            case_id: case.id.clone(),
+            idempotency_key,
+            author_id: None,
+            author_name: None,
+            body: comment.body.clone(),
+            internal: comment.internal,
+            source: changelog.integration.as_str().to_owned(),
+            created_at: changelog.event_time,
+        };
+        cell.author(&changelog.author);
+        cell
+    }
+
+    /// Sets the cell's author from a changelog author.
     pub fn author(&mut self, author: &Author) {
         self.author_id.clone_from(&author.id);
         self.author_name.clone_from(&author.display_name);
