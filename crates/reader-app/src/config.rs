@@ -5,6 +5,7 @@
 //! its documentation and how it is parsed. That table drives defaults, environment variable
 //! names, unknown-key warnings and the generated documentation.
 
+use kafka_runtime::{MessageCoordinates, SkipEntryError, SkipList};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
@@ -37,8 +38,7 @@ pub enum KeyKind {
     SocketAddr,
     /// One of a fixed set of words.
     OneOf(&'static [&'static str]),
-    /// A comma-separated list of skip-list coordinates (`topic/partition/offset` or
-    /// `partition:offset`).
+    /// A list of skip-list coordinates (`topic:partition:offset`, comma-separated).
     SkipList,
     /// A path to an existing file (checked when the config is validated).
     File,
@@ -53,7 +53,7 @@ impl KeyKind {
             Self::SocketAddr => "an address like 127.0.0.1:8125".to_owned(),
             Self::OneOf(words) => format!("one of {}", words.join(", ")),
             Self::SkipList => {
-                "comma-separated `topic/partition/offset` or `partition:offset` entries".to_owned()
+                "`topic:partition:offset` entries separated by commas, e.g. collaboration_integrations_jira:3:1042".to_owned()
             }
             Self::File => "the path of a readable file".to_owned(),
         }
@@ -377,12 +377,22 @@ pub enum ConfigError {
         /// Its documentation.
         doc: String,
     },
-    /// The config file cannot be read or is not valid ini.
+    /// The config file cannot be read.
     #[error("cannot read config file {path}: {message}; pass --config PATH or create the file")]
     File {
         /// The file.
         path: PathBuf,
         /// What went wrong.
+        message: String,
+    },
+    /// The config file is not valid ini.
+    #[error(
+        "config file {path} is not valid ini: {message}; fix that line (sections are `[name]`, keys `key = value`)"
+    )]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// What the parser said, with the line.
         message: String,
     },
     /// Two keys contradict each other.
@@ -420,56 +430,10 @@ fn split_key(key: &str) -> (&str, &str) {
     key.rsplit_once('.').unwrap_or(("", key))
 }
 
-/// A skip-list entry: a message to ack without handling.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct SkipEntry {
-    /// Topic; `None` means the reader's own topic.
-    pub topic: Option<String>,
-    /// Partition.
-    pub partition: i32,
-    /// Offset.
-    pub offset: i64,
-}
-
-/// Parses `topic/partition/offset` or `partition:offset` entries, comma-separated.
-pub fn parse_skip_list(s: &str) -> Result<Vec<SkipEntry>, String> {
-    let mut out = Vec::new();
-    for raw in s.split(',') {
-        let entry = raw.trim();
-        if entry.is_empty() {
-            continue;
-        }
-        let parsed = if let Some((topic, rest)) = entry
-            .rsplit_once('/')
-            .and_then(|(head, off)| head.rsplit_once('/').map(|(t, p)| (t, (p, off))))
-        {
-            let (p, o) = rest;
-            match (p.trim().parse(), o.trim().parse()) {
-                (Ok(partition), Ok(offset)) if !topic.trim().is_empty() => Some(SkipEntry {
-                    topic: Some(topic.trim().to_owned()),
-                    partition,
-                    offset,
-                }),
-                _ => None,
-            }
-        } else if let Some((p, o)) = entry.split_once(':') {
-            match (p.trim().parse(), o.trim().parse()) {
-                (Ok(partition), Ok(offset)) => Some(SkipEntry {
-                    topic: None,
-                    partition,
-                    offset,
-                }),
-                _ => None,
-            }
-        } else {
-            None
-        };
-        match parsed {
-            Some(e) if e.partition >= 0 && e.offset >= 0 => out.push(e),
-            _ => return Err(entry.to_owned()),
-        }
-    }
-    Ok(out)
+/// Parses a `skip_messages` value: `topic:partition:offset` entries separated by commas or
+/// white space (the format `kafka_runtime::SkipList` reads).
+pub fn parse_skip_list(s: &str) -> Result<Vec<MessageCoordinates>, SkipEntryError> {
+    SkipList::parse_entries(s)
 }
 
 /// Raw values by key with their sources, before typing.
@@ -578,9 +542,9 @@ impl RawConfig {
         path: &std::path::Path,
         known: &[&KeyDef],
     ) -> Result<(), ConfigError> {
-        let ini = ini::Ini::load_from_str(text).map_err(|e| ConfigError::File {
+        let ini = ini::Ini::load_from_str(text).map_err(|e| ConfigError::Syntax {
             path: path.to_path_buf(),
-            message: format!("not valid ini: {e}"),
+            message: e.to_string(),
         })?;
         for (section, props) in ini.iter() {
             for (k, v) in props.iter() {
@@ -712,12 +676,6 @@ impl RawConfig {
             .transpose()
     }
 
-    /// The skip-list key.
-    pub fn skip_list(&self, key: &str) -> Result<Vec<SkipEntry>, ConfigError> {
-        parse_skip_list(self.get(key).unwrap_or(""))
-            .map_err(|bad| self.invalid(key, &bad, &KeyKind::SkipList.expected()))
-    }
-
     fn invalid(&self, key: &str, value: &str, expected: &str) -> ConfigError {
         ConfigError::InvalidValue {
             key: key.to_owned(),
@@ -769,6 +727,17 @@ fn parse_bool(v: &str) -> Option<bool> {
 }
 
 fn check(def: &KeyDef, value: &str, source: &Source) -> Result<(), ConfigError> {
+    if def.kind == KeyKind::SkipList {
+        // Name the bad entry, not the whole list.
+        return parse_skip_list(value)
+            .map(|_| ())
+            .map_err(|e| ConfigError::InvalidValue {
+                key: def.key.to_owned(),
+                value: e.entry,
+                expected: format!("{} ({})", def.kind.expected(), e.problem),
+                origin: source.clone(),
+            });
+    }
     let ok = match def.kind {
         KeyKind::Text | KeyKind::Secret => true,
         KeyKind::Integer { min, max } => value
@@ -778,7 +747,7 @@ fn check(def: &KeyDef, value: &str, source: &Source) -> Result<(), ConfigError> 
         KeyKind::Bool => parse_bool(value).is_some(),
         KeyKind::SocketAddr => value.is_empty() || value.trim().parse::<SocketAddr>().is_ok(),
         KeyKind::OneOf(words) => words.contains(&value.trim()),
-        KeyKind::SkipList => parse_skip_list(value).is_ok(),
+        KeyKind::SkipList => true,
         KeyKind::File => value.is_empty() || std::path::Path::new(value).is_file(),
     };
     if ok {
@@ -954,25 +923,15 @@ mod tests {
     }
 
     #[test]
-    fn skip_list_forms() {
-        assert_eq!(
-            parse_skip_list("collab/0/42, 1:7 ,").unwrap(),
-            vec![
-                SkipEntry {
-                    topic: Some("collab".into()),
-                    partition: 0,
-                    offset: 42
-                },
-                SkipEntry {
-                    topic: None,
-                    partition: 1,
-                    offset: 7
-                },
-            ]
-        );
-        assert_eq!(parse_skip_list("").unwrap(), vec![]);
-        assert_eq!(parse_skip_list("x").unwrap_err(), "x");
-        assert_eq!(parse_skip_list("1:-3").unwrap_err(), "1:-3");
+    fn skip_list_errors_name_the_bad_entry() {
+        let (_d, path) = write(&format!(
+            "{MINIMAL}[dd.kafka.consumer]\nskip_messages = jira:0:17, jira:x:3\n"
+        ));
+        let err = RawConfig::load(&sources(Some(path), &[], &[]), &[]).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("\"jira:x:3\""), "{msg}");
+        assert!(!msg.contains("jira:0:17"), "{msg}");
+        assert_eq!(parse_skip_list("jira:0:17, jira:2:5").unwrap().len(), 2);
     }
 
     #[test]

@@ -173,13 +173,23 @@ async fn replay_command<F: Flavor>(raw: RawConfig, args: ReplayArgs<F::RawArgs>)
         )
         .await;
         match read {
-            Ok(payloads) => messages.extend(payloads.into_iter().map(|p| ReplayMessage {
-                origin: MessageOrigin::Topic {
-                    partition: p.partition,
-                    offset: p.offset,
-                },
-                payload: Ok(p),
-            })),
+            Ok(payloads) => {
+                let asked = to.saturating_sub(from).saturating_add(1);
+                if i64::try_from(payloads.len()).is_ok_and(|n| n < asked) {
+                    eprintln!(
+                        "reader-{}: read {} of the {asked} requested offsets: partition {partition} ends earlier",
+                        F::NAME,
+                        payloads.len()
+                    );
+                }
+                messages.extend(payloads.into_iter().map(|p| ReplayMessage {
+                    origin: MessageOrigin::Topic {
+                        partition: p.partition,
+                        offset: p.offset,
+                    },
+                    payload: Ok(p),
+                }));
+            }
             Err(e) => {
                 eprintln!("reader-{}: {e}", F::NAME);
                 return ExitCode::FAILURE;
