@@ -12,16 +12,24 @@ use std::time::{Duration, Instant};
 
 /// Builds the reader binaries (debug profile) and returns their directory.
 pub fn build_readers(root: &Path) -> Result<PathBuf> {
-    crate::run(Command::new(crate::cargo()).current_dir(root).args([
-        "build",
-        "--quiet",
-        "-p",
-        "reader-jira",
-        "-p",
-        "reader-servicenow",
-    ]))
-    .context("building the reader binaries")?;
-    Ok(root.join("target").join("debug"))
+    build_readers_with(root, &["reader-jira", "reader-servicenow"], false)
+}
+
+/// Builds the reader binaries `packages` (release profile when `release`) and returns their
+/// directory.
+pub fn build_readers_with(root: &Path, packages: &[&str], release: bool) -> Result<PathBuf> {
+    let mut cmd = Command::new(crate::cargo());
+    cmd.current_dir(root).args(["build", "--quiet"]);
+    if release {
+        cmd.arg("--release");
+    }
+    for package in packages {
+        cmd.args(["-p", package]);
+    }
+    crate::run(&mut cmd).context("building the reader binaries")?;
+    Ok(root
+        .join("target")
+        .join(if release { "release" } else { "debug" }))
 }
 
 /// Serves `store` over loopback gRPC from this process.
@@ -104,6 +112,11 @@ impl Reader {
     /// Whether `/readiness` answers 200.
     pub fn ready(&self) -> bool {
         http_status(self.health_port, "/readiness") == Some(200)
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Whether the process is still running.
