@@ -1,0 +1,44 @@
+//! Freshness checks of the files `cargo xtask codegen` derives from a reader binary's
+//! `config-keys` output (shared by both readers' `tests/generated_docs.rs`).
+
+use std::process::Command;
+
+fn config_keys(bin: &str, format: &str) -> String {
+    let out = Command::new(bin)
+        .args(["config-keys", "--format", format])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn repo_file(path: &str) -> String {
+    let full = concat!(env!("CARGO_MANIFEST_DIR"), "/../../").to_owned() + path;
+    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("reading {full}: {e}"))
+}
+
+/// `fixtures/config/reader-<flavor>.ini` equals `bin config-keys --format ini`.
+pub fn assert_example_ini_is_fresh(bin: &str, flavor: &str) {
+    let path = format!("fixtures/config/reader-{flavor}.ini");
+    assert!(
+        repo_file(&path) == config_keys(bin, "ini"),
+        "{path} is stale: run `cargo xtask codegen`"
+    );
+}
+
+/// README.md's table between the flavor's markers equals `bin config-keys`.
+pub fn assert_readme_table_is_fresh(bin: &str, flavor: &str) {
+    let readme = repo_file("README.md");
+    let start = format!("<!-- config-keys:{flavor}:start -->\n");
+    let end = format!("<!-- config-keys:{flavor}:end -->");
+    let a = readme.find(&start).expect("README start marker") + start.len();
+    let b = readme.find(&end).expect("README end marker");
+    assert!(
+        readme[a..b] == config_keys(bin, "markdown"),
+        "README.md's reader-{flavor} key table is stale: run `cargo xtask codegen`"
+    );
+}
