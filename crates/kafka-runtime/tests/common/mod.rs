@@ -349,7 +349,14 @@ pub async fn scenario_join_then_leave(broker: &impl TestBroker, watermarks: Wate
     assert!(a_summary.status.rebalances >= 3, "{:?}", a_summary.status);
 
     let handled = handler_a.handled();
-    check_handled(&handled, &records, false);
+    // At-least-once: a drain that ran past its deadline (or a failed commit) hands finished
+    // but uncommitted messages to the next owner, which handles them again. Only then are
+    // duplicates allowed; without such an event a duplicate is a fencing bug.
+    let overrun = a_summary.status.drain_deadlines_exceeded
+        + b_summary.status.drain_deadlines_exceeded
+        + a_summary.status.commit_failures
+        + b_summary.status.commit_failures;
+    check_handled(&handled, &records, overrun > 0);
     assert!(count_by("b") >= 200);
     check_committed_at_end(broker, &group, &topic, 4, &handled, watermarks).await;
 }
