@@ -1,9 +1,9 @@
 //! `config_ini`: arbitrary text as the reader's ini config file
 //! (`reader_app::config::RawConfig::parse_ini`) and as a skip list (`parse_skip_list`).
 //!
-//! Seeds: `fixtures/config/*.ini` and ini text generated from the key table. The text is
-//! parsed twice: with the shell's keys only, and with a `[fuzz]` flavor section holding one
-//! key of every kind. Checks: no panic; a value that passed validation is readable with its
+//! Seeds: `fixtures/config/*.ini` (as they are and with every key uncommented) and
+//! hand-written configs. The text is parsed with the shell's keys plus a `[fuzz]` flavor
+//! section holding one key of every kind. Checks: no panic; a value that passed validation is readable with its
 //! typed getter; a secret (a `Secret` key, or a pass-through `…password` property) is never
 //! shown by `report`, and a `Secret` key's value never by an invalid-value error.
 #![no_main]
@@ -112,10 +112,10 @@ fn check_error(err: &ConfigError, extra: &[KeyDef]) {
 
 fuzz_target!(|text: &str| {
     let _ = parse_skip_list(text);
-    for extra in [&[][..], FLAVOR_KEYS] {
-        match RawConfig::parse_ini(text, extra) {
-            Ok(raw) => check_loaded(&raw, extra),
-            Err(err) => check_error(&err, extra),
-        }
+    // The shell's keys plus the `[fuzz]` section: a superset of what `&[]` checks (a second
+    // parse with `&[]` only halved the executions per second).
+    match RawConfig::parse_ini(text, FLAVOR_KEYS) {
+        Ok(raw) => check_loaded(&raw, FLAVOR_KEYS),
+        Err(err) => check_error(&err, FLAVOR_KEYS),
     }
 });

@@ -601,9 +601,10 @@ impl RawConfig {
 
     /// The value of a key, if set (defaults included).
     pub fn get(&self, key: &str) -> Option<&str> {
+        // Trimmed, as `check` validated it: a value that passed validation always reads back.
         self.values
             .get(key)
-            .map(|(v, _)| v.as_str())
+            .map(|(v, _)| v.trim())
             .filter(|v| !v.is_empty())
     }
 
@@ -932,6 +933,21 @@ mod tests {
         assert!(msg.contains("\"jira:x:3\""), "{msg}");
         assert!(!msg.contains("jira:0:17"), "{msg}");
         assert_eq!(parse_skip_list("jira:0:17, jira:2:5").unwrap().len(), 2);
+    }
+
+    #[test]
+    fn values_read_back_as_validated_even_with_surrounding_space() {
+        // Found by the config_ini fuzz target (fixtures/fuzz/config_ini/).
+        let raw = RawConfig::parse_ini(
+            &format!("{MINIMAL}[kafka]\nmax_in_flight = \" 8\"\n[metrics]\nstatsd_address = \" 127.0.0.1:8125\"\n"),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(raw.u64("kafka.max_in_flight").unwrap(), 8);
+        assert_eq!(
+            raw.socket_addr("metrics.statsd_address").unwrap(),
+            Some("127.0.0.1:8125".parse().unwrap())
+        );
     }
 
     #[test]
