@@ -34,6 +34,11 @@ async fn flags_beat_the_environment_which_beats_the_file() {
 }
 
 #[tokio::test]
+async fn config_secrets_never_reach_check_config_or_the_logs() {
+    config_secrets_stay_out_of_output(BIN, &fixtures().join("servicenow/seed.json")).await;
+}
+
+#[tokio::test]
 async fn config_keys_lists_the_flavor_keys_with_their_environment_variables() {
     let out = run_cli(BIN, &args(&["config-keys"]), &[]).await;
     assert_eq!(out.code, Some(0), "{out:?}");

@@ -132,7 +132,7 @@ impl CaseClient {
                 if let Some(name) = &tls_config.domain_name {
                     client_tls = client_tls.domain_name(name.clone());
                 }
-                tls::install_ring_provider();
+                tls::install_crypto_provider();
                 endpoint =
                     endpoint
                         .tls_config(client_tls)

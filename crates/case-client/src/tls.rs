@@ -16,16 +16,44 @@ pub struct PemError {
     pub reason: String,
 }
 
-/// Installs rustls' `ring` provider as the process default if no default is installed yet.
-/// Idempotent, and harmless when another provider was installed first (that one stays).
-/// Needed because a build with both `ring` and `aws-lc-rs` compiled in cannot pick a
-/// default by itself.
-pub fn install_ring_provider() {
-    if rustls::crypto::CryptoProvider::get_default().is_none() {
-        // Losing a race against another installer is fine: a provider is installed.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+/// The rustls crypto provider of this build: AWS-LC in FIPS mode (`aws-lc-rs` with its `fips`
+/// feature, the validated AWS-LC FIPS module) when the crate's `fips` feature is on, `ring`
+/// otherwise.
+pub fn crypto_provider() -> rustls::crypto::CryptoProvider {
+    #[cfg(feature = "fips")]
+    {
+        rustls::crypto::default_fips_provider()
+    }
+    #[cfg(not(feature = "fips"))]
+    {
+        rustls::crypto::ring::default_provider()
     }
 }
+
+/// Installs [`crypto_provider`] as the process default if no default is installed yet.
+/// Idempotent, and harmless when another provider was installed first (that one stays: check
+/// [`fips_active`] if it matters). tonic's TLS uses the process default, so the Case API
+/// client, the sandbox server and the OTLP exporter all run on it. Needed because a build
+/// with both `ring` and `aws-lc-rs` compiled in cannot pick a default by itself.
+pub fn install_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Losing a race against another installer is fine: a provider is installed.
+        let _ = crypto_provider().install_default();
+    }
+}
+
+/// Whether the process-default crypto provider is FIPS-validated (rustls'
+/// `CryptoProvider::fips`): true only in a `fips` build after [`install_crypto_provider`].
+pub fn fips_active() -> bool {
+    rustls::crypto::CryptoProvider::get_default().is_some_and(|p| p.fips())
+}
+
+/// The name of this build's provider, for start-up logs and `check-config`.
+pub const CRYPTO_PROVIDER_NAME: &str = if cfg!(feature = "fips") {
+    "aws-lc-rs (FIPS)"
+} else {
+    "ring"
+};
 
 /// Parses every certificate of a PEM bundle; at least one is required.
 pub fn certificates(
@@ -67,11 +95,10 @@ pub fn check_identity(cert_pem: &[u8], key_pem: &[u8], what: &'static str) -> Re
         what,
         reason: format!("the private key PEM does not parse ({e})"),
     })?;
-    rustls::sign::CertifiedKey::from_der(certs, key, &rustls::crypto::ring::default_provider())
-        .map_err(|e| PemError {
-            what,
-            reason: format!("certificate and private key do not form an identity ({e})"),
-        })?;
+    rustls::sign::CertifiedKey::from_der(certs, key, &crypto_provider()).map_err(|e| PemError {
+        what,
+        reason: format!("certificate and private key do not form an identity ({e})"),
+    })?;
     Ok(())
 }
 
@@ -95,9 +122,11 @@ mod tests {
         let (cert, key) = self_signed("localhost");
         check_ca(cert.as_bytes(), "CA").unwrap();
         check_identity(cert.as_bytes(), key.as_bytes(), "identity").unwrap();
-        install_ring_provider();
-        install_ring_provider();
+        install_crypto_provider();
+        install_crypto_provider();
         assert!(rustls::crypto::CryptoProvider::get_default().is_some());
+        // A `fips` build runs on the validated module, any other build does not claim it.
+        assert_eq!(fips_active(), cfg!(feature = "fips"));
     }
 
     #[test]

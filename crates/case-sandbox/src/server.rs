@@ -175,7 +175,7 @@ pub async fn serve_listener(
             tls::check_ca(ca, "sandbox client CA PEM")?;
             config = config.client_ca_root(Certificate::from_pem(ca));
         }
-        tls::install_ring_provider();
+        tls::install_crypto_provider();
         builder = builder.tls_config(config)?;
     }
     let api = Api {

@@ -130,7 +130,27 @@ impl RuntimeError {
     }
 }
 
+/// librdkafka's configuration errors carry the property's value (`ClientConfig(code,
+/// description, key, value)`, and the description often quotes it too): the value may be a
+/// credential (`sasl.password`, `ssl.key.password`), so it is replaced with `<redacted>`
+/// before the error is stored in one of ours, which ends up in logs and on stderr. The key
+/// and librdkafka's reason stay: they are what the operator needs to fix it.
+pub(crate) fn without_config_value(error: KafkaError) -> KafkaError {
+    match error {
+        KafkaError::ClientConfig(code, description, key, value) => {
+            let description = if value.is_empty() {
+                description
+            } else {
+                description.replace(value.as_str(), "<redacted>")
+            };
+            KafkaError::ClientConfig(code, description, key, "<redacted>".to_owned())
+        }
+        other => other,
+    }
+}
+
 #[cfg(test)]
+#[allow(clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -153,5 +173,31 @@ mod tests {
         };
         assert!(!c.restart_may_help());
         assert_eq!(c.kind(), "invalid_config");
+    }
+
+    #[test]
+    fn a_refused_property_value_never_reaches_the_message() {
+        const SECRET: &str = "s3cr3t-value-for-the-test";
+        for (key, value) in [
+            // Unsupported in this build (no OpenSSL): librdkafka appends the value.
+            ("ssl.key.password", SECRET.to_owned()),
+            // Invalid value: librdkafka quotes it in its description.
+            ("session.timeout.ms", format!("{SECRET}-not-a-number")),
+        ] {
+            let error = rdkafka::config::ClientConfig::new()
+                .set("bootstrap.servers", "127.0.0.1:1")
+                .set("group.id", "g")
+                .set(key, &value)
+                .create::<rdkafka::consumer::BaseConsumer>()
+                .err()
+                .expect("librdkafka refuses this property");
+            assert!(
+                error.to_string().contains(SECRET),
+                "the premise: rdkafka's own message shows the value: {error}"
+            );
+            let shown = without_config_value(error).to_string();
+            assert!(!shown.contains(SECRET), "{shown}");
+            assert!(shown.contains(key), "the key stays: {shown}");
+        }
     }
 }

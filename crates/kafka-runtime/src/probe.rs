@@ -73,7 +73,7 @@ fn client(config: &ConsumerConfig) -> Result<BaseConsumer, ProbeError> {
         .set("statistics.interval.ms", "0");
     client.create().map_err(|source| ProbeError::Client {
         brokers: config.brokers.clone(),
-        source: Box::new(source),
+        source: Box::new(crate::error::without_config_value(source)),
     })
 }
 

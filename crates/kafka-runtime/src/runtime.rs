@@ -104,7 +104,7 @@ impl KafkaRuntime {
                 .map_err(|source| RuntimeError::ClientCreation {
                     brokers: config.brokers.clone(),
                     group_id: config.group_id.clone(),
-                    source: Box::new(source),
+                    source: Box::new(crate::error::without_config_value(source)),
                 })?;
         let consumer = Arc::new(consumer);
         consumer

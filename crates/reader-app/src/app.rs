@@ -82,6 +82,12 @@ pub async fn run<F: Flavor>(
         warn!(key = key.as_str(), source = %source, "unknown config key ignored; check its spelling");
     }
     let (client, api) = case_api(&settings)?;
+    // Installed by `main` before anything opened a TLS connection.
+    info!(
+        crypto_provider = case_client::tls::CRYPTO_PROVIDER_NAME,
+        fips = case_client::tls::fips_active(),
+        "TLS crypto provider installed"
+    );
     let (pipeline, caches) = build_pipeline::<F>(&raw, &settings, api.clone())?;
 
     let health = HealthState::new(settings.stall_timeout);

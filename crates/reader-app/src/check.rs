@@ -48,6 +48,11 @@ pub async fn check<F: Flavor>(
             format!("{shown} ({source})"),
         ));
     }
+    lines.push(CheckLine::new(
+        "ok",
+        "tls crypto provider",
+        case_client::tls::CRYPTO_PROVIDER_NAME,
+    ));
     for (key, source) in raw.unknown_keys() {
         lines.push(CheckLine::new(
             "warn",

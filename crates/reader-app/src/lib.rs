@@ -67,6 +67,8 @@ pub fn main<F: Flavor>() -> ExitCode {
         Ok(raw) => raw,
         Err(e) => return config_error::<F>(&e),
     };
+    // Before anything opens a TLS connection (Case API, OTLP): AWS-LC FIPS in a `fips` build.
+    case_client::tls::install_crypto_provider();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
