@@ -38,9 +38,25 @@ impl JiraDecoder {
                 "the record value is a JSON array; expected the envelope object {orgId, jiraAccountId, receivedAt, webhook}",
             ));
         }
+        // Fast path without path tracking; a failure is decoded again with
+        // `serde_path_to_error` only to name where it failed (same input, same error).
         let mut de = serde_json::Deserializer::from_slice(value);
-        let envelope: Envelope<'_> =
-            serde_path_to_error::deserialize(&mut de).map_err(|e| serde_error(&e))?;
+        let envelope: Envelope<'_> = match serde::Deserialize::deserialize(&mut de) {
+            Ok(envelope) => envelope,
+            Err(_) => {
+                let mut de = serde_json::Deserializer::from_slice(value);
+                let failed: Result<Envelope<'_>, _> = serde_path_to_error::deserialize(&mut de);
+                return Err(match failed {
+                    Err(e) => serde_error(&e),
+                    // Unreachable for a deterministic deserializer; say so rather than panic.
+                    Ok(_) => error(
+                        "$",
+                        "not_json",
+                        "the envelope failed to decode once and decoded the second time; report this input",
+                    ),
+                });
+            }
+        };
         de.end().map_err(|e| {
             error(
                 "$",

@@ -13,6 +13,21 @@ pub const DEFAULT_GROUP_ID: &str = "case-management";
 pub const PROTECTED_PROPERTIES: &[&str] =
     &["enable.auto.offset.store", "group.id", "bootstrap.servers"];
 
+/// Default `queued.max.messages.kbytes`: prefetched messages librdkafka keeps per partition
+/// queue (the runtime reads each partition from its own queue), in KiB, counted
+/// decompressed. librdkafka's own default (64 MiB per queue) let a reader draining a backlog
+/// hold hundreds of MiB.
+pub const DEFAULT_QUEUED_MAX_MESSAGES_KBYTES: u32 = 4 * 1024;
+
+/// Default `fetch.max.bytes`: the most one fetch response may carry, compressed (librdkafka's
+/// default is 50 MiB). It must stay at least `message.max.bytes` (1 MB by default).
+pub const DEFAULT_FETCH_MAX_BYTES: u32 = 1024 * 1024;
+
+/// Default `max.partition.fetch.bytes`: the most one fetch may carry for one partition,
+/// compressed (librdkafka's default is 1 MiB). Kafka honours it; some brokers (Tansu) return
+/// up to `fetch.max.bytes` for one partition anyway.
+pub const DEFAULT_MAX_PARTITION_FETCH_BYTES: u32 = 256 * 1024;
+
 /// How a message whose handler answered [`thirdparty_core::Disposition::Retry`] is retried
 /// in place: exponential backoff with full jitter, at most `max_attempts` handler calls.
 ///
@@ -351,6 +366,21 @@ impl ConsumerConfig {
             "statistics.interval.ms",
             millis(self.statistics_interval).to_string(),
         );
+        // Bound librdkafka's prefetch: with its defaults (64 MiB per queue, 50 MiB fetches)
+        // memory grows with the backlog. A partition's queue is refilled only below its
+        // limit, but one fetch lands whole, decompressed: prefetch memory is at most about
+        // partitions × (queued.max.messages.kbytes + one fetch × compression ratio), one
+        // fetch being max.partition.fetch.bytes (fetch.max.bytes on brokers that ignore the
+        // per-partition limit). Overrides may raise them again.
+        set(
+            "queued.max.messages.kbytes",
+            DEFAULT_QUEUED_MAX_MESSAGES_KBYTES.to_string(),
+        );
+        set("fetch.max.bytes", DEFAULT_FETCH_MAX_BYTES.to_string());
+        set(
+            "max.partition.fetch.bytes",
+            DEFAULT_MAX_PARTITION_FETCH_BYTES.to_string(),
+        );
         for (k, v) in &self.librdkafka_overrides {
             props.insert(k.clone(), v.clone());
         }
@@ -371,6 +401,18 @@ fn millis(d: Duration) -> u128 {
 )]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prefetch_is_bounded_by_default_and_overridable() {
+        let p = ConsumerConfig::new("b:9092", "t").librdkafka_properties();
+        assert_eq!(p["queued.max.messages.kbytes"], "4096");
+        assert_eq!(p["fetch.max.bytes"], "1048576");
+        assert_eq!(p["max.partition.fetch.bytes"], "262144");
+        let p = ConsumerConfig::new("b:9092", "t")
+            .with_librdkafka_override("queued.max.messages.kbytes", "65536")
+            .librdkafka_properties();
+        assert_eq!(p["queued.max.messages.kbytes"], "65536");
+    }
 
     #[test]
     fn defaults_are_the_seed_defaults() {

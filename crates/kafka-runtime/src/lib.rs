@@ -98,7 +98,10 @@ mod status;
 pub mod testing;
 mod tracker;
 
-pub use config::{ConsumerConfig, DEFAULT_GROUP_ID, PROTECTED_PROPERTIES, RetryPolicy};
+pub use config::{
+    ConsumerConfig, DEFAULT_FETCH_MAX_BYTES, DEFAULT_GROUP_ID, DEFAULT_MAX_PARTITION_FETCH_BYTES,
+    DEFAULT_QUEUED_MAX_MESSAGES_KBYTES, PROTECTED_PROPERTIES, RetryPolicy,
+};
 pub use error::RuntimeError;
 pub use events::METRIC_NAMES;
 pub use probe::{ProbeError, TopicProbe, probe_topic, read_range};
