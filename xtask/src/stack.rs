@@ -124,6 +124,21 @@ impl Reader {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// The exit status once the process has exited (reaping it), `None` while it runs.
+    pub fn exit_status(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// SIGKILL (`kill -9`), then reaps the process.
+    pub fn kill(&mut self) -> Result<std::process::ExitStatus> {
+        self.child
+            .kill()
+            .with_context(|| format!("sending SIGKILL to {}", self.name))?;
+        self.child
+            .wait()
+            .with_context(|| format!("reaping {}", self.name))
+    }
+
     /// Sends SIGTERM and waits up to `grace` for the exit status.
     pub fn terminate(&mut self, grace: Duration) -> Result<std::process::ExitStatus> {
         let pid = self.child.id().to_string();
@@ -298,4 +313,16 @@ pub fn quantile(buckets: &[(f64, f64)], q: f64) -> Option<f64> {
         .iter()
         .find(|(_, count)| *count >= q * total)
         .map(|(bound, _)| *bound)
+}
+
+fn proc_status_kib(pid: u32, field: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// Peak resident set size (`VmHWM`) of process `pid`, KiB; `None` when it is gone.
+pub fn peak_rss_kib(pid: u32) -> Option<u64> {
+    proc_status_kib(pid, "VmHWM:")
 }

@@ -35,6 +35,11 @@ async fn flags_beat_the_environment_which_beats_the_file() {
 }
 
 #[tokio::test]
+async fn sigterm_while_starting_drains_and_exits_0() {
+    sigterm_during_start_up_exits_0(BIN).await;
+}
+
+#[tokio::test]
 async fn config_secrets_never_reach_check_config_or_the_logs() {
     config_secrets_stay_out_of_output(BIN, &fixtures().join("jira/seed.json")).await;
 }

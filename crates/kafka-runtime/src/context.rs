@@ -172,6 +172,7 @@ impl ClientContext for RuntimeContext {
 
     fn stats(&self, statistics: Statistics) {
         self.status.mark_poll();
+        self.status.set_brokers_down(!any_broker_up(&statistics));
         let Some(topic) = statistics.topics.get(&self.topic) else {
             return;
         };
@@ -191,6 +192,10 @@ impl ClientContext for RuntimeContext {
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
+        if error.rdkafka_error_code() == Some(RDKafkaErrorCode::AllBrokersDown) {
+            // Up again is seen in the next statistics.
+            self.status.set_brokers_down(true);
+        }
         let fatal = matches!(error.rdkafka_error_code(), Some(RDKafkaErrorCode::Fatal));
         ClientError {
             error_code: &error_code(&error),
@@ -238,4 +243,13 @@ impl ConsumerContext for RuntimeContext {
             }
         }
     }
+}
+
+/// Whether any real broker connection (configured or learned, not librdkafka's internal
+/// and logical ones such as the group coordinator handle) is `UP` in `statistics`.
+fn any_broker_up(statistics: &Statistics) -> bool {
+    statistics
+        .brokers
+        .values()
+        .any(|b| (b.source == "configured" || b.source == "learned") && b.state == "UP")
 }

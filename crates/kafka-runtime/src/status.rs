@@ -24,6 +24,7 @@ struct Shared {
 struct Inner {
     shared: Mutex<Shared>,
     joined_group: AtomicBool,
+    brokers_down: AtomicBool,
     running: AtomicBool,
     handled: AtomicU64,
     skipped: AtomicU64,
@@ -48,6 +49,9 @@ pub struct StatusSnapshot {
     pub running: bool,
     /// Whether the consumer has joined its group (received its first assignment).
     pub joined_group: bool,
+    /// Whether no broker connection was up at the latest librdkafka statistics (or
+    /// librdkafka reported all brokers down since): readiness must be false then.
+    pub brokers_down: bool,
     /// Partitions assigned now.
     pub assignment: BTreeSet<TopicPartition>,
     /// Messages being handled now, all partitions.
@@ -98,6 +102,7 @@ impl ConsumerStatus {
         StatusSnapshot {
             running: self.inner.running.load(Ordering::Relaxed),
             joined_group: self.inner.joined_group.load(Ordering::Relaxed),
+            brokers_down: self.inner.brokers_down.load(Ordering::Relaxed),
             assignment: s.assignment.clone(),
             in_flight: s.in_flight.values().sum(),
             held: s.held.values().sum(),
@@ -113,6 +118,15 @@ impl ConsumerStatus {
             commit_failures: self.inner.commit_failures.load(Ordering::Relaxed),
             partition_pauses: self.inner.pauses.load(Ordering::Relaxed),
         }
+    }
+
+    /// Whether no broker connection is up (see [`StatusSnapshot::brokers_down`]).
+    pub fn brokers_down(&self) -> bool {
+        self.inner.brokers_down.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_brokers_down(&self, down: bool) {
+        self.inner.brokers_down.store(down, Ordering::Relaxed);
     }
 
     /// Partitions assigned now.

@@ -150,6 +150,25 @@ pub struct TansuBroker {
 impl TansuBroker {
     /// Starts Tansu from `TANSU_BIN` and waits until it accepts connections.
     pub fn start() -> Result<Self, HarnessError> {
+        Self::launch(None)
+    }
+
+    /// Starts Tansu like [`TansuBroker::start`], but advertising `127.0.0.1:advertised_port`
+    /// to clients instead of the port it listens on. Put a TCP proxy on that port (forwarding
+    /// to [`TansuBroker::listen_port`]) and clients reach the broker only through it: cutting
+    /// the proxy drops every client connection, as a broker restart does, while the data stays
+    /// (this Tansu build has no local persistent storage engine, so a real restart would lose
+    /// it).
+    pub fn start_advertising(advertised_port: u16) -> Result<Self, HarnessError> {
+        Self::launch(Some(advertised_port))
+    }
+
+    /// The port the broker process itself listens on.
+    pub fn listen_port(&self) -> u16 {
+        self.port
+    }
+
+    fn launch(advertised_port: Option<u16>) -> Result<Self, HarnessError> {
         let bin = std::env::var_os(TANSU_BIN_ENV)
             .map(PathBuf::from)
             .ok_or_else(|| HarnessError::TansuMissing {
@@ -162,6 +181,7 @@ impl TansuBroker {
         }
         let port = free_port()?;
         let url = format!("tcp://127.0.0.1:{port}");
+        let advertised = format!("tcp://127.0.0.1:{}", advertised_port.unwrap_or(port));
         let log = std::env::temp_dir().join(format!("tansu-{port}-{}.log", std::process::id()));
         let log_file = std::fs::File::create(&log).map_err(io("creating the Tansu log file"))?;
         let log_err = log_file
@@ -173,7 +193,7 @@ impl TansuBroker {
                 "--listener-url",
                 &url,
                 "--advertised-listener-url",
-                &url,
+                &advertised,
                 "--storage-engine",
                 "memory://tansu/",
             ])

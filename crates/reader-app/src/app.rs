@@ -77,6 +77,9 @@ pub async fn run<F: Flavor>(
     sources: ConfigSources,
     telemetry: &TelemetryGuard,
 ) -> Result<(), AppError> {
+    // Listen for SIGTERM before anything slow (cache warm-up, group join): a SIGTERM during
+    // start-up is kept and drains the reader as soon as it runs, instead of killing it.
+    let term = listen_for_sigterm();
     let settings = ReaderSettings::from_raw(&raw, F::NAME, true)?;
     for (key, source) in raw.unknown_keys() {
         warn!(key = key.as_str(), source = %source, "unknown config key ignored; check its spelling");
@@ -130,7 +133,7 @@ pub async fn run<F: Flavor>(
     let shutdown_health = health.clone();
     let result = runtime
         .run(async move {
-            shutdown_signal().await;
+            shutdown_signal(term).await;
             info!("shutdown requested; draining");
             shutdown_health.set_draining();
         })
@@ -208,7 +211,8 @@ async fn bridge_health(
             case_api_ok = true;
         }
         if !health.is_draining() {
-            health.set_ready(s.running && s.joined_group && case_api_ok);
+            // Not ready while no broker connection is up: traffic cannot flow.
+            health.set_ready(s.running && s.joined_group && case_api_ok && !s.brokers_down);
         }
     }
 }
@@ -289,17 +293,26 @@ async fn reload_skip_list<F: Flavor>(
     }
 }
 
-/// Resolves on SIGTERM or SIGINT.
-pub async fn shutdown_signal() {
+/// Starts listening for SIGTERM: from here on a SIGTERM is kept for [`shutdown_signal`]
+/// instead of ending the process. `None` (logged) when the handler cannot be installed.
+pub fn listen_for_sigterm() -> Option<tokio::signal::unix::Signal> {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(signal) => Some(signal),
+        Err(e) => {
+            warn!(error = %e, "cannot listen for SIGTERM");
+            None
+        }
+    }
+}
+
+/// Resolves on SIGTERM (received by `term`, possibly before this call) or SIGINT.
+pub async fn shutdown_signal(term: Option<tokio::signal::unix::Signal>) {
     let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
+        match term {
+            Some(mut s) => {
                 s.recv().await;
             }
-            Err(e) => {
-                warn!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
+            None => std::future::pending::<()>().await,
         }
     };
     tokio::select! {

@@ -1705,3 +1705,53 @@ pub async fn config_secrets_stay_out_of_output(bin: &str, seed: &Path) {
     );
     assert_logs_free_of(&reader, &secrets);
 }
+
+/// SIGTERM while the reader is still starting (its Case API is unreachable, so it is warming
+/// its caches with retries) drains and exits 0, instead of the default action killing it.
+pub async fn sigterm_during_start_up_exits_0(bin: &str) {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let run = args(&[
+        "--set",
+        &format!("kafka.brokers={closed}"),
+        "--set",
+        &format!("case_api.endpoint=http://{closed}"),
+        "--set",
+        "health.bind=127.0.0.1",
+        "--set",
+        "health.port=0",
+        "run",
+    ]);
+    let mut reader = ReaderProcess::spawn("reader-starting", bin, &run, &[]);
+    let started = Instant::now();
+    while !reader
+        .lines()
+        .iter()
+        .any(|l| l.contains("health server listening"))
+    {
+        if let Some(status) = reader.try_exit() {
+            panic!(
+                "the reader exited ({status}) during start-up\n{}",
+                reader.tail(20)
+            );
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no `health server listening` line within 30 s\n{}",
+            reader.tail(20)
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        !reader
+            .lines()
+            .iter()
+            .any(|l| l.contains("metadata caches warmed")
+                || l.contains("warming the metadata caches failed")),
+        "the reader must still be warming its caches when SIGTERM arrives:\n{}",
+        reader.tail(20)
+    );
+    stop_with_sigterm(&mut reader).await;
+}
