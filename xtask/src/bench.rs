@@ -125,28 +125,13 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<()> {
     let need_tansu = args.broker == BrokerKind::Tansu && std::env::var_os(TANSU_BIN_ENV).is_none();
     // The harness (producer, raw consumer, the sandbox Case API) must not be what bounds the
     // figures: unless --debug, it runs from an optimized build of xtask.
-    let need_optimized = cfg!(debug_assertions) && !args.debug;
-    if need_tansu || need_optimized {
-        // This process cannot set its own environment without `unsafe`: it runs the bench
-        // again, optimized and/or with TANSU_BIN set.
-        let mut cmd = if need_optimized {
-            println!("bench: running the harness from an optimized xtask build…");
-            let mut cmd = std::process::Command::new(crate::cargo());
-            cmd.current_dir(root)
-                .args(["run", "--release", "--quiet", "-p", "xtask", "--"]);
-            cmd
-        } else {
-            std::process::Command::new(
-                std::env::current_exe().context("locating the xtask binary")?,
-            )
-        };
-        cmd.args(std::env::args_os().skip(1));
-        if need_tansu {
-            let tansu = crate::tansu::ensure(root)?;
-            println!("bench: Tansu at {} (TANSU_BIN)", tansu.display());
-            cmd.env(TANSU_BIN_ENV, tansu);
-        }
-        return crate::run(&mut cmd);
+    if stack::rerun_if_needed(
+        root,
+        "bench",
+        cfg!(debug_assertions) && !args.debug,
+        need_tansu,
+    )? {
+        return Ok(());
     }
     let bin_dir = match &args.reader_bin_dir {
         Some(dir) => {

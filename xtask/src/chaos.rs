@@ -158,26 +158,8 @@ pub fn run(root: &Path, args: &ChaosArgs) -> Result<()> {
     let need_tansu = args.broker == BrokerKind::Tansu && std::env::var_os(TANSU_BIN_ENV).is_none();
     // The harness (producer, sandbox) must not be what limits the readers: it runs from an
     // optimized xtask build, like the bench.
-    let need_optimized = cfg!(debug_assertions);
-    if need_tansu || need_optimized {
-        let mut cmd = if need_optimized {
-            println!("chaos: running the harness from an optimized xtask build…");
-            let mut cmd = std::process::Command::new(crate::cargo());
-            cmd.current_dir(root)
-                .args(["run", "--release", "--quiet", "-p", "xtask", "--"]);
-            cmd
-        } else {
-            std::process::Command::new(
-                std::env::current_exe().context("locating the xtask binary")?,
-            )
-        };
-        cmd.args(std::env::args_os().skip(1));
-        if need_tansu {
-            let tansu = crate::tansu::ensure(root)?;
-            println!("chaos: Tansu at {} (TANSU_BIN)", tansu.display());
-            cmd.env(TANSU_BIN_ENV, tansu);
-        }
-        return crate::run(&mut cmd);
+    if stack::rerun_if_needed(root, "chaos", cfg!(debug_assertions), need_tansu)? {
+        return Ok(());
     }
     println!("chaos: building reader-jira (release)…");
     let bin_dir = stack::build_readers_with(root, &["reader-jira"], true)?;

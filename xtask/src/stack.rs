@@ -326,3 +326,35 @@ fn proc_status_kib(pid: u32, field: &str) -> Option<u64> {
 pub fn peak_rss_kib(pid: u32) -> Option<u64> {
     proc_status_kib(pid, "VmHWM:")
 }
+
+/// Runs this xtask command again, with the same arguments, from an optimized build
+/// (`need_optimized`) and/or with `TANSU_BIN` set to the provisioned broker (`need_tansu`):
+/// this process cannot set its own environment without `unsafe`. Returns whether it did
+/// (the command's work is then done, by the re-run).
+pub fn rerun_if_needed(
+    root: &Path,
+    label: &str,
+    need_optimized: bool,
+    need_tansu: bool,
+) -> Result<bool> {
+    if !need_optimized && !need_tansu {
+        return Ok(false);
+    }
+    let mut cmd = if need_optimized {
+        println!("{label}: running the harness from an optimized xtask build…");
+        let mut cmd = Command::new(crate::cargo());
+        cmd.current_dir(root)
+            .args(["run", "--release", "--quiet", "-p", "xtask", "--"]);
+        cmd
+    } else {
+        Command::new(std::env::current_exe().context("locating the xtask binary")?)
+    };
+    cmd.args(std::env::args_os().skip(1));
+    if need_tansu {
+        let tansu = crate::tansu::ensure(root)?;
+        println!("{label}: Tansu at {} (TANSU_BIN)", tansu.display());
+        cmd.env(kafka_runtime::testing::TANSU_BIN_ENV, tansu);
+    }
+    crate::run(&mut cmd)?;
+    Ok(true)
+}
