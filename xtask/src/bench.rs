@@ -27,7 +27,7 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use thirdparty_core::{Case, CaseId, OrgId};
+use thirdparty_core::{CaseId, OrgId};
 
 /// The Jira site (account) every configured bench event comes from (`fixtures/jira/seed.json`).
 const ACCOUNT: &str = "4f9c2b7e-1d3a-4c5b-8e6f-0a1b2c3d4e5f";
@@ -805,27 +805,8 @@ impl CaseBook {
 fn insert_cases(store: &Store, cases: u64) -> Result<()> {
     for j in 0..cases {
         let id = issue_id(j);
-        let case: Case = serde_json::from_value(json!({
-            "id": case_id(j).as_str(),
-            "org_id": 1,
-            "version": 1,
-            "project_id": "proj-support",
-            "title": title(j, 0),
-            "description": "",
-            "priority": "P3",
-            "status": "OPEN",
-            "assignee": null,
-            "due_date": null,
-            "created_at": "2025-06-01T09:00:00Z",
-            "third_party_links": [{
-                "integration": "jira",
-                "account_id": ACCOUNT,
-                "item_id": id.to_string(),
-                "item_key": format!("BEN-{id}"),
-            }],
-            "field_stamps": {},
-        }))
-        .context("building a bench case")?;
+        let case = stack::linked_jira_case(case_id(j).as_str(), &title(j, 0), ACCOUNT, id, "BEN")
+            .context("building a bench case")?;
         store.insert_case(case);
     }
     Ok(())

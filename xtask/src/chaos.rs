@@ -43,7 +43,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use thirdparty_core::{Case, CaseId, FieldUpdate, OrgId, Text};
+use thirdparty_core::{CaseId, FieldUpdate, OrgId, Text};
 
 /// The Jira site every chaos event comes from (`fixtures/jira/seed.json`).
 const ACCOUNT: &str = "4f9c2b7e-1d3a-4c5b-8e6f-0a1b2c3d4e5f";
@@ -688,26 +688,13 @@ fn now_ms() -> i64 {
 fn insert_cases(store: &Store, plan: &Plan) -> Result<()> {
     for j in 0..plan.cases {
         let id = plan.issue_id(j);
-        let case: Case = serde_json::from_value(json!({
-            "id": plan.case_id(j).as_str(),
-            "org_id": 1,
-            "version": 1,
-            "project_id": "proj-support",
-            "title": plan.title(j, 0),
-            "description": "",
-            "priority": "P3",
-            "status": "OPEN",
-            "assignee": null,
-            "due_date": null,
-            "created_at": "2025-06-01T09:00:00Z",
-            "third_party_links": [{
-                "integration": "jira",
-                "account_id": ACCOUNT,
-                "item_id": id.to_string(),
-                "item_key": format!("CHS-{id}"),
-            }],
-            "field_stamps": {},
-        }))
+        let case = stack::linked_jira_case(
+            plan.case_id(j).as_str(),
+            &plan.title(j, 0),
+            ACCOUNT,
+            id,
+            "CHS",
+        )
         .context("building a chaos case")?;
         store.insert_case(case);
     }

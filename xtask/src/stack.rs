@@ -358,3 +358,36 @@ pub fn rerun_if_needed(
     crate::run(&mut cmd)?;
     Ok(true)
 }
+
+/// A case of org 1 in `proj-support` at version 1, priority P3, status OPEN, linked to the
+/// Jira issue `issue_id` (key `<key_prefix>-<issue_id>`) of the site `account`: what the bench
+/// and the chaos scenarios seed the sandbox with.
+pub fn linked_jira_case(
+    case_id: &str,
+    title: &str,
+    account: &str,
+    issue_id: u64,
+    key_prefix: &str,
+) -> Result<thirdparty_core::Case> {
+    let case = serde_json::from_value(serde_json::json!({
+        "id": case_id,
+        "org_id": 1,
+        "version": 1,
+        "project_id": "proj-support",
+        "title": title,
+        "description": "",
+        "priority": "P3",
+        "status": "OPEN",
+        "assignee": null,
+        "due_date": null,
+        "created_at": "2025-06-01T09:00:00Z",
+        "third_party_links": [{
+            "integration": "jira",
+            "account_id": account,
+            "item_id": issue_id.to_string(),
+            "item_key": format!("{key_prefix}-{issue_id}"),
+        }],
+        "field_stamps": {},
+    }))?;
+    Ok(case)
+}
