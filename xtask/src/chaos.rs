@@ -2111,23 +2111,14 @@ impl Scenario<'_> {
         );
         put(
             "start_to_first_outcome_s_max",
-            self.logs
-                .start_to_first_outcome_s()
-                .into_iter()
-                .reduce(f64::max)
-                .map_or(json!("no reader handled anything"), |v| {
-                    json!((v * 10.0).round() / 10.0)
-                }),
+            max_tenths(
+                self.logs.start_to_first_outcome_s(),
+                "no reader handled anything",
+            ),
         );
         put(
             "time_to_new_effect_after_heal_s_max",
-            self.recover_s
-                .iter()
-                .copied()
-                .reduce(f64::max)
-                .map_or(json!("no fault healed"), |v| {
-                    json!((v * 10.0).round() / 10.0)
-                }),
+            max_tenths(self.recover_s.iter().copied(), "no fault healed"),
         );
         put(
             "fresh_event_applied_after_s",
@@ -2203,4 +2194,12 @@ impl Scenario<'_> {
             notes: std::mem::take(&mut self.notes),
         }
     }
+}
+
+/// The largest of `seconds`, rounded to tenths, or `missing` when there is none.
+fn max_tenths(seconds: impl IntoIterator<Item = f64>, missing: &str) -> Value {
+    seconds
+        .into_iter()
+        .reduce(f64::max)
+        .map_or(json!(missing), |v| json!((v * 10.0).round() / 10.0))
 }
