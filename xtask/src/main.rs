@@ -19,6 +19,8 @@ mod codegen;
 mod demo;
 mod fuzz;
 mod pgo;
+mod release;
+mod semver;
 mod stack;
 mod tansu;
 
@@ -59,6 +61,11 @@ enum Cmd {
     /// Profile-guided release build: instrumented readers run the bench workload, the merged
     /// profile builds the optimized binaries (target/pgo/bin/).
     Pgo(pgo::PgoArgs),
+    /// Release one library crate: bump its version and its dependents' requirements, date its
+    /// CHANGELOG.md section, commit and tag `<crate>-v<version>`.
+    Release(release::ReleaseArgs),
+    /// `cargo semver-checks` of every publishable crate changed since its last release.
+    Semver(semver::SemverArgs),
 }
 
 /// Cargo features that switch on the test tiers needing extra components.
@@ -82,6 +89,8 @@ fn main() -> Result<()> {
             .current_dir(&root)
             .arg(root.join("deploy").join("image-commands.sh"))),
         Cmd::Pgo(args) => pgo::run(&root, &args),
+        Cmd::Release(args) => release::run(&root, &args),
+        Cmd::Semver(args) => semver::run(&root, &args),
         Cmd::Tansu => {
             println!("{}", tansu::ensure(&root)?.display());
             Ok(())

@@ -19,7 +19,9 @@ const PROTO_COMPILERS: &[&str] = &["protox", "tonic-prost-build", "prost-build",
 
 fn workspace_root() -> PathBuf {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().map_or(manifest.clone(), Path::to_path_buf)
+    manifest
+        .parent()
+        .map_or(manifest.clone(), Path::to_path_buf)
 }
 
 /// A workspace member as `cargo metadata` describes it.
@@ -37,7 +39,13 @@ struct Member {
 fn members() -> Result<Vec<Member>, String> {
     let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(workspace_root())
-        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
         .output()
         .map_err(|e| format!("could not run cargo metadata: {e}"))?;
     if !output.status.success() {
@@ -254,7 +262,13 @@ fn no_source_file_is_over_the_line_limit() -> Result<(), String> {
     let root = workspace_root();
     let output = Command::new("git")
         .current_dir(&root)
-        .args(["ls-files", "--cached", "--others", "--exclude-standard", "*.rs"])
+        .args([
+            "ls-files",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+            "*.rs",
+        ])
         .output()
         .map_err(|e| format!("could not run git ls-files: {e}"))?;
     if !output.status.success() {
