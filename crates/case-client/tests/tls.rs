@@ -14,7 +14,7 @@ use common::*;
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
 };
-use thirdparty_core::{CaseApi, CaseApiError, CaseId, OrgId};
+use thirdparty_core::CaseApiError;
 
 /// A test certificate authority.
 struct TestCa {
@@ -58,12 +58,6 @@ async fn tls_server(store: Store, ca: &TestCa, client_ca: Option<&TestCa>) -> Se
         .unwrap_or_else(|e| panic!("the TLS sandbox must start on loopback: {e}"))
 }
 
-fn store_with_case() -> Store {
-    let store = Store::new();
-    store.insert_case(case(1, "c1", 1));
-    store
-}
-
 fn tls_client(url: &str, tls: TlsConfig) -> CaseClient {
     CaseClient::connect(
         config(url)
@@ -82,10 +76,7 @@ async fn handshake_with_the_test_ca_succeeds_and_calls_work() {
 
     // By IP (the certificate carries 127.0.0.1) …
     let client = tls_client(&server.url(), TlsConfig::new(ca.pem()));
-    let got = client
-        .get_case(OrgId(1), &CaseId::from("c1"))
-        .await
-        .unwrap();
+    let got = get_c1(&client).await.unwrap();
     assert_eq!(got.map(|c| c.id.0).as_deref(), Some("c1"));
 
     // … and by name with a domain override.
@@ -93,13 +84,7 @@ async fn handshake_with_the_test_ca_succeeds_and_calls_work() {
         &server.url(),
         TlsConfig::new(ca.pem()).with_domain_name("localhost"),
     );
-    assert!(
-        by_name
-            .get_case(OrgId(1), &CaseId::from("c1"))
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(get_c1(&by_name).await.unwrap().is_some());
     assert_eq!(store.calls(Rpc::GetCase), 2);
     server.shutdown().await.unwrap();
 }
@@ -112,10 +97,7 @@ async fn a_plaintext_client_against_the_tls_server_fails_clearly() {
     let plain_url = format!("http://{}", server.local_addr());
     let client =
         CaseClient::connect(config(&plain_url).with_retry(RetryPolicy::no_retry())).unwrap();
-    let err = client
-        .get_case(OrgId(1), &CaseId::from("c1"))
-        .await
-        .unwrap_err();
+    let err = get_c1(&client).await.unwrap_err();
     let message = err.to_string();
     assert!(matches!(err, CaseApiError::Unavailable { .. }), "{err:?}");
     assert!(
@@ -137,10 +119,7 @@ async fn a_client_trusting_another_ca_is_refused() {
     let store = store_with_case();
     let server = tls_server(store.clone(), &ca, None).await;
     let client = tls_client(&server.url(), TlsConfig::new(other.pem()));
-    let err = client
-        .get_case(OrgId(1), &CaseId::from("c1"))
-        .await
-        .unwrap_err();
+    let err = get_c1(&client).await.unwrap_err();
     assert!(
         matches!(err, CaseApiError::PermissionDenied { .. }),
         "{err:?}"
@@ -156,16 +135,26 @@ async fn a_client_trusting_another_ca_is_refused() {
         &server.url(),
         TlsConfig::new(ca.pem()).with_domain_name("case-api.example"),
     );
-    let err = wrong_name
-        .get_case(OrgId(1), &CaseId::from("c1"))
-        .await
-        .unwrap_err();
+    let err = get_c1(&wrong_name).await.unwrap_err();
     assert!(
         matches!(err, CaseApiError::PermissionDenied { .. }),
         "{err:?}"
     );
     assert_eq!(store.calls(Rpc::GetCase), 0);
     server.shutdown().await.unwrap();
+}
+
+/// A client certificate the server refused: the server's certificate alert usually arrives
+/// (PermissionDenied); when the kernel resets the connection first, the client sees a
+/// dropped connection.
+fn assert_refused_by_the_server(err: &CaseApiError) {
+    assert!(
+        matches!(
+            err,
+            CaseApiError::PermissionDenied { .. } | CaseApiError::Unavailable { .. }
+        ),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -181,46 +170,19 @@ async fn mutual_tls_accepts_a_client_certificate_from_the_client_ca_only() {
         &server.url(),
         TlsConfig::new(server_ca.pem()).with_client_identity(cert, key),
     );
-    assert!(
-        good.get_case(OrgId(1), &CaseId::from("c1"))
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(get_c1(&good).await.unwrap().is_some());
 
     let no_cert = tls_client(&server.url(), TlsConfig::new(server_ca.pem()));
-    let err = no_cert
-        .get_case(OrgId(1), &CaseId::from("c1"))
-        .await
-        .unwrap_err();
-    assert!(
-        // The server's certificate alert usually arrives (PermissionDenied); when the
-        // kernel resets the connection first, the client sees a dropped connection.
-        matches!(
-            err,
-            CaseApiError::PermissionDenied { .. } | CaseApiError::Unavailable { .. }
-        ),
-        "{err:?}"
-    );
+    let err = get_c1(&no_cert).await.unwrap_err();
+    assert_refused_by_the_server(&err);
 
     let (rogue_cert, rogue_key) = rogue_ca.leaf(&["reader-jira"]);
     let rogue = tls_client(
         &server.url(),
         TlsConfig::new(server_ca.pem()).with_client_identity(rogue_cert, rogue_key),
     );
-    let err = rogue
-        .get_case(OrgId(1), &CaseId::from("c1"))
-        .await
-        .unwrap_err();
-    assert!(
-        // The server's certificate alert usually arrives (PermissionDenied); when the
-        // kernel resets the connection first, the client sees a dropped connection.
-        matches!(
-            err,
-            CaseApiError::PermissionDenied { .. } | CaseApiError::Unavailable { .. }
-        ),
-        "{err:?}"
-    );
+    let err = get_c1(&rogue).await.unwrap_err();
+    assert_refused_by_the_server(&err);
     assert_eq!(
         store.calls(Rpc::GetCase),
         1,

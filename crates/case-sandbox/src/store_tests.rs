@@ -627,40 +627,28 @@ async fn injected_faults_map_to_case_api_errors_then_calls_succeed() {
     let store = Store::new();
     store.insert_case(case(1, "c1", 1));
     let id = CaseId::from("c1");
-    for status in [
-        FaultStatus::Unavailable,
-        FaultStatus::DeadlineExceeded,
-        FaultStatus::ResourceExhausted,
-    ] {
+    type ErrorCheck = fn(&CaseApiError) -> bool;
+    let unavailable: ErrorCheck =
+        |e| matches!(e, CaseApiError::Unavailable { rpc: "GetCase", .. }) && e.is_retryable();
+    let expected: [(FaultStatus, ErrorCheck); 6] = [
+        (FaultStatus::Unavailable, unavailable),
+        (FaultStatus::DeadlineExceeded, unavailable),
+        (FaultStatus::ResourceExhausted, unavailable),
+        (FaultStatus::Internal, |e| {
+            matches!(e, CaseApiError::Internal { .. })
+        }),
+        (FaultStatus::InvalidArgument, |e| {
+            matches!(e, CaseApiError::InvalidArgument { .. })
+        }),
+        (FaultStatus::Aborted, |e| {
+            matches!(e, CaseApiError::Internal { .. })
+        }),
+    ];
+    for (status, check) in expected {
         store.faults().fail_next(Rpc::GetCase, 1, status);
         let err = store.get_case(OrgId(1), &id).await.unwrap_err();
-        assert!(
-            matches!(err, CaseApiError::Unavailable { rpc: "GetCase", .. }),
-            "{status}: {err:?}"
-        );
-        assert!(err.is_retryable());
+        assert!(check(&err), "{status}: {err:?}");
     }
-    store
-        .faults()
-        .fail_next(Rpc::GetCase, 1, FaultStatus::Internal);
-    assert!(matches!(
-        store.get_case(OrgId(1), &id).await,
-        Err(CaseApiError::Internal { .. })
-    ));
-    store
-        .faults()
-        .fail_next(Rpc::GetCase, 1, FaultStatus::InvalidArgument);
-    assert!(matches!(
-        store.get_case(OrgId(1), &id).await,
-        Err(CaseApiError::InvalidArgument { .. })
-    ));
-    store
-        .faults()
-        .fail_next(Rpc::GetCase, 1, FaultStatus::Aborted);
-    assert!(matches!(
-        store.get_case(OrgId(1), &id).await,
-        Err(CaseApiError::Internal { .. })
-    ));
     store
         .faults()
         .fail_next(Rpc::UpdateCase, 1, FaultStatus::Aborted);
