@@ -20,6 +20,22 @@ use tokio::time::Instant;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 use tonic::{Code, Request, Response, Status};
 
+/// Sends `message` as one unary RPC through [`CaseClient::call`] (deadline, retries, error
+/// mapping) with the generated client `self.inner.$service` and its method `$method`.
+macro_rules! unary {
+    ($self:ident, $service:ident . $method:ident, $rpc:expr, $update:expr, $message:expr) => {
+        $self
+            .call(
+                $rpc,
+                $update,
+                &$self.inner.$service,
+                $message,
+                |mut client, request| async move { client.$method(request).await },
+            )
+            .await
+    };
+}
+
 type SettingsKey = (OrgId, ProjectId, String);
 
 /// The Case Management API over gRPC (tonic), implementing [`CaseApi`].
@@ -271,15 +287,7 @@ impl CaseClient {
             project_id: project.0,
             integration,
         };
-        let response = self
-            .call(
-                rpc,
-                None,
-                &self.inner.settings,
-                message,
-                |mut c, r| async move { c.get_project_settings(r).await },
-            )
-            .await?;
+        let response = unary!(self, settings.get_project_settings, rpc, None, message)?;
         decode_optional(rpc, response.settings)
     }
 }
@@ -399,15 +407,7 @@ impl CaseApi for CaseClient {
             org_id: org.0,
             case_id: case_id.0.clone(),
         };
-        let response = self
-            .call(
-                rpc,
-                None,
-                &self.inner.cases,
-                message,
-                |mut c, r| async move { c.get_case(r).await },
-            )
-            .await?;
+        let response = unary!(self, cases.get_case, rpc, None, message)?;
         decode_optional(rpc, response.case)
     }
 
@@ -419,15 +419,7 @@ impl CaseApi for CaseClient {
     ) -> Result<Option<Case>, CaseApiError> {
         let rpc = "FindCaseByThirdParty";
         let message = wire::find_request(org, integration, reference);
-        let response = self
-            .call(
-                rpc,
-                None,
-                &self.inner.cases,
-                message,
-                |mut c, r| async move { c.find_case_by_third_party(r).await },
-            )
-            .await?;
+        let response = unary!(self, cases.find_case_by_third_party, rpc, None, message)?;
         decode_optional(rpc, response.case)
     }
 
@@ -453,15 +445,13 @@ impl CaseApi for CaseClient {
             org_id: org.0,
             integration: integration.to_owned(),
         };
-        let response = self
-            .call(
-                "ListIntegrationMetadata",
-                None,
-                &self.inner.settings,
-                message,
-                |mut c, r| async move { c.list_integration_metadata(r).await },
-            )
-            .await?;
+        let response = unary!(
+            self,
+            settings.list_integration_metadata,
+            "ListIntegrationMetadata",
+            None,
+            message
+        )?;
         Ok(response.metadata.into_iter().map(Into::into).collect())
     }
 
@@ -469,30 +459,20 @@ impl CaseApi for CaseClient {
         let message = v1::ListIntegrationOrgsRequest {
             integration: integration.to_owned(),
         };
-        let response = self
-            .call(
-                "ListIntegrationOrgs",
-                None,
-                &self.inner.settings,
-                message,
-                |mut c, r| async move { c.list_integration_orgs(r).await },
-            )
-            .await?;
+        let response = unary!(
+            self,
+            settings.list_integration_orgs,
+            "ListIntegrationOrgs",
+            None,
+            message
+        )?;
         Ok(response.org_ids.into_iter().map(OrgId).collect())
     }
 
     async fn update_case(&self, update: &CaseUpdate) -> Result<Case, CaseApiError> {
         let rpc = "UpdateCase";
         let message = v1::UpdateCaseRequest::from(update);
-        let response = self
-            .call(
-                rpc,
-                Some(update),
-                &self.inner.cases,
-                message,
-                |mut c, r| async move { c.update_case(r).await },
-            )
-            .await?;
+        let response = unary!(self, cases.update_case, rpc, Some(update), message)?;
         decode_required(rpc, response.case, "UpdateCaseResponse.case")
     }
 
@@ -504,15 +484,7 @@ impl CaseApi for CaseClient {
         let message = v1::CreateTimelineCellRequest {
             cell: Some(cell.into()),
         };
-        let response = self
-            .call(
-                rpc,
-                None,
-                &self.inner.cases,
-                message,
-                |mut c, r| async move { c.create_timeline_cell(r).await },
-            )
-            .await?;
+        let response = unary!(self, cases.create_timeline_cell, rpc, None, message)?;
         Ok(TimelineCellCreated {
             cell: decode_required(rpc, response.cell, "CreateTimelineCellResponse.cell")?,
             created: response.created,
@@ -525,15 +497,7 @@ impl CaseApi for CaseClient {
         query: &UserQuery,
     ) -> Result<Option<UserId>, CaseApiError> {
         let message = wire::resolve_request(org, query);
-        let response = self
-            .call(
-                "ResolveUser",
-                None,
-                &self.inner.users,
-                message,
-                |mut c, r| async move { c.resolve_user(r).await },
-            )
-            .await?;
+        let response = unary!(self, users.resolve_user, "ResolveUser", None, message)?;
         Ok(response.user_id.map(UserId))
     }
 }

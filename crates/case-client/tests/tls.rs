@@ -220,3 +220,17 @@ async fn unusable_pem_is_refused_before_any_call() {
         .unwrap_err();
     assert!(matches!(err, case_sandbox::ServeError::Tls(_)), "{err:?}");
 }
+
+/// The `fips` feature of this crate reaches the crypto provider it re-exports: a `fips`
+/// build runs on the validated AWS-LC module, any other build on ring and does not claim it.
+#[test]
+fn the_crypto_provider_is_the_one_of_this_build() {
+    case_client::tls::install_crypto_provider();
+    assert_eq!(case_client::tls::fips_active(), cfg!(feature = "fips"));
+    let expected_name = if cfg!(feature = "fips") {
+        "aws-lc-rs (FIPS)"
+    } else {
+        "ring"
+    };
+    assert_eq!(case_client::tls::CRYPTO_PROVIDER_NAME, expected_name);
+}
