@@ -46,16 +46,20 @@ impl TestCa {
     }
 }
 
-async fn tls_server(store: Store, ca: &TestCa, client_ca: Option<&TestCa>) -> ServerHandle {
+/// A TLS sandbox (certificate by `ca`; mutual TLS when `client_ca` is given) over a store
+/// holding case `c1`, and that store.
+async fn tls_server(ca: &TestCa, client_ca: Option<&TestCa>) -> (Store, ServerHandle) {
+    let store = store_with_case();
     let (cert_pem, key_pem) = ca.leaf(&["localhost", "127.0.0.1"]);
     let tls = ServerTls {
         cert_pem: cert_pem.into_bytes(),
         key_pem: key_pem.into_bytes(),
         client_ca_pem: client_ca.map(|c| c.pem().into_bytes()),
     };
-    case_sandbox::serve_tls("127.0.0.1:0".parse().unwrap(), store, tls)
+    let server = case_sandbox::serve_tls("127.0.0.1:0".parse().unwrap(), store.clone(), tls)
         .await
-        .unwrap_or_else(|e| panic!("the TLS sandbox must start on loopback: {e}"))
+        .unwrap_or_else(|e| panic!("the TLS sandbox must start on loopback: {e}"));
+    (store, server)
 }
 
 fn tls_client(url: &str, tls: TlsConfig) -> CaseClient {
@@ -70,8 +74,7 @@ fn tls_client(url: &str, tls: TlsConfig) -> CaseClient {
 #[tokio::test]
 async fn handshake_with_the_test_ca_succeeds_and_calls_work() {
     let ca = TestCa::new("test CA");
-    let store = store_with_case();
-    let server = tls_server(store.clone(), &ca, None).await;
+    let (store, server) = tls_server(&ca, None).await;
     assert!(server.url().starts_with("https://"));
 
     // By IP (the certificate carries 127.0.0.1) …
@@ -92,8 +95,7 @@ async fn handshake_with_the_test_ca_succeeds_and_calls_work() {
 #[tokio::test]
 async fn a_plaintext_client_against_the_tls_server_fails_clearly() {
     let ca = TestCa::new("test CA");
-    let store = store_with_case();
-    let server = tls_server(store.clone(), &ca, None).await;
+    let (store, server) = tls_server(&ca, None).await;
     let plain_url = format!("http://{}", server.local_addr());
     let client =
         CaseClient::connect(config(&plain_url).with_retry(RetryPolicy::no_retry())).unwrap();
@@ -116,8 +118,7 @@ async fn a_plaintext_client_against_the_tls_server_fails_clearly() {
 async fn a_client_trusting_another_ca_is_refused() {
     let ca = TestCa::new("test CA");
     let other = TestCa::new("some other CA");
-    let store = store_with_case();
-    let server = tls_server(store.clone(), &ca, None).await;
+    let (store, server) = tls_server(&ca, None).await;
     let client = tls_client(&server.url(), TlsConfig::new(other.pem()));
     let err = get_c1(&client).await.unwrap_err();
     assert!(
@@ -162,8 +163,7 @@ async fn mutual_tls_accepts_a_client_certificate_from_the_client_ca_only() {
     let server_ca = TestCa::new("server CA");
     let client_ca = TestCa::new("client CA");
     let rogue_ca = TestCa::new("rogue CA");
-    let store = store_with_case();
-    let server = tls_server(store.clone(), &server_ca, Some(&client_ca)).await;
+    let (store, server) = tls_server(&server_ca, Some(&client_ca)).await;
 
     let (cert, key) = client_ca.leaf(&["reader-jira"]);
     let good = tls_client(
