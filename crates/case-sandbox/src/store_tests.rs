@@ -412,20 +412,13 @@ async fn find_by_third_party_matches_integration_account_and_item_within_the_org
 #[tokio::test]
 async fn get_case_is_scoped_by_org() {
     let store = store_with_c1(1);
-    assert!(
-        store
-            .get_case(OrgId(1), &CaseId::from("c1"))
+    for (org, holds_c1) in [(1, true), (2, false)] {
+        let got = store
+            .get_case(OrgId(org), &CaseId::from("c1"))
             .await
-            .unwrap()
-            .is_some()
-    );
-    assert!(
-        store
-            .get_case(OrgId(2), &CaseId::from("c1"))
-            .await
-            .unwrap()
-            .is_none()
-    );
+            .unwrap();
+        assert_eq!(got.is_some(), holds_c1, "org {org}");
+    }
 }
 
 #[tokio::test]
@@ -439,34 +432,20 @@ async fn settings_are_keyed_by_org_project_and_integration() {
         ProjectId::from("p"),
         "servicenow",
     ));
-    let got = store
-        .get_project_settings(OrgId(1), &ProjectId::from("p"), "jira")
-        .await
-        .unwrap();
-    assert_eq!(got, Some(jira.clone()));
-    assert_eq!(
+    let jira_settings_of = async |org: u64, project: &str| {
         store
-            .get_project_settings(OrgId(2), &ProjectId::from("p"), "jira")
+            .get_project_settings(OrgId(org), &ProjectId::from(project), "jira")
             .await
-            .unwrap(),
-        None
-    );
-    assert_eq!(
-        store
-            .get_project_settings(OrgId(1), &ProjectId::from("q"), "jira")
-            .await
-            .unwrap(),
-        None
-    );
+            .unwrap()
+    };
+    assert_eq!(jira_settings_of(1, "p").await, Some(jira.clone()));
+    assert_eq!(jira_settings_of(2, "p").await, None);
+    assert_eq!(jira_settings_of(1, "q").await, None);
     // put_settings replaces.
     let mut replaced = jira;
     replaced.project_sync_enabled = false;
     store.put_settings(replaced.clone());
-    let got = store
-        .get_project_settings(OrgId(1), &ProjectId::from("p"), "jira")
-        .await
-        .unwrap();
-    assert_eq!(got, Some(replaced));
+    assert_eq!(jira_settings_of(1, "p").await, Some(replaced));
     assert_eq!(store.settings().len(), 2);
 }
 
