@@ -1,12 +1,13 @@
 //! [`CaseClient`]: [`CaseApi`] over gRPC, with deadlines, retries and a settings cache.
 
 use crate::config::{CaseClientConfig, ConnectError, RetryPolicy};
-use crate::proto::v1;
-use crate::proto::v1::cases_client::CasesClient;
-use crate::proto::v1::settings_client::SettingsClient;
-use crate::proto::v1::users_client::UsersClient;
-use crate::{tls, wire};
 use async_trait::async_trait;
+use case_proto::case_management::v1;
+use case_proto::case_management::v1::cases_client::CasesClient;
+use case_proto::case_management::v1::settings_client::SettingsClient;
+use case_proto::case_management::v1::users_client::UsersClient;
+use case_proto::status::{case_api_error, is_transient, status_message};
+use case_proto::{tls, wire};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +20,22 @@ use tokio::time::Instant;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 use tonic::{Code, Request, Response, Status};
 
+/// Sends `message` as one unary RPC through [`CaseClient::call`] (deadline, retries, error
+/// mapping) with the generated client `self.inner.$service` and its method `$method`.
+macro_rules! unary {
+    ($self:ident, $service:ident . $method:ident, $rpc:expr, $update:expr, $message:expr) => {
+        $self
+            .call(
+                $rpc,
+                $update,
+                &$self.inner.$service,
+                $message,
+                |mut client, request| async move { client.$method(request).await },
+            )
+            .await
+    };
+}
+
 type SettingsKey = (OrgId, ProjectId, String);
 
 /// The Case Management API over gRPC (tonic), implementing [`CaseApi`].
@@ -28,7 +45,7 @@ type SettingsKey = (OrgId, ProjectId, String);
 ///   exponential backoff and full jitter, bounded by attempts and elapsed time
 ///   ([`RetryPolicy`]); then the call fails [`CaseApiError::Unavailable`].
 /// - `ABORTED` on `UpdateCase` is [`CaseApiError::VersionConflict`] (with the server's
-///   current version when it says); the other codes map as [`wire::case_api_error`] says.
+///   current version when it says); the other codes map as [`case_api_error`] says.
 /// - `GetProjectSettings` answers, "no settings" included, are cached for
 ///   [`CaseClientConfig::settings_cache_ttl`]; concurrent misses of one key share one call.
 /// - A TLS certificate the client cannot verify (or a client certificate the server
@@ -174,16 +191,21 @@ impl CaseClient {
             .invalidate(&(org, project.clone(), integration.to_owned()));
     }
 
-    /// Runs one RPC with deadline and retries. `attempt` builds and sends the request once.
-    async fn call<T, F, Fut>(
+    /// Runs one RPC with deadline and retries: each attempt sends `message` (with the
+    /// deadline attached) through `send` on a clone of `client`. `update` is the update an
+    /// `UpdateCase` sends, to read `ABORTED` as a version conflict.
+    async fn call<C, Req, Resp, Fut>(
         &self,
         rpc: &'static str,
         update: Option<&CaseUpdate>,
-        mut attempt: F,
-    ) -> Result<T, CaseApiError>
+        client: &C,
+        message: Req,
+        send: impl Fn(C, Request<Req>) -> Fut,
+    ) -> Result<Resp, CaseApiError>
     where
-        F: FnMut(Duration) -> Fut,
-        Fut: Future<Output = Result<Response<T>, Status>>,
+        C: Clone,
+        Req: Clone,
+        Fut: Future<Output = Result<Response<Resp>, Status>>,
     {
         let retry = self.inner.retry;
         let deadline = self.inner.call_timeout;
@@ -191,7 +213,8 @@ impl CaseClient {
         let mut attempts: u32 = 0;
         loop {
             attempts = attempts.saturating_add(1);
-            let status = match tokio::time::timeout(deadline, attempt(deadline)).await {
+            let attempt = send(client.clone(), with_deadline(message.clone(), deadline));
+            let status = match tokio::time::timeout(deadline, attempt).await {
                 Ok(Ok(response)) => return Ok(response.into_inner()),
                 Ok(Err(status)) if is_own_timeout(&status) => Status::deadline_exceeded(format!(
                     "no answer within the call timeout of {deadline:?}"
@@ -212,12 +235,12 @@ impl CaseClient {
             // The connection broke after it was opened (tonic: UNKNOWN with a source).
             let broken_connection = status.code() == Code::Unknown && is_transport_failure(&status);
             let status = if broken_connection {
-                Status::unavailable(wire::status_message(&status))
+                Status::unavailable(status_message(&status))
             } else {
                 status
             };
-            if !wire::is_transient(status.code()) {
-                return Err(wire::case_api_error(rpc, &status, update));
+            if !is_transient(status.code()) {
+                return Err(case_api_error(rpc, &status, update));
             }
             let elapsed = started.elapsed();
             let wait = retry.backoff(attempts);
@@ -226,7 +249,7 @@ impl CaseClient {
             if out_of_attempts || out_of_time {
                 let mut message = format!(
                     "gave up after {attempts} attempt(s) in {elapsed:.1?}: {}",
-                    wire::status_message(&status)
+                    status_message(&status)
                 );
                 if self.inner.plaintext && broken_connection {
                     message.push_str(
@@ -257,27 +280,15 @@ impl CaseClient {
         &self,
         key: SettingsKey,
     ) -> Result<Option<ProjectSettings>, CaseApiError> {
+        let rpc = "GetProjectSettings";
         let (org, project, integration) = key;
-        let client = self.inner.settings.clone();
-        let response = self
-            .call("GetProjectSettings", None, |deadline| {
-                let mut client = client.clone();
-                let request = with_deadline(
-                    v1::GetProjectSettingsRequest {
-                        org_id: org.0,
-                        project_id: project.0.clone(),
-                        integration: integration.clone(),
-                    },
-                    deadline,
-                );
-                async move { client.get_project_settings(request).await }
-            })
-            .await?;
-        response
-            .settings
-            .map(ProjectSettings::try_from)
-            .transpose()
-            .map_err(|e| malformed("GetProjectSettings", &e))
+        let message = v1::GetProjectSettingsRequest {
+            org_id: org.0,
+            project_id: project.0,
+            integration,
+        };
+        let response = unary!(self, settings.get_project_settings, rpc, None, message)?;
+        decode_optional(rpc, response.settings)
     }
 }
 
@@ -292,6 +303,32 @@ fn malformed(rpc: &'static str, err: &wire::WireError) -> CaseApiError {
         rpc,
         message: err.to_string(),
     }
+}
+
+/// The core value of an optional message field (`None` stays `None`).
+fn decode_optional<P, T>(rpc: &'static str, message: Option<P>) -> Result<Option<T>, CaseApiError>
+where
+    T: TryFrom<P, Error = wire::WireError>,
+{
+    message
+        .map(T::try_from)
+        .transpose()
+        .map_err(|e| malformed(rpc, &e))
+}
+
+/// The core value of a message field the response must carry; `field` names it.
+fn decode_required<P, T>(
+    rpc: &'static str,
+    message: Option<P>,
+    field: &str,
+) -> Result<T, CaseApiError>
+where
+    T: TryFrom<P, Error = wire::WireError>,
+{
+    decode_optional(rpc, message)?.ok_or_else(|| CaseApiError::Internal {
+        rpc,
+        message: format!("{field} is missing"),
+    })
 }
 
 /// Errors in the chain of a status, `io::Error` payloads included.
@@ -366,25 +403,12 @@ fn is_transport_failure(status: &Status) -> bool {
 impl CaseApi for CaseClient {
     async fn get_case(&self, org: OrgId, case_id: &CaseId) -> Result<Option<Case>, CaseApiError> {
         let rpc = "GetCase";
-        let client = self.inner.cases.clone();
-        let response = self
-            .call(rpc, None, |deadline| {
-                let mut client = client.clone();
-                let request = with_deadline(
-                    v1::GetCaseRequest {
-                        org_id: org.0,
-                        case_id: case_id.0.clone(),
-                    },
-                    deadline,
-                );
-                async move { client.get_case(request).await }
-            })
-            .await?;
-        response
-            .case
-            .map(Case::try_from)
-            .transpose()
-            .map_err(|e| malformed(rpc, &e))
+        let message = v1::GetCaseRequest {
+            org_id: org.0,
+            case_id: case_id.0.clone(),
+        };
+        let response = unary!(self, cases.get_case, rpc, None, message)?;
+        decode_optional(rpc, response.case)
     }
 
     async fn find_case_by_third_party(
@@ -394,20 +418,9 @@ impl CaseApi for CaseClient {
         reference: &ThirdPartyRef,
     ) -> Result<Option<Case>, CaseApiError> {
         let rpc = "FindCaseByThirdParty";
-        let client = self.inner.cases.clone();
         let message = wire::find_request(org, integration, reference);
-        let response = self
-            .call(rpc, None, |deadline| {
-                let mut client = client.clone();
-                let request = with_deadline(message.clone(), deadline);
-                async move { client.find_case_by_third_party(request).await }
-            })
-            .await?;
-        response
-            .case
-            .map(Case::try_from)
-            .transpose()
-            .map_err(|e| malformed(rpc, &e))
+        let response = unary!(self, cases.find_case_by_third_party, rpc, None, message)?;
+        decode_optional(rpc, response.case)
     }
 
     async fn get_project_settings(
@@ -428,56 +441,39 @@ impl CaseApi for CaseClient {
         org: OrgId,
         integration: &str,
     ) -> Result<Vec<IntegrationMetadata>, CaseApiError> {
-        let client = self.inner.settings.clone();
-        let response = self
-            .call("ListIntegrationMetadata", None, |deadline| {
-                let mut client = client.clone();
-                let request = with_deadline(
-                    v1::ListIntegrationMetadataRequest {
-                        org_id: org.0,
-                        integration: integration.to_owned(),
-                    },
-                    deadline,
-                );
-                async move { client.list_integration_metadata(request).await }
-            })
-            .await?;
+        let message = v1::ListIntegrationMetadataRequest {
+            org_id: org.0,
+            integration: integration.to_owned(),
+        };
+        let response = unary!(
+            self,
+            settings.list_integration_metadata,
+            "ListIntegrationMetadata",
+            None,
+            message
+        )?;
         Ok(response.metadata.into_iter().map(Into::into).collect())
     }
 
     async fn list_integration_orgs(&self, integration: &str) -> Result<Vec<OrgId>, CaseApiError> {
-        let client = self.inner.settings.clone();
-        let response = self
-            .call("ListIntegrationOrgs", None, |deadline| {
-                let mut client = client.clone();
-                let request = with_deadline(
-                    v1::ListIntegrationOrgsRequest {
-                        integration: integration.to_owned(),
-                    },
-                    deadline,
-                );
-                async move { client.list_integration_orgs(request).await }
-            })
-            .await?;
+        let message = v1::ListIntegrationOrgsRequest {
+            integration: integration.to_owned(),
+        };
+        let response = unary!(
+            self,
+            settings.list_integration_orgs,
+            "ListIntegrationOrgs",
+            None,
+            message
+        )?;
         Ok(response.org_ids.into_iter().map(OrgId).collect())
     }
 
     async fn update_case(&self, update: &CaseUpdate) -> Result<Case, CaseApiError> {
         let rpc = "UpdateCase";
-        let client = self.inner.cases.clone();
         let message = v1::UpdateCaseRequest::from(update);
-        let response = self
-            .call(rpc, Some(update), |deadline| {
-                let mut client = client.clone();
-                let request = with_deadline(message.clone(), deadline);
-                async move { client.update_case(request).await }
-            })
-            .await?;
-        let case = response.case.ok_or_else(|| CaseApiError::Internal {
-            rpc,
-            message: "UpdateCaseResponse.case is missing".into(),
-        })?;
-        Case::try_from(case).map_err(|e| malformed(rpc, &e))
+        let response = unary!(self, cases.update_case, rpc, Some(update), message)?;
+        decode_required(rpc, response.case, "UpdateCaseResponse.case")
     }
 
     async fn create_timeline_cell(
@@ -485,25 +481,13 @@ impl CaseApi for CaseClient {
         cell: &NewTimelineCell,
     ) -> Result<TimelineCellCreated, CaseApiError> {
         let rpc = "CreateTimelineCell";
-        let client = self.inner.cases.clone();
         let message = v1::CreateTimelineCellRequest {
             cell: Some(cell.into()),
         };
-        let response = self
-            .call(rpc, None, |deadline| {
-                let mut client = client.clone();
-                let request = with_deadline(message.clone(), deadline);
-                async move { client.create_timeline_cell(request).await }
-            })
-            .await?;
-        let created = response.created;
-        let cell = response.cell.ok_or_else(|| CaseApiError::Internal {
-            rpc,
-            message: "CreateTimelineCellResponse.cell is missing".into(),
-        })?;
+        let response = unary!(self, cases.create_timeline_cell, rpc, None, message)?;
         Ok(TimelineCellCreated {
-            cell: cell.try_into().map_err(|e| malformed(rpc, &e))?,
-            created,
+            cell: decode_required(rpc, response.cell, "CreateTimelineCellResponse.cell")?,
+            created: response.created,
         })
     }
 
@@ -512,15 +496,8 @@ impl CaseApi for CaseClient {
         org: OrgId,
         query: &UserQuery,
     ) -> Result<Option<UserId>, CaseApiError> {
-        let client = self.inner.users.clone();
         let message = wire::resolve_request(org, query);
-        let response = self
-            .call("ResolveUser", None, |deadline| {
-                let mut client = client.clone();
-                let request = with_deadline(message.clone(), deadline);
-                async move { client.resolve_user(request).await }
-            })
-            .await?;
+        let response = unary!(self, users.resolve_user, "ResolveUser", None, message)?;
         Ok(response.user_id.map(UserId))
     }
 }

@@ -3,10 +3,9 @@
 //! failures (exponential backoff, full jitter, bounded attempts and elapsed time), a
 //! settings cache (TTL + capacity), and TLS / mutual TLS through rustls (`ring`).
 //!
-//! The crate also owns the wire contract: [`proto`] is the code generated from
-//! `proto/case_management/v1/*.proto` (no system `protoc`: `protox` compiles it in
-//! `build.rs`) and [`wire`] converts between it and the `thirdparty-core` types and maps
-//! gRPC statuses to [`thirdparty_core::CaseApiError`]. `case-sandbox` serves the same types.
+//! The wire contract (generated protobuf types and clients, conversions to and from the
+//! `thirdparty-core` types, the gRPC status mapping, PEM checks) is `case-proto`'s; this
+//! crate only calls it. `case-sandbox` serves the same contract.
 //!
 //! ```
 //! use case_client::{CaseClient, CaseClientConfig};
@@ -38,9 +37,10 @@
 
 pub mod client;
 pub mod config;
-pub mod proto;
-pub mod tls;
-pub mod wire;
+
+/// PEM checks and the rustls crypto provider of this build (`case-proto`'s, re-exported for
+/// the binaries that log and check it).
+pub use case_proto::tls;
 
 pub use client::CaseClient;
 pub use config::{CaseClientConfig, ClientIdentity, ConnectError, RetryPolicy, TlsConfig};

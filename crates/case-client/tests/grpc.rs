@@ -8,10 +8,10 @@
 
 mod common;
 
-use case_client::proto::v1;
-use case_client::proto::v1::cases_client::CasesClient;
 use case_client::{CaseClient, CaseClientConfig, ConnectError, RetryPolicy, TlsConfig};
-use case_sandbox::proto::admin_client::AdminClient;
+use case_proto::case_management::v1;
+use case_proto::case_management::v1::cases_client::CasesClient;
+use case_proto::case_sandbox::v1::{self as admin_pb, admin_client::AdminClient};
 use case_sandbox::{FaultStatus, Rpc, Store};
 use common::*;
 use futures_free::join_all;
@@ -37,9 +37,7 @@ mod futures_free {
 
 #[tokio::test]
 async fn stale_update_is_aborted_on_the_wire_and_a_version_conflict_in_the_client() {
-    let store = Store::new();
-    store.insert_case(case(1, "c1", 5));
-    let (server, client) = start(store.clone()).await;
+    let (store, server, client) = start_with_case(5).await;
 
     // On the wire: ABORTED, with the current version in the message and the details.
     let mut raw = CasesClient::connect(server.url()).await.unwrap();
@@ -56,7 +54,7 @@ async fn stale_update_is_aborted_on_the_wire_and_a_version_conflict_in_the_clien
         status.message()
     );
     assert_eq!(
-        case_client::wire::conflict_current_version(&status),
+        case_proto::status::conflict_current_version(&status),
         Some(CaseVersion(5))
     );
 
@@ -92,19 +90,13 @@ async fn stale_update_is_aborted_on_the_wire_and_a_version_conflict_in_the_clien
 
 #[tokio::test]
 async fn concurrent_ui_edit_makes_the_clients_update_stale() {
-    let store = Store::new();
-    store.insert_case(case(1, "c1", 1));
-    let (server, client) = start(store.clone()).await;
-    let read = client
-        .get_case(OrgId(1), &CaseId::from("c1"))
-        .await
-        .unwrap()
-        .unwrap();
+    let (_, server, client) = start_with_case(1).await;
+    let read = get_c1(&client).await.unwrap().unwrap();
 
     // Edit through the Admin service, as an out-of-process test would.
     let mut admin = AdminClient::connect(server.url()).await.unwrap();
     let edited = admin
-        .edit_case(case_sandbox::proto::EditCaseRequest {
+        .edit_case(admin_pb::EditCaseRequest {
             org_id: 1,
             case_id: "c1".into(),
             update: Some(v1::FieldUpdate {
@@ -138,9 +130,7 @@ async fn concurrent_ui_edit_makes_the_clients_update_stale() {
 
 #[tokio::test]
 async fn same_idempotency_key_twice_makes_one_timeline_cell() {
-    let store = Store::new();
-    store.insert_case(case(1, "c1", 1));
-    let (server, client) = start(store.clone()).await;
+    let (store, server, client) = start_with_case(1).await;
 
     let first = client
         .create_timeline_cell(&comment(1, "c1", "jira:10042"))
@@ -169,17 +159,12 @@ async fn same_idempotency_key_twice_makes_one_timeline_cell() {
 
 #[tokio::test]
 async fn two_unavailable_then_success_is_retried_and_succeeds() {
-    let store = Store::new();
-    store.insert_case(case(1, "c1", 1));
-    let (server, client) = start(store.clone()).await;
+    let (store, server, client) = start_with_case(1).await;
 
     store
         .faults()
         .fail_next(Rpc::GetCase, 2, FaultStatus::Unavailable);
-    let got = client
-        .get_case(OrgId(1), &CaseId::from("c1"))
-        .await
-        .unwrap();
+    let got = get_c1(&client).await.unwrap();
     assert_eq!(got.map(|c| c.id), Some(CaseId::from("c1")));
     assert_eq!(
         store.calls(Rpc::GetCase),
@@ -191,10 +176,7 @@ async fn two_unavailable_then_success_is_retried_and_succeeds() {
 
 #[tokio::test]
 async fn every_transient_code_is_retried_and_other_codes_are_not() {
-    let store = Store::new();
-    store.insert_case(case(1, "c1", 1));
-    let (server, client) = start(store.clone()).await;
-    let id = CaseId::from("c1");
+    let (store, server, client) = start_with_case(1).await;
 
     for status in [
         FaultStatus::DeadlineExceeded,
@@ -202,10 +184,7 @@ async fn every_transient_code_is_retried_and_other_codes_are_not() {
     ] {
         store.reset_calls();
         store.faults().fail_next(Rpc::GetCase, 1, status);
-        assert!(
-            client.get_case(OrgId(1), &id).await.unwrap().is_some(),
-            "{status}"
-        );
+        assert!(get_c1(&client).await.unwrap().is_some(), "{status}");
         assert_eq!(store.calls(Rpc::GetCase), 2, "{status} retried once");
     }
     let permanent: [(FaultStatus, ErrorCheck); 3] = [
@@ -222,7 +201,7 @@ async fn every_transient_code_is_retried_and_other_codes_are_not() {
     for (status, expected) in permanent {
         store.reset_calls();
         store.faults().fail_next(Rpc::GetCase, 1, status);
-        let err = client.get_case(OrgId(1), &id).await.unwrap_err();
+        let err = get_c1(&client).await.unwrap_err();
         assert!(expected(&err), "{status} → {err:?}");
         assert_eq!(
             store.calls(Rpc::GetCase),
@@ -559,33 +538,25 @@ async fn invalid_requests_are_invalid_argument_and_not_retried() {
 
 #[tokio::test]
 async fn admin_service_controls_faults_and_reads_counters_and_state() {
-    let store = Store::new();
-    store.insert_case(case(1, "c1", 1));
-    let (server, client) = start(store.clone()).await;
+    let (store, server, client) = start_with_case(1).await;
     let mut admin = AdminClient::connect(server.url()).await.unwrap();
 
     admin
-        .fail_next(case_sandbox::proto::FailNextRequest {
-            rpc: case_sandbox::proto::Rpc::GetCase as i32,
+        .fail_next(admin_pb::FailNextRequest {
+            rpc: admin_pb::Rpc::GetCase as i32,
             count: 2,
-            status: case_sandbox::proto::FaultStatus::Unavailable as i32,
+            status: admin_pb::FaultStatus::Unavailable as i32,
         })
         .await
         .unwrap();
-    assert!(
-        client
-            .get_case(OrgId(1), &CaseId::from("c1"))
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(get_c1(&client).await.unwrap().is_some());
     client
         .create_timeline_cell(&comment(1, "c1", "k1"))
         .await
         .unwrap();
 
     let counts = admin
-        .get_call_counts(case_sandbox::proto::GetCallCountsRequest {})
+        .get_call_counts(admin_pb::GetCallCountsRequest {})
         .await
         .unwrap()
         .into_inner()
@@ -595,7 +566,7 @@ async fn admin_service_controls_faults_and_reads_counters_and_state() {
     assert_eq!(get_case.calls, 3);
 
     let dump = admin
-        .dump_state(case_sandbox::proto::DumpStateRequest {})
+        .dump_state(admin_pb::DumpStateRequest {})
         .await
         .unwrap()
         .into_inner();
@@ -603,30 +574,30 @@ async fn admin_service_controls_faults_and_reads_counters_and_state() {
     assert_eq!(dump.timeline_cells.len(), 1);
 
     admin
-        .outage(case_sandbox::proto::OutageRequest {
+        .outage(admin_pb::OutageRequest {
             duration_ms: 3_600_000,
         })
         .await
         .unwrap();
     assert!(store.faults().outage_ends().is_some());
     admin
-        .clear_faults(case_sandbox::proto::ClearFaultsRequest {})
+        .clear_faults(admin_pb::ClearFaultsRequest {})
         .await
         .unwrap();
     admin
-        .reset_call_counts(case_sandbox::proto::ResetCallCountsRequest {})
+        .reset_call_counts(admin_pb::ResetCallCountsRequest {})
         .await
         .unwrap();
     assert_eq!(store.calls(Rpc::GetCase), 0);
     admin
-        .set_latency(case_sandbox::proto::SetLatencyRequest { latency_ms: 7 })
+        .set_latency(admin_pb::SetLatencyRequest { latency_ms: 7 })
         .await
         .unwrap();
     assert_eq!(store.faults().latency(), Duration::from_millis(7));
 
     let seed = r#"{"users":[{"org_id":1,"user_id":"u-9","display_name":"Seeded"}]}"#;
     admin
-        .load_seed(case_sandbox::proto::LoadSeedRequest {
+        .load_seed(admin_pb::LoadSeedRequest {
             seed_json: seed.into(),
         })
         .await
@@ -643,14 +614,14 @@ async fn admin_service_controls_faults_and_reads_counters_and_state() {
             .is_some()
     );
     let bad = admin
-        .load_seed(case_sandbox::proto::LoadSeedRequest {
+        .load_seed(admin_pb::LoadSeedRequest {
             seed_json: "{".into(),
         })
         .await
         .unwrap_err();
     assert_eq!(bad.code(), Code::InvalidArgument);
     let bad = admin
-        .fail_next(case_sandbox::proto::FailNextRequest {
+        .fail_next(admin_pb::FailNextRequest {
             rpc: 0,
             count: 1,
             status: 1,

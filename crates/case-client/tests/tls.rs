@@ -14,7 +14,7 @@ use common::*;
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
 };
-use thirdparty_core::{CaseApi, CaseApiError, CaseId, OrgId};
+use thirdparty_core::CaseApiError;
 
 /// A test certificate authority.
 struct TestCa {
@@ -46,22 +46,20 @@ impl TestCa {
     }
 }
 
-async fn tls_server(store: Store, ca: &TestCa, client_ca: Option<&TestCa>) -> ServerHandle {
+/// A TLS sandbox (certificate by `ca`; mutual TLS when `client_ca` is given) over a store
+/// holding case `c1`, and that store.
+async fn tls_server(ca: &TestCa, client_ca: Option<&TestCa>) -> (Store, ServerHandle) {
+    let store = store_with_case();
     let (cert_pem, key_pem) = ca.leaf(&["localhost", "127.0.0.1"]);
     let tls = ServerTls {
         cert_pem: cert_pem.into_bytes(),
         key_pem: key_pem.into_bytes(),
         client_ca_pem: client_ca.map(|c| c.pem().into_bytes()),
     };
-    case_sandbox::serve_tls("127.0.0.1:0".parse().unwrap(), store, tls)
+    let server = case_sandbox::serve_tls("127.0.0.1:0".parse().unwrap(), store.clone(), tls)
         .await
-        .unwrap_or_else(|e| panic!("the TLS sandbox must start on loopback: {e}"))
-}
-
-fn store_with_case() -> Store {
-    let store = Store::new();
-    store.insert_case(case(1, "c1", 1));
-    store
+        .unwrap_or_else(|e| panic!("the TLS sandbox must start on loopback: {e}"));
+    (store, server)
 }
 
 fn tls_client(url: &str, tls: TlsConfig) -> CaseClient {
@@ -76,16 +74,12 @@ fn tls_client(url: &str, tls: TlsConfig) -> CaseClient {
 #[tokio::test]
 async fn handshake_with_the_test_ca_succeeds_and_calls_work() {
     let ca = TestCa::new("test CA");
-    let store = store_with_case();
-    let server = tls_server(store.clone(), &ca, None).await;
+    let (store, server) = tls_server(&ca, None).await;
     assert!(server.url().starts_with("https://"));
 
     // By IP (the certificate carries 127.0.0.1) …
     let client = tls_client(&server.url(), TlsConfig::new(ca.pem()));
-    let got = client
-        .get_case(OrgId(1), &CaseId::from("c1"))
-        .await
-        .unwrap();
+    let got = get_c1(&client).await.unwrap();
     assert_eq!(got.map(|c| c.id.0).as_deref(), Some("c1"));
 
     // … and by name with a domain override.
@@ -93,13 +87,7 @@ async fn handshake_with_the_test_ca_succeeds_and_calls_work() {
         &server.url(),
         TlsConfig::new(ca.pem()).with_domain_name("localhost"),
     );
-    assert!(
-        by_name
-            .get_case(OrgId(1), &CaseId::from("c1"))
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(get_c1(&by_name).await.unwrap().is_some());
     assert_eq!(store.calls(Rpc::GetCase), 2);
     server.shutdown().await.unwrap();
 }
@@ -107,15 +95,11 @@ async fn handshake_with_the_test_ca_succeeds_and_calls_work() {
 #[tokio::test]
 async fn a_plaintext_client_against_the_tls_server_fails_clearly() {
     let ca = TestCa::new("test CA");
-    let store = store_with_case();
-    let server = tls_server(store.clone(), &ca, None).await;
+    let (store, server) = tls_server(&ca, None).await;
     let plain_url = format!("http://{}", server.local_addr());
     let client =
         CaseClient::connect(config(&plain_url).with_retry(RetryPolicy::no_retry())).unwrap();
-    let err = client
-        .get_case(OrgId(1), &CaseId::from("c1"))
-        .await
-        .unwrap_err();
+    let err = get_c1(&client).await.unwrap_err();
     let message = err.to_string();
     assert!(matches!(err, CaseApiError::Unavailable { .. }), "{err:?}");
     assert!(
@@ -134,13 +118,9 @@ async fn a_plaintext_client_against_the_tls_server_fails_clearly() {
 async fn a_client_trusting_another_ca_is_refused() {
     let ca = TestCa::new("test CA");
     let other = TestCa::new("some other CA");
-    let store = store_with_case();
-    let server = tls_server(store.clone(), &ca, None).await;
+    let (store, server) = tls_server(&ca, None).await;
     let client = tls_client(&server.url(), TlsConfig::new(other.pem()));
-    let err = client
-        .get_case(OrgId(1), &CaseId::from("c1"))
-        .await
-        .unwrap_err();
+    let err = get_c1(&client).await.unwrap_err();
     assert!(
         matches!(err, CaseApiError::PermissionDenied { .. }),
         "{err:?}"
@@ -156,10 +136,7 @@ async fn a_client_trusting_another_ca_is_refused() {
         &server.url(),
         TlsConfig::new(ca.pem()).with_domain_name("case-api.example"),
     );
-    let err = wrong_name
-        .get_case(OrgId(1), &CaseId::from("c1"))
-        .await
-        .unwrap_err();
+    let err = get_c1(&wrong_name).await.unwrap_err();
     assert!(
         matches!(err, CaseApiError::PermissionDenied { .. }),
         "{err:?}"
@@ -168,59 +145,44 @@ async fn a_client_trusting_another_ca_is_refused() {
     server.shutdown().await.unwrap();
 }
 
+/// A client certificate the server refused: the server's certificate alert usually arrives
+/// (PermissionDenied); when the kernel resets the connection first, the client sees a
+/// dropped connection.
+fn assert_refused_by_the_server(err: &CaseApiError) {
+    assert!(
+        matches!(
+            err,
+            CaseApiError::PermissionDenied { .. } | CaseApiError::Unavailable { .. }
+        ),
+        "{err:?}"
+    );
+}
+
 #[tokio::test]
 async fn mutual_tls_accepts_a_client_certificate_from_the_client_ca_only() {
     let server_ca = TestCa::new("server CA");
     let client_ca = TestCa::new("client CA");
     let rogue_ca = TestCa::new("rogue CA");
-    let store = store_with_case();
-    let server = tls_server(store.clone(), &server_ca, Some(&client_ca)).await;
+    let (store, server) = tls_server(&server_ca, Some(&client_ca)).await;
 
     let (cert, key) = client_ca.leaf(&["reader-jira"]);
     let good = tls_client(
         &server.url(),
         TlsConfig::new(server_ca.pem()).with_client_identity(cert, key),
     );
-    assert!(
-        good.get_case(OrgId(1), &CaseId::from("c1"))
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(get_c1(&good).await.unwrap().is_some());
 
     let no_cert = tls_client(&server.url(), TlsConfig::new(server_ca.pem()));
-    let err = no_cert
-        .get_case(OrgId(1), &CaseId::from("c1"))
-        .await
-        .unwrap_err();
-    assert!(
-        // The server's certificate alert usually arrives (PermissionDenied); when the
-        // kernel resets the connection first, the client sees a dropped connection.
-        matches!(
-            err,
-            CaseApiError::PermissionDenied { .. } | CaseApiError::Unavailable { .. }
-        ),
-        "{err:?}"
-    );
+    let err = get_c1(&no_cert).await.unwrap_err();
+    assert_refused_by_the_server(&err);
 
     let (rogue_cert, rogue_key) = rogue_ca.leaf(&["reader-jira"]);
     let rogue = tls_client(
         &server.url(),
         TlsConfig::new(server_ca.pem()).with_client_identity(rogue_cert, rogue_key),
     );
-    let err = rogue
-        .get_case(OrgId(1), &CaseId::from("c1"))
-        .await
-        .unwrap_err();
-    assert!(
-        // The server's certificate alert usually arrives (PermissionDenied); when the
-        // kernel resets the connection first, the client sees a dropped connection.
-        matches!(
-            err,
-            CaseApiError::PermissionDenied { .. } | CaseApiError::Unavailable { .. }
-        ),
-        "{err:?}"
-    );
+    let err = get_c1(&rogue).await.unwrap_err();
+    assert_refused_by_the_server(&err);
     assert_eq!(
         store.calls(Rpc::GetCase),
         1,
@@ -257,4 +219,18 @@ async fn unusable_pem_is_refused_before_any_call() {
         .await
         .unwrap_err();
     assert!(matches!(err, case_sandbox::ServeError::Tls(_)), "{err:?}");
+}
+
+/// The `fips` feature of this crate reaches the crypto provider it re-exports: a `fips`
+/// build runs on the validated AWS-LC module, any other build on ring and does not claim it.
+#[test]
+fn the_crypto_provider_is_the_one_of_this_build() {
+    case_client::tls::install_crypto_provider();
+    assert_eq!(case_client::tls::fips_active(), cfg!(feature = "fips"));
+    let expected_name = if cfg!(feature = "fips") {
+        "aws-lc-rs (FIPS)"
+    } else {
+        "ring"
+    };
+    assert_eq!(case_client::tls::CRYPTO_PROVIDER_NAME, expected_name);
 }

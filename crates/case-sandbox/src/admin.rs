@@ -1,9 +1,9 @@
 //! The `Admin` gRPC service: fault injection, call counters, state dumps, concurrent edits
 //! and seeding, for tests that run the sandbox out of process.
 
-use crate::proto::{self as pb, admin_server::Admin};
 use crate::{FaultStatus, Rpc, Seed, Store};
-use case_client::proto::v1;
+use case_proto::case_management::v1;
+use case_proto::case_sandbox::v1::{self as pb, admin_server::Admin};
 use std::time::Duration;
 use thirdparty_core::{CaseId, FieldUpdate, OrgId};
 use tonic::{Request, Response, Status};
@@ -75,6 +75,12 @@ pub fn fault_status_from_pb(value: i32) -> Option<FaultStatus> {
     })
 }
 
+/// `INVALID_ARGUMENT` for an enum `field` whose `value` is not `kind`; `example` is a
+/// value that is.
+fn unknown_value(field: &str, value: i32, kind: &str, example: &str) -> Status {
+    Status::invalid_argument(format!("{field} {value} is not {kind}; use {example}…"))
+}
+
 fn ack() -> Response<pb::AdminAck> {
     Response::new(pb::AdminAck {})
 }
@@ -95,17 +101,15 @@ impl Admin for AdminService {
         request: Request<pb::FailNextRequest>,
     ) -> Result<Response<pb::AdminAck>, Status> {
         let r = request.into_inner();
-        let rpc = rpc_from_pb(r.rpc).ok_or_else(|| {
-            Status::invalid_argument(format!(
-                "FailNextRequest.rpc {} is not an RPC; use RPC_GET_CASE…",
-                r.rpc
-            ))
-        })?;
+        let rpc = rpc_from_pb(r.rpc)
+            .ok_or_else(|| unknown_value("FailNextRequest.rpc", r.rpc, "an RPC", "RPC_GET_CASE"))?;
         let status = fault_status_from_pb(r.status).ok_or_else(|| {
-            Status::invalid_argument(format!(
-                "FailNextRequest.status {} is not a fault status; use FAULT_STATUS_UNAVAILABLE…",
-                r.status
-            ))
+            unknown_value(
+                "FailNextRequest.status",
+                r.status,
+                "a fault status",
+                "FAULT_STATUS_UNAVAILABLE",
+            )
         })?;
         self.store.faults().fail_next(rpc, r.count, status);
         Ok(ack())

@@ -51,8 +51,8 @@
 //! services of `proto/case_management/v1`, where a [`CaseApiError`](thirdparty_core::CaseApiError)
 //! becomes its gRPC status (a version conflict is `ABORTED` with the current version in the
 //! details) and an injected fault becomes the status of the same name; plus the sandbox's
-//! own `Admin` service (`proto/case_sandbox/v1/admin.proto`, client in
-//! [`proto::admin_client`]) to inject faults, read counters, dump state, edit cases and load
+//! own `Admin` service (`proto/case_sandbox/v1/admin.proto`; its client is
+//! `case_proto::case_sandbox::v1::admin_client`, feature `client`) to inject faults, read counters, dump state, edit cases and load
 //! seeds from another process. The `case-sandbox` binary runs it as a process:
 //!
 //! ```text
@@ -64,7 +64,6 @@
 
 pub mod admin;
 mod faults;
-pub mod proto;
 mod seed;
 mod server;
 mod store;

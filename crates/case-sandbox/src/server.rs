@@ -3,14 +3,15 @@
 
 use crate::admin::AdminService;
 use crate::faults::{FaultStatus, InjectedFault};
-use crate::proto::admin_server::AdminServer;
 use crate::{Rpc, Store};
-use case_client::proto::v1;
-use case_client::proto::v1::cases_server::{Cases, CasesServer};
-use case_client::proto::v1::settings_server::{Settings, SettingsServer};
-use case_client::proto::v1::users_server::{Users, UsersServer};
-use case_client::tls::{self, PemError};
-use case_client::wire;
+use case_proto::case_management::v1;
+use case_proto::case_management::v1::cases_server::{Cases, CasesServer};
+use case_proto::case_management::v1::settings_server::{Settings, SettingsServer};
+use case_proto::case_management::v1::users_server::{Users, UsersServer};
+use case_proto::case_sandbox::v1::admin_server::AdminServer;
+use case_proto::status::status_from_case_api_error;
+use case_proto::tls::{self, PemError};
+use case_proto::wire;
 use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -224,11 +225,19 @@ struct Api {
 }
 
 impl Api {
-    async fn enter(&self, rpc: Rpc) -> Result<(), Status> {
+    /// Counts `rpc` (failing it when a fault is injected), then answers the request's
+    /// message with `answer`.
+    async fn handle<Req, Resp>(
+        &self,
+        rpc: Rpc,
+        request: Request<Req>,
+        answer: impl FnOnce(&Store, Req) -> Result<Resp, Status>,
+    ) -> Result<Response<Resp>, Status> {
         self.store
             .enter(rpc)
             .await
-            .map_err(|fault| fault_status(rpc, fault))
+            .map_err(|fault| fault_status(rpc, fault))?;
+        answer(&self.store, request.into_inner()).map(Response::new)
     }
 }
 
@@ -242,61 +251,63 @@ impl Cases for Api {
         &self,
         request: Request<v1::GetCaseRequest>,
     ) -> Result<Response<v1::GetCaseResponse>, Status> {
-        self.enter(Rpc::GetCase).await?;
-        let r = request.into_inner();
-        let case = self.store.do_get_case(OrgId(r.org_id), &CaseId(r.case_id));
-        Ok(Response::new(v1::GetCaseResponse {
-            case: case.as_ref().map(Into::into),
-        }))
+        self.handle(Rpc::GetCase, request, |store, r| {
+            let case = store.do_get_case(OrgId(r.org_id), &CaseId(r.case_id));
+            Ok(v1::GetCaseResponse {
+                case: case.as_ref().map(Into::into),
+            })
+        })
+        .await
     }
 
     async fn find_case_by_third_party(
         &self,
         request: Request<v1::FindCaseByThirdPartyRequest>,
     ) -> Result<Response<v1::FindCaseByThirdPartyResponse>, Status> {
-        self.enter(Rpc::FindCaseByThirdParty).await?;
-        let r = request.into_inner();
-        let case =
-            self.store
-                .do_find_case(OrgId(r.org_id), &r.integration, &r.account_id, &r.item_id);
-        Ok(Response::new(v1::FindCaseByThirdPartyResponse {
-            case: case.as_ref().map(Into::into),
-        }))
+        self.handle(Rpc::FindCaseByThirdParty, request, |store, r| {
+            let case =
+                store.do_find_case(OrgId(r.org_id), &r.integration, &r.account_id, &r.item_id);
+            Ok(v1::FindCaseByThirdPartyResponse {
+                case: case.as_ref().map(Into::into),
+            })
+        })
+        .await
     }
 
     async fn update_case(
         &self,
         request: Request<v1::UpdateCaseRequest>,
     ) -> Result<Response<v1::UpdateCaseResponse>, Status> {
-        self.enter(Rpc::UpdateCase).await?;
-        let update = CaseUpdate::try_from(request.into_inner()).map_err(|e| invalid(&e))?;
-        let case = self
-            .store
-            .do_update_case(&update)
-            .map_err(|e| wire::status_from_case_api_error(&e))?;
-        Ok(Response::new(v1::UpdateCaseResponse {
-            case: Some((&case).into()),
-        }))
+        self.handle(Rpc::UpdateCase, request, |store, r| {
+            let update = CaseUpdate::try_from(r).map_err(|e| invalid(&e))?;
+            let case = store
+                .do_update_case(&update)
+                .map_err(|e| status_from_case_api_error(&e))?;
+            Ok(v1::UpdateCaseResponse {
+                case: Some((&case).into()),
+            })
+        })
+        .await
     }
 
     async fn create_timeline_cell(
         &self,
         request: Request<v1::CreateTimelineCellRequest>,
     ) -> Result<Response<v1::CreateTimelineCellResponse>, Status> {
-        self.enter(Rpc::CreateTimelineCell).await?;
-        let cell = request
-            .into_inner()
-            .cell
-            .ok_or_else(|| Status::invalid_argument("CreateTimelineCellRequest.cell is missing"))?;
-        let cell = NewTimelineCell::try_from(cell).map_err(|e| invalid(&e))?;
-        let created = self
-            .store
-            .do_create_cell(&cell)
-            .map_err(|e| wire::status_from_case_api_error(&e))?;
-        Ok(Response::new(v1::CreateTimelineCellResponse {
-            cell: Some((&created.cell).into()),
-            created: created.created,
-        }))
+        self.handle(Rpc::CreateTimelineCell, request, |store, r| {
+            let cell = r.cell.ok_or_else(|| {
+                Status::invalid_argument("CreateTimelineCellRequest.cell is missing")
+            })?;
+            let cell = NewTimelineCell::try_from(cell).map_err(|e| invalid(&e))?;
+            let created = store
+                .do_create_cell(&cell)
+                .map_err(|e| status_from_case_api_error(&e))?;
+            Ok(v1::CreateTimelineCellResponse {
+                cell: Some((&created.cell).into()),
+                created: created.created,
+            })
+        })
+        .await
     }
 }
 
@@ -306,38 +317,40 @@ impl Settings for Api {
         &self,
         request: Request<v1::GetProjectSettingsRequest>,
     ) -> Result<Response<v1::GetProjectSettingsResponse>, Status> {
-        self.enter(Rpc::GetProjectSettings).await?;
-        let r = request.into_inner();
-        let settings =
-            self.store
-                .do_get_settings(OrgId(r.org_id), &ProjectId(r.project_id), &r.integration);
-        Ok(Response::new(v1::GetProjectSettingsResponse {
-            settings: settings.as_ref().map(Into::into),
-        }))
+        self.handle(Rpc::GetProjectSettings, request, |store, r| {
+            let settings =
+                store.do_get_settings(OrgId(r.org_id), &ProjectId(r.project_id), &r.integration);
+            Ok(v1::GetProjectSettingsResponse {
+                settings: settings.as_ref().map(Into::into),
+            })
+        })
+        .await
     }
 
     async fn list_integration_metadata(
         &self,
         request: Request<v1::ListIntegrationMetadataRequest>,
     ) -> Result<Response<v1::ListIntegrationMetadataResponse>, Status> {
-        self.enter(Rpc::ListIntegrationMetadata).await?;
-        let r = request.into_inner();
-        let metadata = self.store.do_list_metadata(OrgId(r.org_id), &r.integration);
-        Ok(Response::new(v1::ListIntegrationMetadataResponse {
-            metadata: metadata.iter().map(Into::into).collect(),
-        }))
+        self.handle(Rpc::ListIntegrationMetadata, request, |store, r| {
+            let metadata = store.do_list_metadata(OrgId(r.org_id), &r.integration);
+            Ok(v1::ListIntegrationMetadataResponse {
+                metadata: metadata.iter().map(Into::into).collect(),
+            })
+        })
+        .await
     }
 
     async fn list_integration_orgs(
         &self,
         request: Request<v1::ListIntegrationOrgsRequest>,
     ) -> Result<Response<v1::ListIntegrationOrgsResponse>, Status> {
-        self.enter(Rpc::ListIntegrationOrgs).await?;
-        let r = request.into_inner();
-        let orgs = self.store.do_list_orgs(&r.integration);
-        Ok(Response::new(v1::ListIntegrationOrgsResponse {
-            org_ids: orgs.into_iter().map(|o| o.0).collect(),
-        }))
+        self.handle(Rpc::ListIntegrationOrgs, request, |store, r| {
+            let orgs = store.do_list_orgs(&r.integration);
+            Ok(v1::ListIntegrationOrgsResponse {
+                org_ids: orgs.into_iter().map(|o| o.0).collect(),
+            })
+        })
+        .await
     }
 }
 
@@ -347,11 +360,13 @@ impl Users for Api {
         &self,
         request: Request<v1::ResolveUserRequest>,
     ) -> Result<Response<v1::ResolveUserResponse>, Status> {
-        self.enter(Rpc::ResolveUser).await?;
-        let (org, query) = wire::user_query(request.into_inner());
-        let user = self.store.do_resolve_user(org, &query);
-        Ok(Response::new(v1::ResolveUserResponse {
-            user_id: user.map(|u| u.0),
-        }))
+        self.handle(Rpc::ResolveUser, request, |store, r| {
+            let (org, query) = wire::user_query(r);
+            let user = store.do_resolve_user(org, &query);
+            Ok(v1::ResolveUserResponse {
+                user_id: user.map(|u| u.0),
+            })
+        })
+        .await
     }
 }

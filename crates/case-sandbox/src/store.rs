@@ -485,13 +485,23 @@ fn apply_field(case: &mut Case, update: FieldUpdate) {
     }
 }
 
+impl Store {
+    /// [`Store::enter`] for a call through the in-memory [`CaseApi`]: an injected fault is
+    /// the [`CaseApiError`] of its status (`update` is the update an `UpdateCase` applies).
+    async fn enter_in_memory(
+        &self,
+        rpc: Rpc,
+        update: Option<&CaseUpdate>,
+    ) -> Result<(), CaseApiError> {
+        self.enter(rpc)
+            .await
+            .map_err(|fault| fault_error(rpc, fault, update))
+    }
+}
+
 /// The [`CaseApiError`] an injected fault stands for in memory. `update` gives the context
 /// an `ABORTED` on `UpdateCase` needs to become a version conflict.
-pub(crate) fn fault_error(
-    rpc: Rpc,
-    fault: InjectedFault,
-    update: Option<&CaseUpdate>,
-) -> CaseApiError {
+fn fault_error(rpc: Rpc, fault: InjectedFault, update: Option<&CaseUpdate>) -> CaseApiError {
     let message = if fault.outage {
         format!("injected outage: {}", fault.status)
     } else {
@@ -530,10 +540,7 @@ pub(crate) fn fault_error(
 #[async_trait]
 impl CaseApi for Store {
     async fn get_case(&self, org: OrgId, case_id: &CaseId) -> Result<Option<Case>, CaseApiError> {
-        let rpc = Rpc::GetCase;
-        self.enter(rpc)
-            .await
-            .map_err(|f| fault_error(rpc, f, None))?;
+        self.enter_in_memory(Rpc::GetCase, None).await?;
         Ok(self.do_get_case(org, case_id))
     }
 
@@ -543,10 +550,8 @@ impl CaseApi for Store {
         integration: &str,
         reference: &ThirdPartyRef,
     ) -> Result<Option<Case>, CaseApiError> {
-        let rpc = Rpc::FindCaseByThirdParty;
-        self.enter(rpc)
-            .await
-            .map_err(|f| fault_error(rpc, f, None))?;
+        self.enter_in_memory(Rpc::FindCaseByThirdParty, None)
+            .await?;
         Ok(self.do_find_case(org, integration, &reference.account_id, &reference.item_id))
     }
 
@@ -556,10 +561,7 @@ impl CaseApi for Store {
         project: &ProjectId,
         integration: &str,
     ) -> Result<Option<ProjectSettings>, CaseApiError> {
-        let rpc = Rpc::GetProjectSettings;
-        self.enter(rpc)
-            .await
-            .map_err(|f| fault_error(rpc, f, None))?;
+        self.enter_in_memory(Rpc::GetProjectSettings, None).await?;
         Ok(self.do_get_settings(org, project, integration))
     }
 
@@ -568,26 +570,18 @@ impl CaseApi for Store {
         org: OrgId,
         integration: &str,
     ) -> Result<Vec<IntegrationMetadata>, CaseApiError> {
-        let rpc = Rpc::ListIntegrationMetadata;
-        self.enter(rpc)
-            .await
-            .map_err(|f| fault_error(rpc, f, None))?;
+        self.enter_in_memory(Rpc::ListIntegrationMetadata, None)
+            .await?;
         Ok(self.do_list_metadata(org, integration))
     }
 
     async fn list_integration_orgs(&self, integration: &str) -> Result<Vec<OrgId>, CaseApiError> {
-        let rpc = Rpc::ListIntegrationOrgs;
-        self.enter(rpc)
-            .await
-            .map_err(|f| fault_error(rpc, f, None))?;
+        self.enter_in_memory(Rpc::ListIntegrationOrgs, None).await?;
         Ok(self.do_list_orgs(integration))
     }
 
     async fn update_case(&self, update: &CaseUpdate) -> Result<Case, CaseApiError> {
-        let rpc = Rpc::UpdateCase;
-        self.enter(rpc)
-            .await
-            .map_err(|f| fault_error(rpc, f, Some(update)))?;
+        self.enter_in_memory(Rpc::UpdateCase, Some(update)).await?;
         self.do_update_case(update)
     }
 
@@ -595,10 +589,7 @@ impl CaseApi for Store {
         &self,
         cell: &NewTimelineCell,
     ) -> Result<TimelineCellCreated, CaseApiError> {
-        let rpc = Rpc::CreateTimelineCell;
-        self.enter(rpc)
-            .await
-            .map_err(|f| fault_error(rpc, f, None))?;
+        self.enter_in_memory(Rpc::CreateTimelineCell, None).await?;
         self.do_create_cell(cell)
     }
 
@@ -607,10 +598,7 @@ impl CaseApi for Store {
         org: OrgId,
         query: &UserQuery,
     ) -> Result<Option<UserId>, CaseApiError> {
-        let rpc = Rpc::ResolveUser;
-        self.enter(rpc)
-            .await
-            .map_err(|f| fault_error(rpc, f, None))?;
+        self.enter_in_memory(Rpc::ResolveUser, None).await?;
         Ok(self.do_resolve_user(org, query))
     }
 }

@@ -28,6 +28,13 @@ fn case(org: u64, id: &str, version: u64) -> Case {
     }
 }
 
+/// A store holding case `c1` of org 1 at `version`.
+fn store_with_c1(version: u64) -> Store {
+    let store = Store::new();
+    store.insert_case(case(1, "c1", version));
+    store
+}
+
 fn linked(org: u64, id: &str, integration: &str, account: &str, item: &str) -> Case {
     let mut c = case(org, id, 1);
     c.third_party_links.push(ThirdPartyLink {
@@ -102,8 +109,7 @@ fn metadata(org: u64, integration: &str, account: &str) -> IntegrationMetadata {
 
 #[tokio::test]
 async fn update_with_current_version_writes_field_stamp_and_bumps_version() {
-    let store = Store::new();
-    store.insert_case(case(1, "c1", 3));
+    let store = store_with_c1(3);
     let u = update(1, "c1", 3, FieldUpdate::Status("CLOSED".into()));
     let after = store.update_case(&u).await.unwrap();
     assert_eq!(after.version, CaseVersion(4));
@@ -117,8 +123,7 @@ async fn update_with_current_version_writes_field_stamp_and_bumps_version() {
 
 #[tokio::test]
 async fn every_field_update_is_written() {
-    let store = Store::new();
-    store.insert_case(case(1, "c1", 1));
+    let store = store_with_c1(1);
     let date = chrono::NaiveDate::from_ymd_opt(2025, 1, 31).unwrap();
     let updates = [
         FieldUpdate::Title(Text::new("new title")),
@@ -142,8 +147,7 @@ async fn every_field_update_is_written() {
 
 #[tokio::test]
 async fn stale_version_is_a_conflict_naming_the_current_version_and_changes_nothing() {
-    let store = Store::new();
-    store.insert_case(case(1, "c1", 5));
+    let store = store_with_c1(5);
     let err = store
         .update_case(&update(1, "c1", 4, FieldUpdate::Status("CLOSED".into())))
         .await
@@ -164,8 +168,7 @@ async fn stale_version_is_a_conflict_naming_the_current_version_and_changes_noth
 
 #[tokio::test]
 async fn concurrent_updates_from_one_version_let_exactly_one_win() {
-    let store = Store::new();
-    store.insert_case(case(1, "c1", 1));
+    let store = store_with_c1(1);
     let mut tasks = Vec::new();
     for i in 0..16 {
         let store = store.clone();
@@ -196,8 +199,7 @@ async fn concurrent_updates_from_one_version_let_exactly_one_win() {
 
 #[tokio::test]
 async fn edit_case_is_a_concurrent_writer_that_makes_the_next_update_stale() {
-    let store = Store::new();
-    store.insert_case(case(1, "c1", 1));
+    let store = store_with_c1(1);
     let edited = store
         .edit_case(
             OrgId(1),
@@ -244,8 +246,7 @@ async fn edit_case_is_a_concurrent_writer_that_makes_the_next_update_stale() {
 
 #[tokio::test]
 async fn updating_an_unknown_case_or_another_orgs_case_is_invalid_argument() {
-    let store = Store::new();
-    store.insert_case(case(1, "c1", 1));
+    let store = store_with_c1(1);
     for (org, id) in [(1, "missing"), (2, "c1")] {
         let err = store
             .update_case(&update(org, id, 1, FieldUpdate::Status("CLOSED".into())))
@@ -266,8 +267,7 @@ async fn updating_an_unknown_case_or_another_orgs_case_is_invalid_argument() {
 
 #[tokio::test]
 async fn same_idempotency_key_twice_returns_the_existing_cell() {
-    let store = Store::new();
-    store.insert_case(case(1, "c1", 1));
+    let store = store_with_c1(1);
     let first = store
         .create_timeline_cell(&cell(1, "c1", "jira:100", "hello"))
         .await
@@ -323,8 +323,7 @@ async fn idempotency_keys_are_scoped_by_org() {
 
 #[tokio::test]
 async fn concurrent_creates_with_one_key_create_one_cell() {
-    let store = Store::new();
-    store.insert_case(case(1, "c1", 1));
+    let store = store_with_c1(1);
     let mut tasks = Vec::new();
     for _ in 0..16 {
         let store = store.clone();
@@ -344,8 +343,7 @@ async fn concurrent_creates_with_one_key_create_one_cell() {
 
 #[tokio::test]
 async fn timeline_cell_for_unknown_case_or_without_key_is_invalid_argument() {
-    let store = Store::new();
-    store.insert_case(case(1, "c1", 1));
+    let store = store_with_c1(1);
     let err = store
         .create_timeline_cell(&cell(1, "nope", "k", "x"))
         .await
@@ -413,22 +411,14 @@ async fn find_by_third_party_matches_integration_account_and_item_within_the_org
 
 #[tokio::test]
 async fn get_case_is_scoped_by_org() {
-    let store = Store::new();
-    store.insert_case(case(1, "c1", 1));
-    assert!(
-        store
-            .get_case(OrgId(1), &CaseId::from("c1"))
+    let store = store_with_c1(1);
+    for (org, holds_c1) in [(1, true), (2, false)] {
+        let got = store
+            .get_case(OrgId(org), &CaseId::from("c1"))
             .await
-            .unwrap()
-            .is_some()
-    );
-    assert!(
-        store
-            .get_case(OrgId(2), &CaseId::from("c1"))
-            .await
-            .unwrap()
-            .is_none()
-    );
+            .unwrap();
+        assert_eq!(got.is_some(), holds_c1, "org {org}");
+    }
 }
 
 #[tokio::test]
@@ -442,34 +432,20 @@ async fn settings_are_keyed_by_org_project_and_integration() {
         ProjectId::from("p"),
         "servicenow",
     ));
-    let got = store
-        .get_project_settings(OrgId(1), &ProjectId::from("p"), "jira")
-        .await
-        .unwrap();
-    assert_eq!(got, Some(jira.clone()));
-    assert_eq!(
+    let jira_settings_of = async |org: u64, project: &str| {
         store
-            .get_project_settings(OrgId(2), &ProjectId::from("p"), "jira")
+            .get_project_settings(OrgId(org), &ProjectId::from(project), "jira")
             .await
-            .unwrap(),
-        None
-    );
-    assert_eq!(
-        store
-            .get_project_settings(OrgId(1), &ProjectId::from("q"), "jira")
-            .await
-            .unwrap(),
-        None
-    );
+            .unwrap()
+    };
+    assert_eq!(jira_settings_of(1, "p").await, Some(jira.clone()));
+    assert_eq!(jira_settings_of(2, "p").await, None);
+    assert_eq!(jira_settings_of(1, "q").await, None);
     // put_settings replaces.
     let mut replaced = jira;
     replaced.project_sync_enabled = false;
     store.put_settings(replaced.clone());
-    let got = store
-        .get_project_settings(OrgId(1), &ProjectId::from("p"), "jira")
-        .await
-        .unwrap();
-    assert_eq!(got, Some(replaced));
+    assert_eq!(jira_settings_of(1, "p").await, Some(replaced));
     assert_eq!(store.settings().len(), 2);
 }
 
@@ -624,43 +600,30 @@ async fn every_call_is_counted_including_failures_and_reset_clears() {
 
 #[tokio::test]
 async fn injected_faults_map_to_case_api_errors_then_calls_succeed() {
-    let store = Store::new();
-    store.insert_case(case(1, "c1", 1));
+    let store = store_with_c1(1);
     let id = CaseId::from("c1");
-    for status in [
-        FaultStatus::Unavailable,
-        FaultStatus::DeadlineExceeded,
-        FaultStatus::ResourceExhausted,
-    ] {
+    type ErrorCheck = fn(&CaseApiError) -> bool;
+    let unavailable: ErrorCheck =
+        |e| matches!(e, CaseApiError::Unavailable { rpc: "GetCase", .. }) && e.is_retryable();
+    let expected: [(FaultStatus, ErrorCheck); 6] = [
+        (FaultStatus::Unavailable, unavailable),
+        (FaultStatus::DeadlineExceeded, unavailable),
+        (FaultStatus::ResourceExhausted, unavailable),
+        (FaultStatus::Internal, |e| {
+            matches!(e, CaseApiError::Internal { .. })
+        }),
+        (FaultStatus::InvalidArgument, |e| {
+            matches!(e, CaseApiError::InvalidArgument { .. })
+        }),
+        (FaultStatus::Aborted, |e| {
+            matches!(e, CaseApiError::Internal { .. })
+        }),
+    ];
+    for (status, check) in expected {
         store.faults().fail_next(Rpc::GetCase, 1, status);
         let err = store.get_case(OrgId(1), &id).await.unwrap_err();
-        assert!(
-            matches!(err, CaseApiError::Unavailable { rpc: "GetCase", .. }),
-            "{status}: {err:?}"
-        );
-        assert!(err.is_retryable());
+        assert!(check(&err), "{status}: {err:?}");
     }
-    store
-        .faults()
-        .fail_next(Rpc::GetCase, 1, FaultStatus::Internal);
-    assert!(matches!(
-        store.get_case(OrgId(1), &id).await,
-        Err(CaseApiError::Internal { .. })
-    ));
-    store
-        .faults()
-        .fail_next(Rpc::GetCase, 1, FaultStatus::InvalidArgument);
-    assert!(matches!(
-        store.get_case(OrgId(1), &id).await,
-        Err(CaseApiError::InvalidArgument { .. })
-    ));
-    store
-        .faults()
-        .fail_next(Rpc::GetCase, 1, FaultStatus::Aborted);
-    assert!(matches!(
-        store.get_case(OrgId(1), &id).await,
-        Err(CaseApiError::Internal { .. })
-    ));
     store
         .faults()
         .fail_next(Rpc::UpdateCase, 1, FaultStatus::Aborted);
@@ -689,8 +652,7 @@ async fn injected_faults_map_to_case_api_errors_then_calls_succeed() {
 
 #[tokio::test]
 async fn fail_next_two_unavailable_then_success() {
-    let store = Store::new();
-    store.insert_case(case(1, "c1", 1));
+    let store = store_with_c1(1);
     store
         .faults()
         .fail_next(Rpc::GetCase, 2, FaultStatus::Unavailable);
@@ -704,8 +666,7 @@ async fn fail_next_two_unavailable_then_success() {
 
 #[tokio::test]
 async fn outage_fails_every_rpc_unavailable_until_cleared() {
-    let store = Store::new();
-    store.insert_case(case(1, "c1", 1));
+    let store = store_with_c1(1);
     store.faults().outage(Duration::from_secs(3600));
     assert!(matches!(
         store.get_case(OrgId(1), &CaseId::from("c1")).await,

@@ -8,8 +8,8 @@
 
 #![cfg(unix)]
 
-use case_client::proto::v1;
-use case_client::proto::v1::cases_client::CasesClient;
+use case_proto::case_management::v1;
+use case_proto::case_management::v1::cases_client::CasesClient;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 

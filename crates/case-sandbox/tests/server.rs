@@ -6,17 +6,28 @@
 )]
 //! The sandbox's gRPC server: statuses on the wire for faults and errors, and lifecycle.
 
-use case_client::proto::v1;
-use case_client::proto::v1::cases_client::CasesClient;
-use case_client::proto::v1::settings_client::SettingsClient;
-use case_sandbox::{FaultStatus, Rpc, Store};
+use case_proto::case_management::v1;
+use case_proto::case_management::v1::cases_client::CasesClient;
+use case_proto::case_management::v1::settings_client::SettingsClient;
+use case_sandbox::{FaultStatus, Rpc, ServerHandle, Store};
 use std::path::Path;
 use tonic::Code;
+use tonic::transport::Channel;
 
 const DEMO: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../fixtures/cases/demo.json"
 );
+
+/// The sandbox over the demo seed on a free loopback port, its store, and a `Cases` client.
+async fn serve_demo() -> (Store, ServerHandle, CasesClient<Channel>) {
+    let store = Store::load_seed_file(Path::new(DEMO)).unwrap();
+    let server = case_sandbox::serve("127.0.0.1:0".parse().unwrap(), store.clone())
+        .await
+        .unwrap();
+    let cases = CasesClient::connect(server.url()).await.unwrap();
+    (store, server, cases)
+}
 
 fn get(org: u64, id: &str) -> v1::GetCaseRequest {
     v1::GetCaseRequest {
@@ -27,11 +38,7 @@ fn get(org: u64, id: &str) -> v1::GetCaseRequest {
 
 #[tokio::test]
 async fn injected_faults_are_the_matching_grpc_codes() {
-    let store = Store::load_seed_file(Path::new(DEMO)).unwrap();
-    let server = case_sandbox::serve("127.0.0.1:0".parse().unwrap(), store.clone())
-        .await
-        .unwrap();
-    let mut cases = CasesClient::connect(server.url()).await.unwrap();
+    let (store, server, mut cases) = serve_demo().await;
     let expected = [
         (FaultStatus::Unavailable, Code::Unavailable),
         (FaultStatus::DeadlineExceeded, Code::DeadlineExceeded),
@@ -62,11 +69,7 @@ async fn injected_faults_are_the_matching_grpc_codes() {
 
 #[tokio::test]
 async fn absent_things_are_unset_fields_and_bad_requests_are_invalid_argument() {
-    let store = Store::load_seed_file(Path::new(DEMO)).unwrap();
-    let server = case_sandbox::serve("127.0.0.1:0".parse().unwrap(), store)
-        .await
-        .unwrap();
-    let mut cases = CasesClient::connect(server.url()).await.unwrap();
+    let (_, server, mut cases) = serve_demo().await;
     let none = cases
         .get_case(get(1, "missing"))
         .await
@@ -74,30 +77,26 @@ async fn absent_things_are_unset_fields_and_bad_requests_are_invalid_argument() 
         .into_inner();
     assert!(none.case.is_none(), "absent case: OK with `case` unset");
 
-    let malformed = [
-        v1::UpdateCaseRequest {
-            org_id: 1,
-            case_id: "3f2a9c4e-0001-4000-8000-000000000001".into(),
-            expected_version: 1,
-            update: None,
-            stamp: None,
-            source: "jira".into(),
-        },
-        v1::UpdateCaseRequest {
-            org_id: 1,
-            case_id: "3f2a9c4e-0001-4000-8000-000000000001".into(),
-            expected_version: 1,
-            update: Some(v1::FieldUpdate {
-                field: v1::CaseField::Status as i32,
-                value: None,
-            }),
-            stamp: Some(v1::FieldStamp {
-                event_time: Some(prost_types::Timestamp::default()),
-                sequence: None,
-            }),
-            source: "jira".into(),
-        },
-    ];
+    let without_update = v1::UpdateCaseRequest {
+        org_id: 1,
+        case_id: "3f2a9c4e-0001-4000-8000-000000000001".into(),
+        expected_version: 1,
+        update: None,
+        stamp: None,
+        source: "jira".into(),
+    };
+    let status_without_value = v1::UpdateCaseRequest {
+        update: Some(v1::FieldUpdate {
+            field: v1::CaseField::Status as i32,
+            value: None,
+        }),
+        stamp: Some(v1::FieldStamp {
+            event_time: Some(prost_types::Timestamp::default()),
+            sequence: None,
+        }),
+        ..without_update.clone()
+    };
+    let malformed = [without_update, status_without_value];
     for request in malformed {
         let status = cases.update_case(request).await.unwrap_err();
         assert_eq!(status.code(), Code::InvalidArgument, "{}", status.message());

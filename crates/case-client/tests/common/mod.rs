@@ -14,8 +14,8 @@ use chrono::{TimeZone, Utc};
 use std::path::Path;
 use std::time::Duration;
 use thirdparty_core::{
-    Case, CaseId, CaseUpdate, CaseVersion, FieldStamp, FieldUpdate, NewTimelineCell, OrgId,
-    ProjectId, Text,
+    Case, CaseApi, CaseApiError, CaseId, CaseUpdate, CaseVersion, FieldStamp, FieldUpdate,
+    NewTimelineCell, OrgId, ProjectId, Text,
 };
 
 pub const DEMO_SEED: &str = concat!(
@@ -52,6 +52,27 @@ pub async fn start(store: Store) -> (ServerHandle, CaseClient) {
         .unwrap_or_else(|e| panic!("the sandbox must start on loopback: {e}"));
     let client = CaseClient::connect(config(&server.url())).unwrap();
     (server, client)
+}
+
+/// A plaintext sandbox over a store holding case `c1` of org 1 at `version`, the store, and
+/// a client for it.
+pub async fn start_with_case(version: u64) -> (Store, ServerHandle, CaseClient) {
+    let store = Store::new();
+    store.insert_case(case(1, "c1", version));
+    let (server, client) = start(store.clone()).await;
+    (store, server, client)
+}
+
+/// A store holding case `c1` of org 1 at version 1.
+pub fn store_with_case() -> Store {
+    let store = Store::new();
+    store.insert_case(case(1, "c1", 1));
+    store
+}
+
+/// Reads case `c1` of org 1 (the case of [`store_with_case`]).
+pub async fn get_c1(client: &CaseClient) -> Result<Option<Case>, CaseApiError> {
+    client.get_case(OrgId(1), &CaseId::from("c1")).await
 }
 
 pub fn case(org: u64, id: &str, version: u64) -> Case {

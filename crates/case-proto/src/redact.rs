@@ -1,29 +1,9 @@
-//! The protobuf code generated from `proto/` at the repository root (package
-//! `case_management.v1`, plus the `google.rpc.Status` used for typed error details):
-//! messages, the `Cases` / `Settings` / `Users` clients, and their server traits (which
-//! `case-sandbox` implements). Conversions to and from `thirdparty-core` types are in
-//! [`crate::wire`].
-//!
-//! Messages that carry free text (`Case`, `NewTimelineCell`, `FieldUpdate`) have a `Debug`
-//! that prints lengths instead of the text, so logging one cannot leak user data.
+//! The redacting `Debug` of the generated messages that carry free text (`Case`,
+//! `NewTimelineCell`, `FieldUpdate`; `build.rs` skips their derived `Debug`): lengths are
+//! printed instead of the text, so logging a message cannot leak user data.
 
+use crate::case_management::v1;
 use std::fmt;
-
-/// `case_management.v1`: the Case Management API.
-#[allow(missing_docs, clippy::all, clippy::pedantic)]
-pub mod v1 {
-    tonic::include_proto!("case_management.v1");
-}
-
-/// `google.rpc`: the richer error model's `Status`, carried in `grpc-status-details-bin`.
-#[allow(missing_docs, clippy::all, clippy::pedantic)]
-pub mod rpc {
-    tonic::include_proto!("google.rpc");
-}
-
-/// The full protobuf name of [`v1::VersionConflict`], for `Any` type URLs.
-pub const VERSION_CONFLICT_TYPE_URL: &str =
-    "type.googleapis.com/case_management.v1.VersionConflict";
 
 struct Redacted(usize);
 

@@ -1,4 +1,4 @@
-//! PEM checks and the rustls crypto provider, shared by the client and `case-sandbox`'s
+//! PEM checks and the rustls crypto provider, shared by `case-client` and `case-sandbox`'s
 //! TLS server. PEM contents never appear in errors or logs: only what is wrong with them.
 
 use rustls::pki_types::pem::PemObject;

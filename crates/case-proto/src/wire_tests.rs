@@ -1,7 +1,8 @@
 use super::*;
 use chrono::TimeZone;
 
-type ErrorCheck = fn(&CaseApiError) -> bool;
+/// A way to break a message, and what the error must name.
+type Breakage<M> = (fn(&mut M), &'static str);
 
 fn t(secs: i64, nanos: u32) -> DateTime<Utc> {
     Utc.timestamp_opt(1_700_000_000 + secs, nanos)
@@ -159,30 +160,25 @@ fn timeline_cells_round_trip() {
 
 #[test]
 fn malformed_messages_are_wire_errors_naming_the_field() {
-    let mut c = v1::Case::from(&full_case());
-    c.created_at = None;
-    assert!(
-        Case::try_from(c)
-            .unwrap_err()
-            .what
-            .contains("Case.created_at")
-    );
-
-    let mut c = v1::Case::from(&full_case());
-    c.due_date = Some("31/12/2024".into());
-    assert!(
-        Case::try_from(c)
-            .unwrap_err()
-            .what
-            .contains("Case.due_date")
-    );
-
-    let mut c = v1::Case::from(&full_case());
-    c.created_at = Some(prost_types::Timestamp {
-        seconds: 0,
-        nanos: -1,
-    });
-    assert!(Case::try_from(c).is_err());
+    let broken_cases: [Breakage<v1::Case>; 3] = [
+        (|c| c.created_at = None, "Case.created_at"),
+        (|c| c.due_date = Some("31/12/2024".into()), "Case.due_date"),
+        (
+            |c| {
+                c.created_at = Some(prost_types::Timestamp {
+                    seconds: 0,
+                    nanos: -1,
+                })
+            },
+            "Case.created_at",
+        ),
+    ];
+    for (break_it, named) in broken_cases {
+        let mut c = v1::Case::from(&full_case());
+        break_it(&mut c);
+        let err = Case::try_from(c).unwrap_err();
+        assert!(err.what.contains(named), "{err}");
+    }
 
     for (field, value) in [
         (v1::CaseField::Title, None),
@@ -203,17 +199,16 @@ fn malformed_messages_are_wire_errors_naming_the_field() {
     };
     assert!(FieldUpdate::try_from(u).is_err());
 
-    let mut s = v1::ProjectSettings::from(&full_settings());
-    s.sync_direction = 99;
-    assert!(
-        ProjectSettings::try_from(s)
-            .unwrap_err()
-            .what
-            .contains("sync_direction")
-    );
-    let mut s = v1::ProjectSettings::from(&full_settings());
-    s.conflict_policy = 99;
-    assert!(ProjectSettings::try_from(s).is_err());
+    let broken_settings: [Breakage<v1::ProjectSettings>; 2] = [
+        (|s| s.sync_direction = 99, "sync_direction"),
+        (|s| s.conflict_policy = 99, "conflict_policy"),
+    ];
+    for (break_it, named) in broken_settings {
+        let mut s = v1::ProjectSettings::from(&full_settings());
+        break_it(&mut s);
+        let err = ProjectSettings::try_from(s).unwrap_err();
+        assert!(err.what.contains(named), "{err}");
+    }
     assert!(!WireError::new("x").is_retryable());
 }
 
@@ -246,140 +241,4 @@ fn unknown_map_keys_are_skipped_and_unspecified_enums_take_defaults() {
         "unknown and unspecified entries skipped"
     );
     assert_eq!(back.custom_fields.len(), 1);
-}
-
-#[test]
-fn version_conflict_status_carries_the_current_version_in_details_and_message() {
-    let status = version_conflict_status(&CaseId::from("c"), CaseVersion(3), CaseVersion(5));
-    assert_eq!(status.code(), Code::Aborted);
-    assert!(status.message().contains("current version 5"));
-    assert_eq!(conflict_current_version(&status), Some(CaseVersion(5)));
-
-    // Details alone (message without the version) are enough…
-    let details_only =
-        Status::with_details(Code::Aborted, "stale", status.details().to_vec().into());
-    assert_eq!(
-        conflict_current_version(&details_only),
-        Some(CaseVersion(5))
-    );
-    // …and so is the message alone; with neither, the version is unknown.
-    let message_only = Status::aborted("conflict: current version 12.");
-    assert_eq!(
-        conflict_current_version(&message_only),
-        Some(CaseVersion(12))
-    );
-    assert_eq!(conflict_current_version(&Status::aborted("conflict")), None);
-}
-
-#[test]
-fn statuses_map_to_case_api_errors() {
-    let update = CaseUpdate {
-        org_id: OrgId(1),
-        case_id: CaseId::from("c"),
-        expected_version: CaseVersion(3),
-        update: FieldUpdate::Status("X".into()),
-        stamp: FieldStamp {
-            event_time: t(0, 0),
-            sequence: None,
-        },
-        source: "jira".into(),
-    };
-    let conflict = version_conflict_status(&CaseId::from("c"), CaseVersion(3), CaseVersion(4));
-    assert_eq!(
-        case_api_error("UpdateCase", &conflict, Some(&update)),
-        CaseApiError::VersionConflict {
-            case_id: CaseId::from("c"),
-            expected: CaseVersion(3),
-            actual: Some(CaseVersion(4)),
-        }
-    );
-    let cases: [(Status, ErrorCheck); 11] = [
-        (Status::aborted("x"), |e| {
-            matches!(e, CaseApiError::Internal { .. })
-        }),
-        (Status::invalid_argument("x"), |e| {
-            matches!(e, CaseApiError::InvalidArgument { .. })
-        }),
-        (Status::failed_precondition("x"), |e| {
-            matches!(e, CaseApiError::InvalidArgument { .. })
-        }),
-        (Status::not_found("x"), |e| {
-            matches!(e, CaseApiError::InvalidArgument { .. })
-        }),
-        (Status::unauthenticated("x"), |e| {
-            matches!(e, CaseApiError::PermissionDenied { .. })
-        }),
-        (Status::permission_denied("x"), |e| {
-            matches!(e, CaseApiError::PermissionDenied { .. })
-        }),
-        (Status::unavailable("x"), |e| {
-            matches!(e, CaseApiError::Unavailable { .. })
-        }),
-        (Status::deadline_exceeded("x"), |e| {
-            matches!(e, CaseApiError::Unavailable { .. })
-        }),
-        (Status::resource_exhausted("x"), |e| {
-            matches!(e, CaseApiError::Unavailable { .. })
-        }),
-        (Status::internal("x"), |e| {
-            matches!(e, CaseApiError::Internal { .. })
-        }),
-        (Status::unknown("x"), |e| {
-            matches!(e, CaseApiError::Internal { .. })
-        }),
-    ];
-    for (status, expected) in cases {
-        let err = case_api_error("GetCase", &status, None);
-        assert!(expected(&err), "{:?} → {err:?}", status.code());
-    }
-}
-
-#[test]
-fn case_api_errors_map_to_statuses_and_back() {
-    let errors = [
-        CaseApiError::VersionConflict {
-            case_id: CaseId::from("c"),
-            expected: CaseVersion(1),
-            actual: Some(CaseVersion(2)),
-        },
-        CaseApiError::InvalidArgument {
-            rpc: "UpdateCase",
-            message: "case c not found in org 1".into(),
-        },
-        CaseApiError::Unavailable {
-            rpc: "UpdateCase",
-            message: "down".into(),
-        },
-        CaseApiError::PermissionDenied {
-            rpc: "UpdateCase",
-            message: "no".into(),
-        },
-        CaseApiError::Internal {
-            rpc: "UpdateCase",
-            message: "boom".into(),
-        },
-    ];
-    let update = CaseUpdate {
-        org_id: OrgId(1),
-        case_id: CaseId::from("c"),
-        expected_version: CaseVersion(1),
-        update: FieldUpdate::Status("X".into()),
-        stamp: FieldStamp {
-            event_time: t(0, 0),
-            sequence: None,
-        },
-        source: "jira".into(),
-    };
-    for err in errors {
-        let status = status_from_case_api_error(&err);
-        let back = case_api_error("UpdateCase", &status, Some(&update));
-        assert_eq!(
-            std::mem::discriminant(&back),
-            std::mem::discriminant(&err),
-            "{err:?} → {status:?} → {back:?}"
-        );
-        if let CaseApiError::VersionConflict { actual, .. } = back {
-            assert_eq!(actual, Some(CaseVersion(2)));
-        }
-    }
 }
