@@ -1,4 +1,5 @@
-//! Generates the protobuf code of `proto/` at the repository root with `protox` (pure Rust,
+//! Generates the protobuf code of this crate's `proto/` (the repository root's `proto/` links
+//! here, so the packaged crate carries its contract) with `protox` (pure Rust,
 //! no system `protoc`): the Case Management API (`case_management.v1`), the sandbox's
 //! `Admin` service (`case_sandbox.v1`) and `google.rpc.Status`. Messages are always
 //! generated; the gRPC clients only with the `client` feature, the servers only with
@@ -18,7 +19,7 @@ const PROTO_FILES: [&str; 6] = [
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
-    let proto_root = manifest_dir.join("../../proto");
+    let proto_root = manifest_dir.join("proto");
     println!("cargo:rerun-if-changed={}", proto_root.display());
     for file in PROTO_FILES {
         println!("cargo:rerun-if-changed={}", proto_root.join(file).display());
