@@ -333,7 +333,10 @@ pub fn parse_bool(v: &str) -> Option<bool> {
 /// kind accepts it (text, addresses, files, lists), gives `T::default()` (`None`, empty):
 /// an explicitly empty value is not replaced by the default.
 /// What [`config_section!`](crate::config_section) expands to for every field.
-pub fn parse_field<T: ConfigValue + Default>(lookup: &Lookup<'_>, def: &KeyDef) -> Result<T, InvalidValue> {
+pub fn parse_field<T: ConfigValue + Default>(
+    lookup: &Lookup<'_>,
+    def: &KeyDef,
+) -> Result<T, InvalidValue> {
     let Some(text) = lookup(def.key).or(def.default).map(str::trim) else {
         return Ok(T::default());
     };
@@ -421,7 +424,7 @@ macro_rules! config_section {
             default: $crate::config_section!(@default $default),
             required: $crate::config_section!(@required $default),
             kind: $kind,
-            doc: str::trim_ascii($doc),
+            doc: ::core::primitive::str::trim_ascii($doc),
         }
     };
     (@default required) => { ::std::option::Option::None };
