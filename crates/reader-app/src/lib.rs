@@ -39,6 +39,8 @@ mod app;
 mod check;
 mod cli;
 pub mod config;
+#[cfg(test)]
+mod defaults_tests;
 pub mod flavor;
 mod keys;
 mod replay;
