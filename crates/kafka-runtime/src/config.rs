@@ -209,7 +209,12 @@ impl ConsumerConfig {
         Self {
             brokers: brokers.into(),
             topic: topic.into(),
-            group_id: section.group_id.clone(),
+            // Set but empty means the default group, as the previous service read it.
+            group_id: if section.group_id.trim().is_empty() {
+                DEFAULT_GROUP_ID.to_owned()
+            } else {
+                section.group_id.clone()
+            },
             max_in_flight: section.max_in_flight,
             partition_queue_capacity: section.partition_queue_capacity,
             retry: RetryPolicy::from(section),
@@ -487,6 +492,14 @@ mod tests {
         );
         assert_eq!(c.max_in_flight, KafkaSection::default().max_in_flight);
         c.validate().unwrap();
+        let empty_group = KafkaSection {
+            group_id: String::new(),
+            ..KafkaSection::default()
+        };
+        assert_eq!(
+            ConsumerConfig::from_section("b:9092", "t", &empty_group).group_id,
+            DEFAULT_GROUP_ID
+        );
     }
 
     #[test]

@@ -42,9 +42,15 @@ thirdparty_core::config_section! {
 }
 
 impl HealthSection {
-    /// The address the health server binds: `bind`:`port`.
+    /// The address the health server binds: `bind`:`port` (an empty `bind` is the default
+    /// address).
     pub fn addr(&self) -> Result<SocketAddr, InvalidValue> {
-        let ip: IpAddr = self.bind.trim().parse().map_err(|_| InvalidValue {
+        let bind = if self.bind.trim().is_empty() {
+            Self::default().bind
+        } else {
+            self.bind.clone()
+        };
+        let ip: IpAddr = bind.trim().parse().map_err(|_| InvalidValue {
             key: "health.bind",
             value: self.bind.clone(),
             expected: "an IP address such as 0.0.0.0".to_owned(),
@@ -55,7 +61,7 @@ impl HealthSection {
 
 impl TelemetryConfig {
     /// The telemetry of `flavor` as the `[metrics]` and `[tracing]` sections say; the
-    /// `metrics.env` value becomes the `env` tag.
+    /// `metrics.env` value becomes the `env` tag, an empty `log_level` is the default level.
     pub fn from_sections(
         flavor: impl Into<String>,
         metrics: &MetricsSection,
@@ -71,7 +77,11 @@ impl TelemetryConfig {
             statsd: metrics.statsd_address,
             prometheus: metrics.prometheus,
             otlp: tracing.otlp,
-            log_filter: tracing.log_level.clone(),
+            log_filter: if tracing.log_level.trim().is_empty() {
+                TracingSection::default().log_level
+            } else {
+                tracing.log_level.clone()
+            },
             global_tags,
         }
     }
@@ -98,6 +108,11 @@ mod tests {
             .unwrap_err();
         assert_eq!(bad.key, "health.bind");
         assert_eq!(bad.value, "anywhere");
+        let empty = HealthSection::from_lookup(&|k| (k == "health.bind").then_some(""))
+            .unwrap()
+            .addr()
+            .unwrap();
+        assert_eq!(empty, health.addr().unwrap());
     }
 
     #[test]
@@ -107,5 +122,11 @@ mod tests {
         let config = TelemetryConfig::from_sections("jira", &metrics, &TracingSection::default());
         assert_eq!(config.global_tags, [("env".to_owned(), "prod".to_owned())]);
         assert_eq!(config.log_filter, "info");
+        let empty_level =
+            TracingSection::from_lookup(&|k| (k == "tracing.log_level").then_some("")).unwrap();
+        assert_eq!(
+            TelemetryConfig::from_sections("jira", &metrics, &empty_level).log_filter,
+            TracingSection::default().log_level
+        );
     }
 }
