@@ -1,10 +1,11 @@
 //! `cargo xtask codegen`: regenerates the files derived from code — the annotated example
 //! configs `fixtures/config/reader-<flavor>.ini` and the config-key tables in README.md —
-//! from the readers' own `config-keys` output. The bins' `tests/generated_docs.rs` fail when
+//! from the readers' own `config-keys` output (the union of the config sections the
+//! libraries and the flavor's integration declare). The bins' `tests/generated_docs.rs` fail when
 //! a committed file is stale.
 
 use anyhow::{Context, Result, bail};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The flavors whose binaries are documented.
@@ -20,7 +21,10 @@ pub fn readme_markers(flavor: &str) -> (String, String) {
 
 /// Rewrites the generated files.
 pub fn run(root: &Path) -> Result<()> {
-    let bin_dir = crate::stack::build_readers(root)?;
+    let built = crate::stack::build_readers(root)?;
+    // `build_readers` names `<root>/target`; with CARGO_TARGET_DIR the binaries land there.
+    let bin_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or(built, |dir| root.join(PathBuf::from(dir)).join("debug"));
     let readme_path = root.join("README.md");
     let mut readme = std::fs::read_to_string(&readme_path).context("reading README.md")?;
     std::fs::create_dir_all(root.join("fixtures").join("config"))?;

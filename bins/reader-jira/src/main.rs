@@ -10,7 +10,7 @@
 
 use async_trait::async_trait;
 use jira::{JiraConfig, JiraFilterer};
-use reader_app::config::{ConfigError, KeyDef, KeyKind};
+use reader_app::config::ConfigError;
 use reader_app::flavor::{Flavor, FlavorCaches, FlavorParts, FlavorSetup};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -25,23 +25,6 @@ struct JiraRawArgs {
     #[arg(long)]
     jira_account_id: Option<String>,
 }
-
-const KEYS: &[KeyDef] = &[
-    KeyDef {
-        key: "jira.integration_users",
-        default: Some(""),
-        required: false,
-        kind: KeyKind::Text,
-        doc: "Comma-separated Jira account ids / usernames of our own integration user, besides those in each organisation's metadata.",
-    },
-    KeyDef {
-        key: "jira.sync_marker",
-        default: Some(jira::DEFAULT_SYNC_MARKER),
-        required: false,
-        kind: KeyKind::Text,
-        doc: "Comments containing this text are our own writes echoing back.",
-    },
-];
 
 struct Caches(Arc<JiraFilterer>);
 
@@ -60,17 +43,11 @@ impl Flavor for Jira {
     const NAME: &'static str = "jira";
     type RawArgs = JiraRawArgs;
 
-    fn keys() -> &'static [KeyDef] {
-        KEYS
-    }
+    type Section = jira::JiraSection;
 
-    fn build(setup: FlavorSetup<'_>) -> Result<FlavorParts, ConfigError> {
-        let config = JiraConfig {
-            metadata_ttl: setup.metadata_ttl,
-            metadata_capacity: setup.metadata_capacity,
-            integration_users: setup.config.list("jira.integration_users"),
-            sync_marker: setup.config.text("jira.sync_marker"),
-        };
+    fn build(setup: FlavorSetup<'_, Self::Section>) -> Result<FlavorParts, ConfigError> {
+        let config =
+            JiraConfig::from_section(setup.section, setup.metadata_ttl, setup.metadata_capacity);
         let (pipeline, filterer) = jira::pipeline(setup.api, &config);
         Ok(FlavorParts {
             pipeline,

@@ -9,7 +9,7 @@
 //! ```
 
 use async_trait::async_trait;
-use reader_app::config::{ConfigError, KeyDef, KeyKind};
+use reader_app::config::ConfigError;
 use reader_app::flavor::{Flavor, FlavorCaches, FlavorParts, FlavorSetup};
 use servicenow::{ServiceNowConfig, ServiceNowFilterer};
 use std::process::ExitCode;
@@ -25,23 +25,6 @@ struct ServiceNowRawArgs {
     #[arg(long)]
     instance_name: Option<String>,
 }
-
-const KEYS: &[KeyDef] = &[
-    KeyDef {
-        key: "servicenow.integration_user",
-        default: Some("datadog"),
-        required: false,
-        kind: KeyKind::Text,
-        doc: "ServiceNow user_name Case Management writes with; its changes are our own writes echoing back.",
-    },
-    KeyDef {
-        key: "servicenow.sync_marker",
-        default: Some("[Synced from Datadog Case Management]"),
-        required: false,
-        kind: KeyKind::Text,
-        doc: "Comments and work notes containing this text are our own writes echoing back.",
-    },
-];
 
 struct Caches(Arc<ServiceNowFilterer>);
 
@@ -60,17 +43,14 @@ impl Flavor for ServiceNow {
     const NAME: &'static str = "servicenow";
     type RawArgs = ServiceNowRawArgs;
 
-    fn keys() -> &'static [KeyDef] {
-        KEYS
-    }
+    type Section = servicenow::ServiceNowSection;
 
-    fn build(setup: FlavorSetup<'_>) -> Result<FlavorParts, ConfigError> {
-        let config = ServiceNowConfig {
-            instance_ttl: setup.metadata_ttl,
-            instance_capacity: setup.metadata_capacity,
-            integration_user: setup.config.text("servicenow.integration_user"),
-            sync_marker: setup.config.text("servicenow.sync_marker"),
-        };
+    fn build(setup: FlavorSetup<'_, Self::Section>) -> Result<FlavorParts, ConfigError> {
+        let config = ServiceNowConfig::from_section(
+            setup.section,
+            setup.metadata_ttl,
+            setup.metadata_capacity,
+        );
         let (pipeline, filterer) = servicenow::pipeline(setup.api, &config);
         Ok(FlavorParts {
             pipeline,

@@ -1,9 +1,48 @@
-//! [`CaseClientConfig`]: where the Case Management API is and how to call it.
+//! [`CaseClientConfig`]: where the Case Management API is and how to call it, with the
+//! defaults of the `[case_api]` section ([`CaseApiSection`], declared once here).
 
 use crate::tls::PemError;
 use rand::Rng;
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
+use thirdparty_core::config::KeyKind;
+
+thirdparty_core::config_section! {
+    /// The `[case_api]` section of the reader's configuration. [`CaseClientConfig::new`] and
+    /// [`RetryPolicy::default`] take their defaults from here; the PEM files are read by the
+    /// service shell, which builds the [`TlsConfig`].
+    pub struct CaseApiSection in "case_api" {
+        /// Case Management gRPC endpoint, e.g. https://case-api:443 (http:// for plaintext).
+        pub endpoint: Option<String> = required, KeyKind::Text;
+        /// PEM CA bundle to verify the Case API server (TLS).
+        pub ca_file: Option<PathBuf> = unset, KeyKind::File;
+        /// PEM client certificate for mutual TLS.
+        pub client_cert_file: Option<PathBuf> = unset, KeyKind::File;
+        /// PEM client key for mutual TLS.
+        pub client_key_file: Option<PathBuf> = unset, KeyKind::File;
+        /// Server name to verify, when it differs from the endpoint host.
+        pub tls_domain: Option<String> = unset, KeyKind::Text;
+        /// Per-call deadline.
+        pub deadline_ms: Duration = "5000", KeyKind::Millis { min: 10, max: 600_000 };
+        /// Attempts per call on UNAVAILABLE / DEADLINE_EXCEEDED / RESOURCE_EXHAUSTED.
+        pub retry_max_attempts: u32 = "4", KeyKind::Integer { min: 1, max: 100 };
+        /// First per-call retry backoff (exponential, full jitter).
+        pub retry_initial_backoff_ms: Duration = "50", KeyKind::Millis { min: 1, max: 600_000 };
+        /// Per-call retry backoff ceiling.
+        pub retry_max_backoff_ms: Duration = "2000", KeyKind::Millis { min: 1, max: 600_000 };
+        /// Total time budget of one call's retries.
+        pub retry_max_elapsed_ms: Duration = "10000", KeyKind::Millis { min: 1, max: 3_600_000 };
+    }
+}
+
+/// How long a `GetProjectSettings` answer is reused unless configured (the reader's
+/// `cache.settings_ttl_s` default).
+pub const DEFAULT_SETTINGS_CACHE_TTL: Duration = Duration::from_secs(300);
+
+/// How many project settings the cache holds unless configured (the reader's
+/// `cache.settings_capacity` default).
+pub const DEFAULT_SETTINGS_CACHE_CAPACITY: usize = 10_000;
 
 /// How to reach and call the Case Management API.
 #[derive(Clone, Debug)]
@@ -25,18 +64,24 @@ pub struct CaseClientConfig {
 }
 
 impl CaseClientConfig {
-    /// A plaintext or TLS-less configuration for `endpoint` with the defaults: 5 s per
-    /// attempt, 3 s to connect, [`RetryPolicy::default`], settings cached 60 s, 10 000 of
-    /// them.
+    /// A configuration without TLS for `endpoint` with the [`CaseApiSection`] defaults
+    /// (5 s per attempt, [`RetryPolicy::default`]), 3 s to connect, settings cached
+    /// [`DEFAULT_SETTINGS_CACHE_TTL`], [`DEFAULT_SETTINGS_CACHE_CAPACITY`] of them.
     pub fn new(endpoint: impl Into<String>) -> Self {
+        Self::from_section(endpoint, &CaseApiSection::default())
+    }
+
+    /// A configuration without TLS for `endpoint` with the `[case_api]` section's deadline
+    /// and retries (add TLS with [`Self::with_tls`]).
+    pub fn from_section(endpoint: impl Into<String>, section: &CaseApiSection) -> Self {
         Self {
             endpoint: endpoint.into(),
             tls: None,
-            call_timeout: Duration::from_secs(5),
+            call_timeout: section.deadline_ms,
             connect_timeout: Duration::from_secs(3),
-            retry: RetryPolicy::default(),
-            settings_cache_ttl: Duration::from_secs(60),
-            settings_cache_capacity: 10_000,
+            retry: RetryPolicy::from(section),
+            settings_cache_ttl: DEFAULT_SETTINGS_CACHE_TTL,
+            settings_cache_capacity: DEFAULT_SETTINGS_CACHE_CAPACITY,
         }
     }
 
@@ -141,13 +186,20 @@ pub struct RetryPolicy {
 }
 
 impl Default for RetryPolicy {
-    /// 5 attempts, waits capped at 100 ms doubling to 2 s, 10 s in all.
+    /// The `[case_api]` section's defaults: 4 attempts, waits capped at 50 ms doubling to
+    /// 2 s, 10 s in all.
     fn default() -> Self {
+        Self::from(&CaseApiSection::default())
+    }
+}
+
+impl From<&CaseApiSection> for RetryPolicy {
+    fn from(section: &CaseApiSection) -> Self {
         Self {
-            max_attempts: 5,
-            initial_backoff: Duration::from_millis(100),
-            max_backoff: Duration::from_secs(2),
-            max_elapsed: Duration::from_secs(10),
+            max_attempts: section.retry_max_attempts,
+            initial_backoff: section.retry_initial_backoff_ms,
+            max_backoff: section.retry_max_backoff_ms,
+            max_elapsed: section.retry_max_elapsed_ms,
         }
     }
 }

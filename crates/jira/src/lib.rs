@@ -23,6 +23,7 @@
 //! assert_eq!(changelog.third_party.item_key.as_deref(), Some("SUP-41"));
 //! ```
 
+pub mod config;
 mod decode;
 mod filter;
 mod markup;
@@ -30,6 +31,7 @@ mod process;
 mod values;
 mod wire;
 
+pub use config::JiraSection;
 pub use decode::{JiraDecoder, envelope, record_key};
 pub use filter::{DEFAULT_SYNC_MARKER, JiraConfig, JiraFilterer};
 pub use markup::wiki_to_markdown;

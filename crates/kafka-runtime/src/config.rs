@@ -1,12 +1,50 @@
-//! [`ConsumerConfig`] and [`RetryPolicy`]: every knob of the runtime, with the seed service's
-//! defaults, and the librdkafka properties derived from them.
+//! [`ConsumerConfig`] and [`RetryPolicy`]: every knob of the runtime, with the defaults of
+//! the `[kafka]` section ([`KafkaSection`], declared once here), and the librdkafka
+//! properties derived from them.
 
 use crate::RuntimeError;
 use std::collections::BTreeMap;
 use std::time::Duration;
+use thirdparty_core::config::KeyKind;
 
-/// The seed service's consumer group.
+/// The previous service's consumer group.
 pub const DEFAULT_GROUP_ID: &str = "case-management";
+
+thirdparty_core::config_section! {
+    /// The `[kafka]` section of the reader's configuration: the consumer's keys with their
+    /// shipped defaults. [`ConsumerConfig::new`] and [`RetryPolicy::default`] take their
+    /// defaults from here.
+    pub struct KafkaSection in "kafka" {
+        /// Kafka bootstrap servers, comma-separated host:port.
+        pub brokers: Option<String> = required, KeyKind::Text;
+        /// Topic to consume; defaults to the flavor's topic (collaboration_integrations_<flavor>).
+        pub topic: Option<String> = unset, KeyKind::Text;
+        /// Consumer group.
+        pub group_id: String = { DEFAULT_GROUP_ID }, KeyKind::Text;
+        /// Where a partition with no committed offset starts.
+        pub auto_offset_reset: String = "latest", KeyKind::OneOf(&["latest", "earliest"]);
+        /// Messages handled concurrently per partition (different keys only; 1 = strictly sequential, the seed's model).
+        pub max_in_flight: usize = "64", KeyKind::Integer { min: 1, max: 10_000 };
+        /// Messages buffered per partition before it is paused.
+        pub partition_queue_capacity: usize = "1024", KeyKind::Integer { min: 1, max: 1_000_000 };
+        /// Consumer group session timeout.
+        pub session_timeout_ms: Duration = "10000", KeyKind::Millis { min: 1_000, max: 300_000 };
+        /// Attempts for a message whose handling failed transiently; after the last one the reader exits non-zero without committing it.
+        pub retry_max_attempts: u32 = "8", KeyKind::Integer { min: 1, max: 1_000 };
+        /// First retry backoff (exponential, full jitter).
+        pub retry_initial_backoff_ms: Duration = "100", KeyKind::Millis { min: 1, max: 600_000 };
+        /// Retry backoff ceiling.
+        pub retry_max_backoff_ms: Duration = "10000", KeyKind::Millis { min: 1, max: 3_600_000 };
+        /// How long a revoked partition may finish in-flight work (at most half the session timeout).
+        pub drain_timeout_ms: Duration = "5000", KeyKind::Millis { min: 0, max: 600_000 };
+        /// How long shutdown may drain in-flight work before the final commit.
+        pub shutdown_grace_ms: Duration = "25000", KeyKind::Millis { min: 0, max: 600_000 };
+    }
+}
+
+/// Prefix of the pass-through librdkafka properties in the reader's configuration (the
+/// `[kafka.librdkafka]` section, e.g. `security.protocol = ssl`).
+pub const LIBRDKAFKA_PREFIX: &str = "kafka.librdkafka.";
 
 /// librdkafka properties the runtime owns: an override of one of them would break the
 /// at-least-once contract (`enable.auto.offset.store`) or duplicate a dedicated field.
@@ -45,11 +83,18 @@ pub struct RetryPolicy {
 }
 
 impl Default for RetryPolicy {
+    /// The `[kafka]` section's defaults: 8 attempts, waits capped at 100 ms doubling to 10 s.
     fn default() -> Self {
+        Self::from(&KafkaSection::default())
+    }
+}
+
+impl From<&KafkaSection> for RetryPolicy {
+    fn from(section: &KafkaSection) -> Self {
         Self {
-            max_attempts: 6,
-            initial_backoff: Duration::from_millis(200),
-            max_backoff: Duration::from_secs(10),
+            max_attempts: section.retry_max_attempts,
+            initial_backoff: section.retry_initial_backoff_ms,
+            max_backoff: section.retry_max_backoff_ms,
         }
     }
 }
@@ -89,7 +134,8 @@ impl RetryPolicy {
 
 /// Everything the runtime needs to consume one topic.
 ///
-/// Build it with [`ConsumerConfig::new`] (the seed's defaults) and adjust with the
+/// Build it with [`ConsumerConfig::new`] (the [`KafkaSection`] defaults) or
+/// [`ConsumerConfig::from_section`] and adjust with the
 /// `with_*` methods or the public fields; [`crate::KafkaRuntime::new`] validates it.
 ///
 /// ```
@@ -148,20 +194,35 @@ pub struct ConsumerConfig {
 }
 
 impl ConsumerConfig {
-    /// A configuration with the seed's defaults for `topic` on `brokers`.
+    /// A configuration with the [`KafkaSection`] defaults for `topic` on `brokers`.
     pub fn new(brokers: impl Into<String>, topic: impl Into<String>) -> Self {
+        Self::from_section(brokers, topic, &KafkaSection::default())
+    }
+
+    /// A configuration for `topic` on `brokers` with the `[kafka]` section's values; the
+    /// knobs without a key (close timeout, commit and statistics intervals) are 5 s.
+    pub fn from_section(
+        brokers: impl Into<String>,
+        topic: impl Into<String>,
+        section: &KafkaSection,
+    ) -> Self {
         Self {
             brokers: brokers.into(),
             topic: topic.into(),
-            group_id: DEFAULT_GROUP_ID.to_owned(),
-            max_in_flight: 1,
-            partition_queue_capacity: 256,
-            retry: RetryPolicy::default(),
-            drain_timeout: Duration::from_secs(10),
-            shutdown_grace: Duration::from_secs(20),
+            // Set but empty means the default group, as the previous service read it.
+            group_id: if section.group_id.trim().is_empty() {
+                DEFAULT_GROUP_ID.to_owned()
+            } else {
+                section.group_id.clone()
+            },
+            max_in_flight: section.max_in_flight,
+            partition_queue_capacity: section.partition_queue_capacity,
+            retry: RetryPolicy::from(section),
+            drain_timeout: section.drain_timeout_ms,
+            shutdown_grace: section.shutdown_grace_ms,
             close_timeout: Duration::from_secs(5),
-            session_timeout: Duration::from_secs(30),
-            auto_offset_reset: "latest".to_owned(),
+            session_timeout: section.session_timeout_ms,
+            auto_offset_reset: section.auto_offset_reset.clone(),
             auto_commit_interval: Duration::from_secs(5),
             statistics_interval: Duration::from_secs(5),
             librdkafka_overrides: BTreeMap::new(),
@@ -424,8 +485,21 @@ mod tests {
         assert_eq!(p["enable.auto.commit"], "true");
         assert_eq!(p["auto.commit.interval.ms"], "5000");
         assert_eq!(p["enable.auto.offset.store"], "false");
-        assert_eq!(c.max_in_flight, 1, "1 = the seed's sequential model");
+        assert_eq!(
+            c,
+            ConsumerConfig::from_section("b:9092", "t", &KafkaSection::default()),
+            "the defaults are the [kafka] section's"
+        );
+        assert_eq!(c.max_in_flight, KafkaSection::default().max_in_flight);
         c.validate().unwrap();
+        let empty_group = KafkaSection {
+            group_id: String::new(),
+            ..KafkaSection::default()
+        };
+        assert_eq!(
+            ConsumerConfig::from_section("b:9092", "t", &empty_group).group_id,
+            DEFAULT_GROUP_ID
+        );
     }
 
     #[test]

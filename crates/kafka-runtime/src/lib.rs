@@ -100,22 +100,14 @@ mod tracker;
 
 pub use config::{
     ConsumerConfig, DEFAULT_FETCH_MAX_BYTES, DEFAULT_GROUP_ID, DEFAULT_MAX_PARTITION_FETCH_BYTES,
-    DEFAULT_QUEUED_MAX_MESSAGES_KBYTES, PROTECTED_PROPERTIES, RetryPolicy,
+    DEFAULT_QUEUED_MAX_MESSAGES_KBYTES, KafkaSection, LIBRDKAFKA_PREFIX, PROTECTED_PROPERTIES,
+    RetryPolicy,
 };
 pub use error::RuntimeError;
 pub use events::METRIC_NAMES;
 pub use probe::{ProbeError, TopicProbe, probe_topic, read_range};
 pub use runtime::KafkaRuntime;
-pub use skip::{MessageCoordinates, SkipEntryError, SkipList};
+pub use skip::{MessageCoordinates, SKIP_MESSAGES_SYNTAX, SkipEntryError, SkipList};
 pub use status::{ConsumerStatus, RunSummary, StatusSnapshot, TopicPartition};
 pub use thirdparty_core::{Disposition, Payload, PayloadHandler};
 pub use tracker::{KeyedScheduler, LaneKey, OffsetTracker, PushError, Started, TrackerError};
-
-impl From<SkipEntryError> for RuntimeError {
-    fn from(e: SkipEntryError) -> Self {
-        RuntimeError::InvalidConfig {
-            field: "skip_messages",
-            message: e.to_string(),
-        }
-    }
-}

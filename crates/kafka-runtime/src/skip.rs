@@ -1,6 +1,7 @@
 //! [`SkipList`]: the operator's list of messages never to hand to the handler
 //! (`[dd.kafka.consumer] skip_messages`, seed section 7.3), changeable at run time.
 
+use crate::RuntimeError;
 use std::collections::HashSet;
 use std::fmt;
 use std::str::FromStr;
@@ -81,6 +82,35 @@ impl FromStr for MessageCoordinates {
             return Err(err("partition and offset must not be negative"));
         }
         Ok(Self::new(topic.trim(), partition, offset))
+    }
+}
+
+/// What a `skip_messages` value looks like (the `[dd.kafka.consumer]` key's
+/// [`KeyKind::List`](thirdparty_core::config::KeyKind::List) text).
+pub const SKIP_MESSAGES_SYNTAX: &str = "`topic:partition:offset` entries separated by commas, e.g. collaboration_integrations_jira:3:1042";
+
+/// A `skip_messages` entry in a configuration section: entries are separated by commas or
+/// white space, and a bad entry is named with what is wrong with it.
+impl thirdparty_core::config::ConfigListItem for MessageCoordinates {
+    fn is_separator(c: char) -> bool {
+        c == ',' || c.is_whitespace()
+    }
+
+    fn from_entry(entry: &str) -> Result<Self, String> {
+        entry
+            .parse()
+            .map_err(|e: SkipEntryError| e.problem.to_owned())
+    }
+}
+
+/// A bad skip-list entry where a [`SkipList`] is built for the runtime
+/// (`SkipList::parse(...)?` in a function returning [`RuntimeError`]).
+impl From<SkipEntryError> for RuntimeError {
+    fn from(e: SkipEntryError) -> Self {
+        RuntimeError::InvalidConfig {
+            field: "skip_messages",
+            message: e.to_string(),
+        }
     }
 }
 

@@ -39,6 +39,7 @@
 //! # }).unwrap();
 //! ```
 
+pub mod config;
 mod error;
 pub mod events;
 mod exporters;
@@ -88,18 +89,14 @@ pub struct TelemetryConfig {
 }
 
 impl TelemetryConfig {
-    /// Defaults for a flavor: service `case-third-party-reader`, logs at `info`, no metrics
-    /// exporter, no trace export.
+    /// Defaults for a flavor (those of the `[metrics]` and `[tracing]` sections): service
+    /// `case-third-party-reader`, logs at `info`, no metrics exporter, no trace export.
     pub fn new(flavor: impl Into<String>) -> Self {
-        Self {
-            service: "case-third-party-reader".to_owned(),
-            flavor: flavor.into(),
-            statsd: None,
-            prometheus: false,
-            otlp: false,
-            log_filter: "info".to_owned(),
-            global_tags: Vec::new(),
-        }
+        Self::from_sections(
+            flavor,
+            &config::MetricsSection::default(),
+            &config::TracingSection::default(),
+        )
     }
 }
 

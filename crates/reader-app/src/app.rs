@@ -3,7 +3,8 @@
 
 use crate::config::{ConfigSources, RawConfig};
 use crate::flavor::{Flavor, FlavorCaches, FlavorParts, FlavorSetup};
-use crate::settings::{ReaderSettings, parse_skip};
+use crate::keys::{ConsumerSection, sections};
+use crate::settings::ReaderSettings;
 use case_client::CaseClient;
 use kafka_runtime::{ConsumerStatus, KafkaRuntime, RuntimeError, SkipList};
 use observability::{
@@ -19,7 +20,7 @@ use tracing::{error, info, warn};
 /// Why the service stopped with an error; each maps to an exit code.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum AppError {
+pub(crate) enum AppError {
     /// Bad configuration (exit 78).
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
@@ -39,7 +40,7 @@ pub enum AppError {
 
 impl AppError {
     /// The process exit code for this error.
-    pub fn exit_code(&self) -> u8 {
+    pub(crate) fn exit_code(&self) -> u8 {
         match self {
             Self::Config(_) | Self::CaseClient(_) => crate::config::EXIT_CONFIG,
             _ => 1,
@@ -48,23 +49,25 @@ impl AppError {
 }
 
 /// The Case API as the pipeline sees it: the gRPC client wrapped for tracing.
-pub fn case_api(settings: &ReaderSettings) -> Result<(CaseClient, Arc<dyn CaseApi>), AppError> {
+pub(crate) fn case_api(
+    settings: &ReaderSettings,
+) -> Result<(CaseClient, Arc<dyn CaseApi>), AppError> {
     let client = CaseClient::connect(settings.case_api.clone())?;
     let api: Arc<dyn CaseApi> = Arc::new(TracedCaseApi::new(client.clone()));
     Ok((client, api))
 }
 
 /// Builds the flavor's pipeline with telemetry.
-pub fn build_pipeline<F: Flavor>(
+pub(crate) fn build_pipeline<F: Flavor>(
     raw: &RawConfig,
     settings: &ReaderSettings,
     api: Arc<dyn CaseApi>,
 ) -> Result<(Pipeline, Arc<dyn FlavorCaches>), AppError> {
     let FlavorParts { pipeline, caches } = F::build(FlavorSetup {
-        config: raw,
+        section: &raw.section::<F::Section>()?,
         api,
-        metadata_ttl: settings.metadata_ttl,
-        metadata_capacity: settings.metadata_capacity,
+        metadata_ttl: settings.cache.metadata_ttl_s,
+        metadata_capacity: settings.cache.metadata_capacity,
     })?;
     let pipeline =
         pipeline.with_telemetry(Arc::new(PipelineTelemetry::new(Integration::new(F::NAME))));
@@ -72,15 +75,15 @@ pub fn build_pipeline<F: Flavor>(
 }
 
 /// Runs the service until SIGTERM/SIGINT or a fatal error.
-pub async fn run<F: Flavor>(
+pub(crate) async fn run<F: Flavor>(
     raw: RawConfig,
+    settings: ReaderSettings,
     sources: ConfigSources,
     telemetry: &TelemetryGuard,
 ) -> Result<(), AppError> {
     // Listen for SIGTERM before anything slow (cache warm-up, group join): a SIGTERM during
     // start-up is kept and drains the reader as soon as it runs, instead of killing it.
     let term = listen_for_sigterm();
-    let settings = ReaderSettings::from_raw(&raw, F::NAME, true)?;
     for (key, source) in raw.unknown_keys() {
         warn!(key = key.as_str(), source = %source, "unknown config key ignored; check its spelling");
     }
@@ -167,7 +170,7 @@ async fn warm_caches(
     caches: &dyn FlavorCaches,
     api: &dyn CaseApi,
 ) -> bool {
-    if settings.warm_on_start {
+    if settings.cache.warm_on_start {
         match caches.warm().await {
             Ok(orgs) => {
                 info!(orgs, "metadata caches warmed");
@@ -282,8 +285,12 @@ async fn reload_skip_list<F: Flavor>(
             continue;
         }
         last = now;
-        match RawConfig::load(&sources, F::keys()).and_then(|raw| parse_skip(&raw)) {
-            Ok(entries) => {
+        let reloaded = RawConfig::load(&sources, &sections::<F>())
+            .and_then(|raw| raw.section::<ConsumerSection>());
+        match reloaded {
+            Ok(ConsumerSection {
+                skip_messages: entries,
+            }) => {
                 let before = skip.len();
                 skip.set(entries);
                 info!(before, after = skip.len(), "skip_messages reloaded");
@@ -295,7 +302,7 @@ async fn reload_skip_list<F: Flavor>(
 
 /// Starts listening for SIGTERM: from here on a SIGTERM is kept for [`shutdown_signal`]
 /// instead of ending the process. `None` (logged) when the handler cannot be installed.
-pub fn listen_for_sigterm() -> Option<tokio::signal::unix::Signal> {
+pub(crate) fn listen_for_sigterm() -> Option<tokio::signal::unix::Signal> {
     match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(signal) => Some(signal),
         Err(e) => {
@@ -306,7 +313,7 @@ pub fn listen_for_sigterm() -> Option<tokio::signal::unix::Signal> {
 }
 
 /// Resolves on SIGTERM (received by `term`, possibly before this call) or SIGINT.
-pub async fn shutdown_signal(term: Option<tokio::signal::unix::Signal>) {
+pub(crate) async fn shutdown_signal(term: Option<tokio::signal::unix::Signal>) {
     let term = async {
         match term {
             Some(mut s) => {

@@ -1,6 +1,6 @@
 //! `check-config`: validate the configuration and what it points at, print a report.
 
-use crate::config::{RawConfig, is_secret};
+use crate::config::RawConfig;
 use crate::flavor::Flavor;
 use crate::settings::ReaderSettings;
 use std::io::Write;
@@ -9,13 +9,13 @@ use thirdparty_core::{CaseApi, OrgId};
 
 /// One line of the report.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CheckLine {
+pub(crate) struct CheckLine {
     /// `ok`, `warn` or `fail`.
-    pub level: &'static str,
+    pub(crate) level: &'static str,
     /// What was checked.
-    pub what: String,
+    pub(crate) what: String,
     /// What was found.
-    pub detail: String,
+    pub(crate) detail: String,
 }
 
 impl CheckLine {
@@ -30,18 +30,13 @@ impl CheckLine {
 
 /// Checks the configuration (and unless `offline`, the broker and the Case API with the
 /// project mappings it serves). Returns the report lines; any `fail` means exit 1.
-pub async fn check<F: Flavor>(
+pub(crate) async fn check<F: Flavor>(
     raw: &RawConfig,
     settings: &ReaderSettings,
     api: Option<&dyn CaseApi>,
 ) -> Vec<CheckLine> {
     let mut lines = Vec::new();
-    for (key, value, source) in raw.report(F::keys()) {
-        let shown = if is_secret(&key, F::keys()) {
-            "<redacted>".to_owned()
-        } else {
-            value
-        };
+    for (key, shown, source) in raw.report() {
         lines.push(CheckLine::new(
             "ok",
             format!("config {key}"),
@@ -161,7 +156,7 @@ async fn check_org<F: Flavor>(api: &dyn CaseApi, org: OrgId, lines: &mut Vec<Che
 }
 
 /// Prints the report; returns whether nothing failed.
-pub fn print_report(lines: &[CheckLine], out: &mut dyn Write) -> std::io::Result<bool> {
+pub(crate) fn print_report(lines: &[CheckLine], out: &mut dyn Write) -> std::io::Result<bool> {
     let width = lines.iter().map(|l| l.what.len()).max().unwrap_or(0);
     for l in lines {
         writeln!(out, "{:4}  {:width$}  {}", l.level, l.what, l.detail)?;

@@ -10,25 +10,25 @@ use std::path::PathBuf;
     version,
     about = "Syncs third-party ticket changes from Kafka into Case Management"
 )]
-pub struct Cli<R: Args> {
+pub(crate) struct Cli<R: Args> {
     /// Config file (ini). Missing is fine when every required key comes from the
     /// environment or --set, unless the path was given explicitly.
     #[arg(long, global = true, env = "CASE_READER_CONFIG")]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
 
     /// Override one config key, e.g. `--set kafka.brokers=localhost:9092` (repeatable; beats
     /// the file and the environment).
     #[arg(long = "set", value_name = "KEY=VALUE", global = true)]
-    pub set: Vec<String>,
+    pub(crate) set: Vec<String>,
 
     /// What to do (default: run).
     #[command(subcommand)]
-    pub command: Option<Command<R>>,
+    pub(crate) command: Option<Command<R>>,
 }
 
 impl<R: Args> Cli<R> {
     /// The config path and whether it must exist.
-    pub fn config_path(&self) -> (PathBuf, bool) {
+    pub(crate) fn config_path(&self) -> (PathBuf, bool) {
         match &self.config {
             Some(p) => (p.clone(), true),
             None => (PathBuf::from(DEFAULT_CONFIG_PATH), false),
@@ -38,7 +38,7 @@ impl<R: Args> Cli<R> {
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command<R: Args> {
+pub(crate) enum Command<R: Args> {
     /// Run the service: consume, filter, apply, until SIGTERM/SIGINT (the default).
     Run,
     /// Parse and validate the config, try the broker and the Case API, print a report.
@@ -60,44 +60,44 @@ pub enum Command<R: Args> {
 
 /// `replay` arguments.
 #[derive(Debug, Args)]
-pub struct ReplayArgs<R: Args> {
+pub(crate) struct ReplayArgs<R: Args> {
     /// A file holding one message (JSON) or one message per line (JSON lines). Repeatable.
     #[arg(long = "file", value_name = "PATH", conflicts_with = "partition")]
-    pub files: Vec<PathBuf>,
+    pub(crate) files: Vec<PathBuf>,
 
     /// Partition to re-read from the topic.
     #[arg(long, requires_all = ["from_offset", "to_offset"])]
-    pub partition: Option<i32>,
+    pub(crate) partition: Option<i32>,
 
     /// First offset to re-read (inclusive).
     #[arg(long, requires = "partition")]
-    pub from_offset: Option<i64>,
+    pub(crate) from_offset: Option<i64>,
 
     /// Last offset to re-read (inclusive).
     #[arg(long, requires = "partition")]
-    pub to_offset: Option<i64>,
+    pub(crate) to_offset: Option<i64>,
 
     /// Apply nothing: print the decision for each changelog.
     #[arg(long)]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
+    pub(crate) output: OutputFormat,
 
     /// Treat the files as raw webhook bodies of this organisation (as the third party sends
     /// them) and wrap them in the Kafka envelope; needs the integration's ids below.
     #[arg(long)]
-    pub org_id: Option<u64>,
+    pub(crate) org_id: Option<u64>,
 
     /// The integration's ids for raw bodies.
     #[command(flatten)]
-    pub raw: R,
+    pub(crate) raw: R,
 }
 
 /// How `config-keys` prints the keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum KeysFormat {
+pub(crate) enum KeysFormat {
     /// A Markdown table.
     Markdown,
     /// An annotated example ini file.
@@ -106,7 +106,7 @@ pub enum KeysFormat {
 
 /// How `replay` prints decisions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
+pub(crate) enum OutputFormat {
     /// An aligned table.
     Table,
     /// One JSON object per line.

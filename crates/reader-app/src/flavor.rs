@@ -1,15 +1,16 @@
 //! [`Flavor`]: what an integration's binary supplies to the shared service shell.
 
-use crate::config::{ConfigError, KeyDef, RawConfig};
+use crate::config::ConfigError;
 use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
+use thirdparty_core::config::ConfigSection;
 use thirdparty_core::{CacheStats, CaseApi, DecodeError, Pipeline, SyncError};
 
 /// What the shell hands a flavor to build its pipeline.
-pub struct FlavorSetup<'a> {
-    /// The whole configuration (the flavor reads its own `[<flavor>]` section).
-    pub config: &'a RawConfig,
+pub struct FlavorSetup<'a, S> {
+    /// The flavor's own section, typed and checked.
+    pub section: &'a S,
     /// The Case Management API.
     pub api: Arc<dyn CaseApi>,
     /// `cache.metadata_ttl_s`.
@@ -37,8 +38,8 @@ pub struct FlavorParts {
     pub caches: Arc<dyn FlavorCaches>,
 }
 
-/// One integration's binary: its name, its config keys, how to build its pipeline and how to
-/// wrap a raw webhook body into its Kafka envelope for `replay --file`.
+/// One integration's binary: its name, its config section, how to build its pipeline and how
+/// to wrap a raw webhook body into its Kafka envelope for `replay --file`.
 pub trait Flavor: 'static {
     /// Integration name (`jira`); the default topic is `collaboration_integrations_<NAME>`.
     const NAME: &'static str;
@@ -47,11 +48,13 @@ pub trait Flavor: 'static {
     /// (e.g. `--jira-account-id`).
     type RawArgs: clap::Args + Clone + Send + Sync + 'static;
 
-    /// The flavor's own config keys (section `[<NAME>]`).
-    fn keys() -> &'static [KeyDef];
+    /// The flavor's own config section (`[<NAME>]`), declared by the integration's crate with
+    /// [`thirdparty_core::config_section!`]; its keys are documented, loaded and checked
+    /// with the shell's.
+    type Section: ConfigSection;
 
     /// Builds the pipeline and caches.
-    fn build(setup: FlavorSetup<'_>) -> Result<FlavorParts, ConfigError>;
+    fn build(setup: FlavorSetup<'_, Self::Section>) -> Result<FlavorParts, ConfigError>;
 
     /// Wraps a raw webhook body, as the third party sends it, into the Kafka envelope.
     /// `None` when the raw arguments were not given (the input is then taken as enveloped).
@@ -63,7 +66,7 @@ pub trait Flavor: 'static {
 }
 
 /// The default topic of a flavor.
-pub fn default_topic(name: &str) -> String {
+pub(crate) fn default_topic(name: &str) -> String {
     format!("collaboration_integrations_{name}")
 }
 

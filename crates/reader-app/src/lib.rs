@@ -5,17 +5,28 @@
 //! A flavor's binary implements [`Flavor`] and calls [`main`]; it names no other crate of
 //! the shell. This crate names no integration.
 //!
+//! A new integration declares its `[<name>]` section in its own crate and names it here:
+//!
 //! ```no_run
-//! use reader_app::config::{ConfigError, KeyDef};
+//! use reader_app::config::ConfigError;
 //! use reader_app::flavor::{Flavor, FlavorParts, FlavorSetup};
 //! use thirdparty_core::DecodeError;
+//! use thirdparty_core::config::KeyKind;
+//!
+//! thirdparty_core::config_section! {
+//!     /// The `[linear]` section.
+//!     pub struct LinearSection in "linear" {
+//!         /// Linear user id of our own integration user.
+//!         pub integration_user: String = "case-sync", KeyKind::Text;
+//!     }
+//! }
 //!
 //! struct Linear;
 //! impl Flavor for Linear {
 //!     const NAME: &'static str = "linear";
 //!     type RawArgs = reader_app::flavor::NoRawArgs;
-//!     fn keys() -> &'static [KeyDef] { &[] }
-//!     fn build(setup: FlavorSetup<'_>) -> Result<FlavorParts, ConfigError> {
+//!     type Section = LinearSection;
+//!     fn build(setup: FlavorSetup<'_, LinearSection>) -> Result<FlavorParts, ConfigError> {
 //!         unimplemented!("build the Linear decoder, filterer and processor over setup.api")
 //!     }
 //!     fn envelope_raw(_: &Self::RawArgs, _: u64, _: &[u8]) -> Option<Result<Vec<u8>, DecodeError>> { None }
@@ -24,13 +35,16 @@
 //! fn main() -> std::process::ExitCode { reader_app::main::<Linear>() }
 //! ```
 
-pub mod app;
-pub mod check;
-pub mod cli;
+mod app;
+mod check;
+mod cli;
 pub mod config;
+#[cfg(test)]
+mod defaults_tests;
 pub mod flavor;
-pub mod replay;
-pub mod settings;
+mod keys;
+mod replay;
+mod settings;
 
 use crate::cli::{Cli, Command, ReplayArgs};
 use crate::config::{ConfigSources, EXIT_CONFIG, RawConfig};
@@ -46,7 +60,7 @@ pub fn main<F: Flavor>() -> ExitCode {
     let (path, file_required) = cli.config_path();
     let mut env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
     if let Some(dd_env) = env.get("DD_ENV").cloned() {
-        env.entry(config::env_var_for("metrics.env"))
+        env.entry(thirdparty_core::config::env_var_for("metrics.env"))
             .or_insert(dd_env);
     }
     let sources = ConfigSources {
@@ -56,14 +70,15 @@ pub fn main<F: Flavor>() -> ExitCode {
         flags: cli.set.clone(),
     };
     let command = cli.command.unwrap_or(Command::Run);
+    let sections = keys::sections::<F>();
     if let Command::ConfigKeys { format } = command {
         match format {
-            cli::KeysFormat::Markdown => print!("{}", config::markdown_table(F::keys())),
-            cli::KeysFormat::Ini => print!("{}", config::example_ini(F::NAME, F::keys())),
+            cli::KeysFormat::Markdown => print!("{}", keys::markdown_table(&sections)),
+            cli::KeysFormat::Ini => print!("{}", keys::example_ini(F::NAME, &sections)),
         }
         return ExitCode::SUCCESS;
     }
-    let raw = match RawConfig::load(&sources, F::keys()) {
+    let raw = match RawConfig::load(&sources, &sections) {
         Ok(raw) => raw,
         Err(e) => return config_error::<F>(&e),
     };
@@ -105,7 +120,7 @@ async fn run_service<F: Flavor>(raw: RawConfig, sources: ConfigSources) -> ExitC
             return ExitCode::FAILURE;
         }
     };
-    let result = app::run::<F>(raw, sources, &telemetry).await;
+    let result = app::run::<F>(raw, settings, sources, &telemetry).await;
     // Flush metrics (the `retries` count of a crash included) before exiting.
     let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
     match result {

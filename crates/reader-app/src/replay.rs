@@ -8,7 +8,7 @@ use thirdparty_core::{ChangelogOutcome, DecodeError, Outcome, Payload, Pipeline}
 
 /// Where a replayed message came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MessageOrigin {
+pub(crate) enum MessageOrigin {
     /// A file, and the line for JSON-lines files (1-based).
     File {
         /// The file.
@@ -39,17 +39,17 @@ impl std::fmt::Display for MessageOrigin {
 }
 
 /// A message read for replay, or why it could not be prepared.
-pub struct ReplayMessage {
+pub(crate) struct ReplayMessage {
     /// Where it came from.
-    pub origin: MessageOrigin,
+    pub(crate) origin: MessageOrigin,
     /// The payload, or the error wrapping a raw body into the envelope.
-    pub payload: Result<Payload, DecodeError>,
+    pub(crate) payload: Result<Payload, DecodeError>,
 }
 
 /// Splits a file into messages: the whole file when it is one JSON document, else one message
 /// per non-blank line (JSON lines). Raw bytes that are neither are kept whole so the decoder
 /// reports them.
-pub fn read_file(path: &Path) -> std::io::Result<Vec<(Option<usize>, Vec<u8>)>> {
+pub(crate) fn read_file(path: &Path) -> std::io::Result<Vec<(Option<usize>, Vec<u8>)>> {
     let bytes = std::fs::read(path)?;
     if serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok() {
         return Ok(vec![(None, bytes)]);
@@ -69,15 +69,15 @@ pub fn read_file(path: &Path) -> std::io::Result<Vec<(Option<usize>, Vec<u8>)>> 
 
 /// One printed decision.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Decision {
+pub(crate) struct Decision {
     /// Where the message came from.
-    pub source: String,
+    pub(crate) source: String,
     /// `update_priority`, … (empty when the message did not decode).
-    pub changelog_type: String,
+    pub(crate) changelog_type: String,
     /// `applied`, `would_apply`, `filtered`, `decode_error`, `permanent_error`, `retry_needed`.
-    pub decision: &'static str,
+    pub(crate) decision: &'static str,
     /// The filter reason or the error, when there is one.
-    pub detail: String,
+    pub(crate) detail: String,
 }
 
 impl Decision {
@@ -124,20 +124,20 @@ impl Decision {
 
 /// Totals of a replay.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ReplaySummary {
+pub(crate) struct ReplaySummary {
     /// Messages read.
-    pub messages: usize,
+    pub(crate) messages: usize,
     /// Decisions printed.
-    pub decisions: usize,
+    pub(crate) decisions: usize,
     /// Messages that did not decode.
-    pub decode_errors: usize,
+    pub(crate) decode_errors: usize,
     /// Changelogs whose handling failed transiently (the Case API was unreachable).
-    pub retry_needed: usize,
+    pub(crate) retry_needed: usize,
 }
 
 /// Runs every message through `pipeline` and prints one decision per changelog to `out`.
 /// Decode errors never stop the run.
-pub async fn replay(
+pub(crate) async fn replay(
     pipeline: &Pipeline,
     messages: Vec<ReplayMessage>,
     format: OutputFormat,

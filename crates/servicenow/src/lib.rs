@@ -38,11 +38,13 @@
 //! # }).unwrap_or_else(|_| std::process::abort());
 //! ```
 
+pub mod config;
 mod decode;
 mod filter;
 mod process;
 mod replay;
 
+pub use config::ServiceNowSection;
 pub use decode::{DATA_FIELDS, EVENT_TYPE, ServiceNowDecoder};
 pub use filter::{ServiceNowConfig, ServiceNowFilterer};
 pub use process::ServiceNowProcessor;

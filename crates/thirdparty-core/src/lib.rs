@@ -71,6 +71,7 @@ mod api;
 mod cache;
 mod case;
 mod changelog;
+pub mod config;
 mod ids;
 mod metadata;
 mod payload;
