@@ -30,7 +30,7 @@ mod process;
 mod values;
 mod wire;
 
-pub use decode::{JiraDecoder, envelope, record_key};
+pub use decode::{DECODE_ERROR_KINDS, JiraDecoder, NOT_JIRA, envelope, record_key};
 pub use filter::{DEFAULT_SYNC_MARKER, JiraConfig, JiraFilterer};
 pub use markup::wiki_to_markdown;
 pub use process::JiraProcessor;
