@@ -220,10 +220,13 @@ impl CaseClient {
                 return Err(wire::case_api_error(rpc, &status, update));
             }
             let elapsed = started.elapsed();
-            let wait = retry.backoff(attempts);
-            let out_of_attempts = attempts >= retry.max_attempts;
-            let out_of_time = elapsed.saturating_add(wait) >= retry.max_elapsed;
-            if out_of_attempts || out_of_time {
+            let backoff = thirdparty_core::Backoff::new(
+                retry.max_attempts,
+                retry.initial_backoff,
+                retry.max_backoff,
+            )
+            .with_max_elapsed(retry.max_elapsed);
+            let Some(wait) = backoff.next_delay(attempts, elapsed, rand::random()) else {
                 let mut message = format!(
                     "gave up after {attempts} attempt(s) in {elapsed:.1?}: {}",
                     wire::status_message(&status)
@@ -241,7 +244,7 @@ impl CaseClient {
                     "Case API call failed transiently; giving up"
                 );
                 return Err(CaseApiError::Unavailable { rpc, message });
-            }
+            };
             tracing::debug!(
                 rpc,
                 attempt = attempts,
