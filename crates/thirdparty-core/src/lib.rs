@@ -81,6 +81,8 @@ mod payload;
 mod pipeline;
 mod reason;
 mod settings;
+#[cfg(feature = "test-util")]
+pub mod testing;
 mod text;
 mod traits;
 
