@@ -17,7 +17,9 @@ const MAX_KIND_LEN: usize = 32;
 /// use thirdparty_core::DecodeErrorKind;
 ///
 /// const NOT_ACME: DecodeErrorKind = DecodeErrorKind::new("not_acme");
+/// const ACME_KINDS: [DecodeErrorKind; 5] = DecodeErrorKind::common_and(NOT_ACME);
 /// assert_eq!(NOT_ACME.as_str(), "not_acme");
+/// assert!(ACME_KINDS.contains(&DecodeErrorKind::MISSING_FIELD));
 /// assert_eq!(DecodeErrorKind::NOT_JSON.as_str(), "not_json");
 /// // A tag that is not snake_case cannot reach a metric: it becomes `invalid`.
 /// assert_eq!(DecodeErrorKind::new("Not JSON").as_str(), "invalid");
@@ -43,6 +45,13 @@ impl DecodeErrorKind {
         Self::MISSING_FIELD,
         Self::INVALID_VALUE,
     ];
+
+    /// The closed set of an integration with one kind of its own: [`DecodeErrorKind::COMMON`]
+    /// and `own`.
+    pub const fn common_and(own: Self) -> [Self; 5] {
+        let [a, b, c, d] = Self::COMMON;
+        [a, b, c, d, own]
+    }
 
     /// An integration's own kind. `tag` must be snake_case (`a-z` and single inner `_`) and
     /// at most 32 bytes; any other tag becomes [`DecodeErrorKind::INVALID`], so a metric tag

@@ -10,13 +10,7 @@ pub const NOT_JIRA: Kind = Kind::new("not_jira");
 
 /// Every kind a Jira [`DecodeError`] can have: the `kind` tag values of
 /// `dd.case.kafka_consumer.decode_error` for this flavor.
-pub const DECODE_ERROR_KINDS: &[Kind] = &[
-    Kind::NOT_JSON,
-    Kind::WRONG_TYPE,
-    Kind::MISSING_FIELD,
-    Kind::INVALID_VALUE,
-    NOT_JIRA,
-];
+pub const DECODE_ERROR_KINDS: [Kind; 5] = Kind::common_and(NOT_JIRA);
 
 /// A decode error of `kind` at `path`.
 pub(crate) fn error(path: &str, kind: Kind, message: impl AsRef<str>) -> DecodeError {

@@ -11,13 +11,7 @@ pub const NOT_SERVICENOW: Kind = Kind::new("not_servicenow");
 
 /// Every kind a ServiceNow [`DecodeError`] can have: the `kind` tag values of
 /// `dd.case.kafka_consumer.decode_error` for this flavor.
-pub const DECODE_ERROR_KINDS: &[Kind] = &[
-    Kind::NOT_JSON,
-    Kind::WRONG_TYPE,
-    Kind::MISSING_FIELD,
-    Kind::INVALID_VALUE,
-    NOT_SERVICENOW,
-];
+pub const DECODE_ERROR_KINDS: [Kind; 5] = Kind::common_and(NOT_SERVICENOW);
 
 /// A decode error of `kind` at `path`.
 pub(crate) fn error(
