@@ -47,8 +47,10 @@ impl Processor for ServiceNowProcessor {
     ) -> Result<Processed, SyncError> {
         match &changelog.change {
             Change::Status(change) => {
-                let code = change.to.as_ref().and_then(|v| v.id_or_text());
-                let Some(status) = code.and_then(|c| settings.map_value(CaseField::Status, c))
+                let Some(status) = change
+                    .to
+                    .as_ref()
+                    .and_then(|v| settings.map_field_value(CaseField::Status, v))
                 else {
                     return Ok(Processed::Skipped(FilteredReason::FieldValueNotMapped));
                 };
