@@ -2,6 +2,7 @@
 //! settings and the case (filter).
 
 use crate::INTEGRATION;
+use crate::process::mapped_status;
 use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
@@ -212,11 +213,7 @@ impl Filterer for ServiceNowFilterer {
         }
         match &changelog.change {
             Change::Status(change) => {
-                let Some(status) = change
-                    .to
-                    .as_ref()
-                    .and_then(|v| settings.map_field_value(CaseField::Status, v))
-                else {
+                let Some(status) = mapped_status(settings, change) else {
                     return Ok(Skip(FilteredReason::FieldValueNotMapped));
                 };
                 if let Some(reason) =
