@@ -344,8 +344,9 @@ mod tests {
             {
                 Err(thirdparty_core::DecodeError::new(
                     self.integration(),
+                    thirdparty_core::DecodeErrorKind::INVALID_VALUE,
                     "$",
-                    format!("invalid_value: {}", String::from_utf8_lossy(&payload.value)),
+                    String::from_utf8_lossy(&payload.value),
                 ))
             }
         }

@@ -243,10 +243,13 @@ impl CaseClient {
                 return Err(case_api_error(rpc, &status, update));
             }
             let elapsed = started.elapsed();
-            let wait = retry.backoff(attempts);
-            let out_of_attempts = attempts >= retry.max_attempts;
-            let out_of_time = elapsed.saturating_add(wait) >= retry.max_elapsed;
-            if out_of_attempts || out_of_time {
+            let backoff = thirdparty_core::Backoff::new(
+                retry.max_attempts,
+                retry.initial_backoff,
+                retry.max_backoff,
+            )
+            .with_max_elapsed(retry.max_elapsed);
+            let Some(wait) = backoff.next_delay(attempts, elapsed, rand::random()) else {
                 let mut message = format!(
                     "gave up after {attempts} attempt(s) in {elapsed:.1?}: {}",
                     status_message(&status)
@@ -264,7 +267,7 @@ impl CaseClient {
                     "Case API call failed transiently; giving up"
                 );
                 return Err(CaseApiError::Unavailable { rpc, message });
-            }
+            };
             tracing::debug!(
                 rpc,
                 attempt = attempts,

@@ -3,14 +3,21 @@
 use crate::INTEGRATION;
 use crate::markup::wiki_to_markdown;
 use crate::wire::{CommentBody, Envelope, Issue, Item, JStr, Scalar, User, Webhook};
-use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
-use serde_path_to_error::Segment;
+use chrono::{DateTime, FixedOffset, Utc};
 use std::collections::HashMap;
 use thirdparty_core::{
-    Author, CaseLocator, Change, Changelog, ChangelogType, Comment, DecodeError, Decoded, Decoder,
-    FieldChange, FieldValue, FilteredReason, Integration, OrgId, Payload, SkippedEvent, Text,
-    ThirdPartyRef,
+    Author, CaseLocator, Change, Changelog, ChangelogType, Comment, DecodeError,
+    DecodeErrorKind as Kind, Decoded, Decoder, FieldChange, FieldValue, FilteredReason,
+    Integration, OrgId, Payload, SkippedEvent, Text, ThirdPartyRef,
 };
+
+mod envelope;
+mod errors;
+
+pub use envelope::{envelope, record_key};
+pub(crate) use errors::error;
+use errors::serde_error;
+pub use errors::{DECODE_ERROR_KINDS, NOT_JIRA};
 
 /// Decodes the Jira Kafka contract (see the crate docs): one [`Changelog`] per changed field
 /// of a `jira:issue_updated`, one `create_comment` per new comment, a
@@ -34,7 +41,7 @@ impl JiraDecoder {
         if value.trim_ascii_start().first() == Some(&b'[') {
             return Err(error(
                 "$",
-                "wrong_type",
+                Kind::WRONG_TYPE,
                 "the record value is a JSON array; expected the envelope object {orgId, jiraAccountId, receivedAt, webhook}",
             ));
         }
@@ -51,7 +58,7 @@ impl JiraDecoder {
                     // Unreachable for a deterministic deserializer; say so rather than panic.
                     Ok(_) => error(
                         "$",
-                        "not_json",
+                        Kind::NOT_JSON,
                         "the envelope failed to decode once and decoded the second time; report this input",
                     ),
                 });
@@ -60,7 +67,7 @@ impl JiraDecoder {
         de.end().map_err(|e| {
             error(
                 "$",
-                "not_json",
+                Kind::NOT_JSON,
                 format!(
                     "trailing data after the envelope object ({e}); send one JSON object per record"
                 ),
@@ -78,142 +85,6 @@ impl Decoder for JiraDecoder {
     fn decode(&self, payload: &Payload) -> Result<Vec<Decoded>, DecodeError> {
         self.decode_value(&payload.value)
     }
-}
-
-/// Wraps a raw Jira webhook body into the Kafka contract's envelope, keeping the body byte
-/// for byte. Fails (`not_json`) when the body is not one JSON value, or (`invalid_value`)
-/// when the account id is blank.
-///
-/// ```
-/// let at = chrono::DateTime::parse_from_rfc3339("2026-03-01T10:00:00Z").unwrap().to_utc();
-/// let value = jira::envelope(42, "site-1", at, br#"{"webhookEvent":"jira:issue_deleted"}"#).unwrap();
-/// assert_eq!(
-///     std::str::from_utf8(&value).unwrap(),
-///     r#"{"orgId":42,"jiraAccountId":"site-1","receivedAt":"2026-03-01T10:00:00.000Z","webhook":{"webhookEvent":"jira:issue_deleted"}}"#
-/// );
-/// ```
-pub fn envelope(
-    org_id: u64,
-    jira_account_id: &str,
-    received_at: DateTime<Utc>,
-    raw_webhook: &[u8],
-) -> Result<Vec<u8>, DecodeError> {
-    if jira_account_id.trim().is_empty() {
-        return Err(error(
-            "jiraAccountId",
-            "invalid_value",
-            "the Jira account (site) id is blank; pass the connected site's id",
-        ));
-    }
-    let mut de = serde_json::Deserializer::from_slice(raw_webhook);
-    <serde::de::IgnoredAny as serde::Deserialize>::deserialize(&mut de)
-        .and_then(|_| de.end())
-        .map_err(|e| {
-            error(
-                "webhook",
-                "not_json",
-                format!("the webhook body is not one JSON value ({e}); pass the body exactly as Jira sent it"),
-            )
-        })?;
-    let body = raw_webhook.trim_ascii();
-    let account = serde_json::to_string(jira_account_id)
-        .map_err(|e| error("jiraAccountId", "invalid_value", e.to_string()))?;
-    let received = received_at.to_rfc3339_opts(SecondsFormat::Millis, true);
-    let mut out = Vec::with_capacity(body.len() + account.len() + 96);
-    out.extend_from_slice(b"{\"orgId\":");
-    out.extend_from_slice(org_id.to_string().as_bytes());
-    out.extend_from_slice(b",\"jiraAccountId\":");
-    out.extend_from_slice(account.as_bytes());
-    out.extend_from_slice(b",\"receivedAt\":\"");
-    out.extend_from_slice(received.as_bytes());
-    out.extend_from_slice(b"\",\"webhook\":");
-    out.extend_from_slice(body);
-    out.push(b'}');
-    Ok(out)
-}
-
-/// The Kafka record key for an issue: `"<orgId>:<issue id>"`, so one issue's events stay
-/// in order within a partition.
-///
-/// ```
-/// assert_eq!(jira::record_key(42, "10040"), "42:10040");
-/// ```
-pub fn record_key(org_id: u64, issue_id: &str) -> String {
-    format!("{org_id}:{issue_id}")
-}
-
-/// A decode error of `kind` at `path`.
-pub(crate) fn error(path: &str, kind: &str, message: impl AsRef<str>) -> DecodeError {
-    DecodeError::new(INTEGRATION, path, format!("{kind}: {}", message.as_ref()))
-}
-
-/// Maps a serde error to a [`DecodeError`] with a path and a kind. Values quoted by serde
-/// (`invalid type: string "…"`) are dropped from the message: they may be customer text.
-fn serde_error(e: &serde_path_to_error::Error<serde_json::Error>) -> DecodeError {
-    let mut path = String::new();
-    for segment in e.path() {
-        match segment {
-            Segment::Seq { index } => path.push_str(&format!("[{index}]")),
-            Segment::Map { key } | Segment::Enum { variant: key } => {
-                if !path.is_empty() {
-                    path.push('.');
-                }
-                path.push_str(key);
-            }
-            Segment::Unknown => path.push_str(if path.is_empty() { "?" } else { ".?" }),
-        }
-    }
-    let inner = e.inner();
-    let message = redact_serde_message(&inner.to_string());
-    use serde_json::error::Category;
-    let (kind, hint) = match inner.classify() {
-        Category::Syntax | Category::Eof | Category::Io => (
-            "not_json",
-            "the record value must be one UTF-8 JSON object (the envelope)",
-        ),
-        Category::Data => {
-            if let Some(field) = message
-                .strip_prefix("missing field `")
-                .and_then(|r| r.split('`').next())
-            {
-                if !path.is_empty() {
-                    path.push('.');
-                }
-                path.push_str(field);
-                (
-                    "missing_field",
-                    "the producer must send this field (see the Kafka contract in the jira crate README)",
-                )
-            } else if message.starts_with("invalid type") {
-                (
-                    "wrong_type",
-                    "the field has another JSON type than the contract says",
-                )
-            } else {
-                (
-                    "invalid_value",
-                    "the field's value is outside what the contract allows",
-                )
-            }
-        }
-    };
-    if path.is_empty() {
-        path.push('$');
-    }
-    error(&path, kind, format!("{message}; {hint}"))
-}
-
-fn redact_serde_message(message: &str) -> String {
-    for marker in ["string \"", "map key \""] {
-        if let (Some(start), Some(end)) = (message.find(marker), message.rfind("\", expected"))
-            && end >= start + marker.len()
-        {
-            let head = message.get(..start + marker.len() - 2).unwrap_or("");
-            let tail = message.get(end + 1..).unwrap_or("");
-            return format!("{head} <redacted>{tail}");
-        }
-    }
-    message.to_owned()
 }
 
 /// Parses Jira's date-times: `2019-01-07T16:55:51.184-0330`, `…+0000`, or RFC 3339.
@@ -257,7 +128,7 @@ fn decode_envelope(env: Envelope<'_>) -> Result<Vec<Decoded>, DecodeError> {
     if account.is_empty() {
         return Err(error(
             "jiraAccountId",
-            "invalid_value",
+            Kind::INVALID_VALUE,
             "the Jira account (site) id is blank; the producer must name the connected site",
         ));
     }
@@ -266,7 +137,7 @@ fn decode_envelope(env: Envelope<'_>) -> Result<Vec<Decoded>, DecodeError> {
         .map_err(|_| {
             error(
                 "receivedAt",
-                "invalid_value",
+                Kind::INVALID_VALUE,
                 "receivedAt is not an RFC 3339 date-time (e.g. 2026-03-01T10:00:00Z)",
             )
         })?;
@@ -276,7 +147,7 @@ fn decode_envelope(env: Envelope<'_>) -> Result<Vec<Decoded>, DecodeError> {
         Some(ms) => Some(DateTime::<Utc>::from_timestamp_millis(ms.0).ok_or_else(|| {
             error(
                 "webhook.timestamp",
-                "invalid_value",
+                Kind::INVALID_VALUE,
                 "timestamp is not a representable epoch-milliseconds time",
             )
         })?),
@@ -290,7 +161,7 @@ fn decode_envelope(env: Envelope<'_>) -> Result<Vec<Decoded>, DecodeError> {
     let Some(event) = wh.webhook_event.as_ref() else {
         return Err(error(
             "webhook.webhookEvent",
-            "not_jira",
+            NOT_JIRA,
             "the webhook body has no webhookEvent, so it is not a Jira webhook; check what the producer wraps",
         ));
     };
@@ -300,7 +171,7 @@ fn decode_envelope(env: Envelope<'_>) -> Result<Vec<Decoded>, DecodeError> {
             let Some(comment) = wh.comment.as_ref() else {
                 return Err(error(
                     "webhook.comment",
-                    "missing_field",
+                    Kind::MISSING_FIELD,
                     "a comment_created webhook must carry the comment",
                 ));
             };
@@ -319,7 +190,7 @@ fn issue_updated(ctx: &Context<'_>, wh: &Webhook<'_>) -> Result<Vec<Decoded>, De
     let Some(issue) = wh.issue.as_ref() else {
         return Err(error(
             "webhook.issue",
-            "missing_field",
+            Kind::MISSING_FIELD,
             "a jira:issue_updated webhook must carry the issue",
         ));
     };
@@ -390,7 +261,7 @@ fn field_key(item: &Item<'_>, index: usize) -> Result<String, DecodeError> {
     let Some(name) = non_empty(item.field.as_ref()) else {
         return Err(error(
             &format!("webhook.changelog.items[{index}].fieldId"),
-            "missing_field",
+            Kind::MISSING_FIELD,
             "a changelog item names no field (neither fieldId nor field)",
         ));
     };
@@ -493,7 +364,7 @@ fn third_party_ref(
         .ok_or_else(|| {
             error(
                 "webhook.issue.id",
-                "missing_field",
+                Kind::MISSING_FIELD,
                 "no issue id: neither issue.id nor an issue id in comment.self",
             )
         })?;
@@ -523,7 +394,7 @@ fn comment_changelog(
     let Some(id) = non_empty_scalar(comment.id.as_ref()) else {
         return Err(error(
             "webhook.comment.id",
-            "missing_field",
+            Kind::MISSING_FIELD,
             "the comment has no id (needed for idempotent sync)",
         ));
     };
@@ -587,7 +458,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn enveloped(webhook: serde_json::Value) -> Vec<u8> {
+    pub(super) fn enveloped(webhook: serde_json::Value) -> Vec<u8> {
         serde_json::to_vec(&json!({
             "orgId": 7,
             "jiraAccountId": "site-1",
@@ -597,11 +468,11 @@ mod tests {
         .unwrap()
     }
 
-    fn decode(value: &[u8]) -> Result<Vec<Decoded>, DecodeError> {
+    pub(super) fn decode(value: &[u8]) -> Result<Vec<Decoded>, DecodeError> {
         JiraDecoder::new().decode_value(value)
     }
 
-    fn changelogs(value: &[u8]) -> Vec<Changelog> {
+    pub(super) fn changelogs(value: &[u8]) -> Vec<Changelog> {
         decode(value)
             .unwrap()
             .into_iter()
@@ -612,7 +483,7 @@ mod tests {
             .collect()
     }
 
-    fn issue() -> serde_json::Value {
+    pub(super) fn issue() -> serde_json::Value {
         json!({"id": "10040", "key": "SUP-41", "fields": {
             "project": {"id": "10000", "key": "SUP"},
             "issuetype": {"id": "10001", "name": "Bug"},
@@ -845,119 +716,5 @@ mod tests {
                 ..
             })]
         ));
-    }
-
-    fn err_of(value: &[u8]) -> (String, String) {
-        let e = decode(value).unwrap_err();
-        (e.path.clone(), e.kind().to_owned())
-    }
-
-    #[test]
-    fn errors_name_path_and_kind() {
-        assert_eq!(err_of(b"not json"), ("$".into(), "not_json".into()));
-        assert_eq!(err_of(b""), ("$".into(), "not_json".into()));
-        assert_eq!(err_of(b"[1]"), ("$".into(), "wrong_type".into()));
-        assert_eq!(
-            err_of(br#"{"jiraAccountId":"s","receivedAt":"2026-03-01T10:00:00Z","webhook":{}}"#),
-            ("orgId".into(), "missing_field".into())
-        );
-        assert_eq!(err_of(br#"{"orgId":"7","jiraAccountId":"s","receivedAt":"2026-03-01T10:00:00Z","webhook":{}}"#), ("orgId".into(), "wrong_type".into()));
-        assert_eq!(
-            err_of(br#"{"orgId":7,"jiraAccountId":"s","receivedAt":"yesterday","webhook":{}}"#),
-            ("receivedAt".into(), "invalid_value".into())
-        );
-        assert_eq!(err_of(br#"{"orgId":7,"jiraAccountId":" ","receivedAt":"2026-03-01T10:00:00Z","webhook":{}}"#), ("jiraAccountId".into(), "invalid_value".into()));
-        assert_eq!(
-            err_of(&enveloped(json!({"accountId": "x", "username": "y"}))),
-            ("webhook.webhookEvent".into(), "not_jira".into())
-        );
-        assert_eq!(
-            err_of(&enveloped(json!("text"))),
-            ("webhook".into(), "wrong_type".into())
-        );
-        assert_eq!(
-            err_of(&enveloped(
-                json!({"webhookEvent": "jira:issue_updated", "issue": issue(), "changelog": {"items": [{"field": "a"}, {"fieldId": ["x"]}]}})
-            )),
-            (
-                "webhook.changelog.items[1].fieldId".into(),
-                "wrong_type".into()
-            )
-        );
-        assert_eq!(
-            err_of(&enveloped(
-                json!({"webhookEvent": "jira:issue_updated", "issue": issue(), "changelog": {"items": [{"fromString": "a"}]}})
-            )),
-            (
-                "webhook.changelog.items[0].fieldId".into(),
-                "missing_field".into()
-            )
-        );
-        assert_eq!(
-            err_of(&enveloped(json!({"webhookEvent": "jira:issue_updated"}))),
-            ("webhook.issue".into(), "missing_field".into())
-        );
-        assert_eq!(
-            err_of(&enveloped(
-                json!({"webhookEvent": "comment_created", "comment": {"id": "1", "body": "x"}})
-            )),
-            ("webhook.issue.id".into(), "missing_field".into())
-        );
-        assert_eq!(
-            err_of(&enveloped(
-                json!({"webhookEvent": "comment_created", "issue": issue(), "comment": {"body": "x"}})
-            )),
-            ("webhook.comment.id".into(), "missing_field".into())
-        );
-        assert_eq!(
-            err_of(&enveloped(
-                json!({"webhookEvent": "comment_created", "issue": issue()})
-            )),
-            ("webhook.comment".into(), "missing_field".into())
-        );
-        assert_eq!(
-            err_of(&enveloped(
-                json!({"webhookEvent": "jira:issue_updated", "timestamp": "soon"})
-            )),
-            ("webhook.timestamp".into(), "wrong_type".into())
-        );
-        let mut trailing = enveloped(json!({"webhookEvent": "x"}));
-        trailing.extend_from_slice(b" {}");
-        assert_eq!(err_of(&trailing), ("$".into(), "not_json".into()));
-    }
-
-    #[test]
-    fn error_messages_do_not_echo_string_values() {
-        let e = decode(br#"{"orgId":"customer secret text","jiraAccountId":"s"}"#).unwrap_err();
-        assert!(!e.to_string().contains("secret"), "{e}");
-        assert!(
-            e.message
-                .starts_with("wrong_type: invalid type: string <redacted>, expected u64"),
-            "{e}"
-        );
-    }
-
-    #[test]
-    fn envelope_round_trips_and_rejects_non_json() {
-        let at = DateTime::parse_from_rfc3339("2026-03-01T10:00:00Z")
-            .unwrap()
-            .to_utc();
-        let body = br#" {"webhookEvent":"comment_created","issue":{"id":"1"},"comment":{"id":"2","body":"hi"}}
-"#;
-        let value = envelope(7, "site-\"1\"", at, body).unwrap();
-        let cls = changelogs(&value);
-        assert_eq!(cls[0].third_party.account_id, "site-\"1\"");
-        assert_eq!(
-            envelope(7, "s", at, b"{oops").unwrap_err().kind(),
-            "not_json"
-        );
-        assert_eq!(
-            envelope(7, "s", at, b"{} {}").unwrap_err().kind(),
-            "not_json"
-        );
-        assert_eq!(
-            envelope(7, "", at, b"{}").unwrap_err().kind(),
-            "invalid_value"
-        );
     }
 }

@@ -2,15 +2,16 @@
 //! the filter (settings, ordering, mapping, no-change and state-conflict checks).
 
 use crate::INTEGRATION;
-use crate::values::{Target, mapped, resolve_user, target};
+use crate::values::{Target, resolve_user, target};
 use async_trait::async_trait;
 use std::cmp::Reverse;
 use std::sync::Arc;
 use std::time::Duration;
 use thirdparty_core::{
-    CacheStats, Case, CaseApi, CaseField, Change, Changelog, ConflictPolicy, FieldChange,
-    FieldUpdate, FieldValue, FilterVerdict, FilteredReason, Filterer, IntegrationMetadata,
-    MetadataCache, PreFiltered, ProjectSettings, SyncDirection, SyncError,
+    CacheStats, Case, CaseApi, CaseField, Change, Changelog, ConflictPolicy, DirectionRule,
+    FieldChange, FieldUpdate, FieldValue, FilterVerdict, FilteredReason, Filterer,
+    IntegrationMetadata, MetadataCache, PreFiltered, ProjectSettings, SyncError,
+    check_project_settings,
 };
 use tracing::debug;
 
@@ -60,11 +61,13 @@ impl Default for JiraConfig {
 ///    field (`customfield_*`, or a Server custom field without id) is
 ///    `custom_field_not_configured` and anything else `unsupported_changelog_type`.
 ///
-/// **Filter** (with the case and its settings), in this order:
-/// `org_disabled` → `integration_disabled` → `project_sync_disabled` → per-field direction
+/// **Filter** (with the case and its settings), in this order: the shared project checks
+/// ([`check_project_settings`] with [`DirectionRule::FieldOverrideFirst`]): `org_disabled` →
+/// `integration_disabled` → `project_sync_disabled` → per-field direction
 /// (`field_jira_bi_sync_disabled` when the field's own direction does not pull,
 /// `sync_direction_push_only` when the project pushes only) → `comment_sync_disabled`
-/// (comments) → `created_before_start_syncing_from` → `out_of_order_event` (fields, from
+/// (comments) → `created_before_start_syncing_from` (the case was created before the
+/// project's `start_syncing_from`); then `out_of_order_event` (fields, from
 /// `case.field_stamps`) → `field_value_not_mapped` / `invalid_field_value` → `no_change` →
 /// `state_conflict` (priority, status, assignee), which the project's `conflict_policy`
 /// `third_party_wins` turns into [`FilterVerdict::ApplyOverridingConflict`].
@@ -213,7 +216,9 @@ fn expected<'s>(
 ) -> Expected<'s> {
     match from {
         None => Expected::Empty,
-        Some(v) => mapped(settings, field, v).map_or(Expected::Unknown, Expected::Value),
+        Some(v) => settings
+            .map_field_value(field, v)
+            .map_or(Expected::Unknown, Expected::Value),
     }
 }
 
@@ -250,35 +255,15 @@ impl Filterer for JiraFilterer {
     ) -> Result<FilterVerdict, SyncError> {
         use FilteredReason as R;
         let skip = |r: FilteredReason| Ok(FilterVerdict::Skip(r));
-        if !settings.org_enabled {
-            return skip(R::OrgDisabled);
-        }
-        if !settings.integration_enabled {
-            return skip(R::IntegrationDisabled);
-        }
-        if !settings.project_sync_enabled || settings.sync_direction == SyncDirection::Disabled {
-            return skip(R::ProjectSyncDisabled);
-        }
-        let Some(field) = changelog.case_field() else {
-            return skip(R::UnsupportedChangelogType);
+        let field = match check_project_settings(
+            changelog,
+            case,
+            settings,
+            DirectionRule::FieldOverrideFirst,
+        ) {
+            Ok(field) => field,
+            Err(reason) => return skip(reason),
         };
-        match settings.field_sync.get(&field) {
-            Some(direction) if !direction.pulls() => return skip(R::FieldJiraBiSyncDisabled),
-            Some(_) => {}
-            None if settings.sync_direction == SyncDirection::OneWayPush => {
-                return skip(R::SyncDirectionPushOnly);
-            }
-            None => {}
-        }
-        if field == CaseField::Comment && !settings.comment_sync_enabled {
-            return skip(R::CommentSyncDisabled);
-        }
-        if settings
-            .start_syncing_from
-            .is_some_and(|start| case.created_at < start)
-        {
-            return skip(R::CreatedBeforeStartSyncingFrom);
-        }
         if field != CaseField::Comment
             && case
                 .field_stamps

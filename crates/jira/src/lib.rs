@@ -32,7 +32,7 @@ mod values;
 mod wire;
 
 pub use config::JiraSection;
-pub use decode::{JiraDecoder, envelope, record_key};
+pub use decode::{DECODE_ERROR_KINDS, JiraDecoder, NOT_JIRA, envelope, record_key};
 pub use filter::{DEFAULT_SYNC_MARKER, JiraConfig, JiraFilterer};
 pub use markup::wiki_to_markdown;
 pub use process::JiraProcessor;

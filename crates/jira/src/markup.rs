@@ -651,114 +651,127 @@ fn image(chars: &[char], i: usize, out: &mut String) -> Option<usize> {
 mod tests {
     use super::wiki_to_markdown as md;
 
+    /// Checks each (wiki markup, Markdown) pair.
+    fn converts(cases: &[(&str, &str)]) {
+        for (wiki, markdown) in cases {
+            assert_eq!(md(wiki), *markdown, "{wiki:?}");
+        }
+    }
+
     #[test]
     fn headings_and_rules() {
-        assert_eq!(md("h1. Title\nh3. Sub"), "# Title\n### Sub");
-        assert_eq!(md("h7. not a heading"), "h7. not a heading");
-        assert_eq!(md("a\n----\nb"), "a\n---\nb");
+        converts(&[
+            ("h1. Title\nh3. Sub", "# Title\n### Sub"),
+            ("h7. not a heading", "h7. not a heading"),
+            ("a\n----\nb", "a\n---\nb"),
+        ]);
     }
 
     #[test]
     fn emphasis_follows_jiras_word_rules() {
-        assert_eq!(md("*bold* _it_ -gone- +ins+"), "**bold** *it* ~~gone~~ ins");
-        assert_eq!(md("x^2^ and H~2~O"), "x^2^ and H~2~O");
-        assert_eq!(md("a ^sup^ b ~sub~"), "a <sup>sup</sup> b <sub>sub</sub>");
-        assert_eq!(
-            md("snake_case_name and 2019-01-07 - a - b"),
-            "snake_case_name and 2019-01-07 - a - b"
-        );
-        assert_eq!(md("5 * 3 * 2"), "5 * 3 * 2");
-        assert_eq!(md("*bold _and it_*"), "**bold *and it***");
-        assert_eq!(md("**not bold**"), "**not bold**");
+        converts(&[
+            ("*bold* _it_ -gone- +ins+", "**bold** *it* ~~gone~~ ins"),
+            ("x^2^ and H~2~O", "x^2^ and H~2~O"),
+            ("a ^sup^ b ~sub~", "a <sup>sup</sup> b <sub>sub</sub>"),
+            (
+                "snake_case_name and 2019-01-07 - a - b",
+                "snake_case_name and 2019-01-07 - a - b",
+            ),
+            ("5 * 3 * 2", "5 * 3 * 2"),
+            ("*bold _and it_*", "**bold *and it***"),
+            ("**not bold**", "**not bold**"),
+        ]);
     }
 
     #[test]
     fn monospace_and_code_blocks() {
-        assert_eq!(md("use {{cargo test}} now"), "use `cargo test` now");
-        assert_eq!(md("{{a`b}}"), "`` a`b ``");
-        assert_eq!(
-            md("before\r\n{code:python}\r\ndef f():\r\n    return *x*\r\n{code}\r\nafter"),
-            "before\n```python\ndef f():\n    return *x*\n```\nafter"
-        );
-        assert_eq!(
-            md("{noformat}\n*raw* [x|y]\n{noformat}"),
-            "```\n*raw* [x|y]\n```"
-        );
-        assert_eq!(
-            md("{code:title=Foo.java|borderStyle=solid}\nclass Foo {}\n{code}"),
-            "```\nclass Foo {}\n```"
-        );
-        assert_eq!(md("{code}unterminated *x*"), "```\nunterminated *x*\n```");
-        assert_eq!(md("{codex} stays"), "{codex} stays");
+        converts(&[
+            ("use {{cargo test}} now", "use `cargo test` now"),
+            ("{{a`b}}", "`` a`b ``"),
+            (
+                "before\r\n{code:python}\r\ndef f():\r\n    return *x*\r\n{code}\r\nafter",
+                "before\n```python\ndef f():\n    return *x*\n```\nafter",
+            ),
+            (
+                "{noformat}\n*raw* [x|y]\n{noformat}",
+                "```\n*raw* [x|y]\n```",
+            ),
+            (
+                "{code:title=Foo.java|borderStyle=solid}\nclass Foo {}\n{code}",
+                "```\nclass Foo {}\n```",
+            ),
+            ("{code}unterminated *x*", "```\nunterminated *x*\n```"),
+            ("{codex} stays", "{codex} stays"),
+        ]);
     }
 
     #[test]
     fn links_mentions_images() {
-        assert_eq!(
-            md("[Google|http://www.google.com]"),
-            "[Google](http://www.google.com)"
-        );
-        assert_eq!(md("[http://www.google.com]"), "<http://www.google.com>");
-        assert_eq!(md("[~admin] hi"), "@admin hi");
-        assert_eq!(
-            md("[~accountid:619a4432ebce470067f20384]"),
-            "@accountid:619a4432ebce470067f20384"
-        );
-        assert_eq!(md("[Winston Smith|~accountid:abc]"), "@Winston Smith");
-        assert_eq!(
-            md("[a *b*|https://x.io/a b]"),
-            "[a **b**](https://x.io/a%20b)"
-        );
-        assert_eq!(md("[^log.txt] and [#top]"), "log.txt and top");
-        assert_eq!(md("[not a link]"), "[not a link]");
-        assert_eq!(
-            md("!screen.png! and !http://x.io/a.png|thumbnail!"),
-            "![](screen.png) and ![](http://x.io/a.png)"
-        );
-        assert_eq!(md("Fixed ASAP! Really!"), "Fixed ASAP! Really!");
-        assert_eq!(
-            md("see https://x.io/a_b_c/-d- ok"),
-            "see https://x.io/a_b_c/-d- ok"
-        );
+        converts(&[
+            (
+                "[Google|http://www.google.com]",
+                "[Google](http://www.google.com)",
+            ),
+            ("[http://www.google.com]", "<http://www.google.com>"),
+            ("[~admin] hi", "@admin hi"),
+            (
+                "[~accountid:619a4432ebce470067f20384]",
+                "@accountid:619a4432ebce470067f20384",
+            ),
+            ("[Winston Smith|~accountid:abc]", "@Winston Smith"),
+            ("[a *b*|https://x.io/a b]", "[a **b**](https://x.io/a%20b)"),
+            ("[^log.txt] and [#top]", "log.txt and top"),
+            ("[not a link]", "[not a link]"),
+            (
+                "!screen.png! and !http://x.io/a.png|thumbnail!",
+                "![](screen.png) and ![](http://x.io/a.png)",
+            ),
+            ("Fixed ASAP! Really!", "Fixed ASAP! Really!"),
+            (
+                "see https://x.io/a_b_c/-d- ok",
+                "see https://x.io/a_b_c/-d- ok",
+            ),
+        ]);
     }
 
     #[test]
     fn lists_quotes_tables() {
-        assert_eq!(
-            md("* one\n** two\n# first\n## second\n#* mixed\n- dash"),
-            "- one\n  - two\n1. first\n   1. second\n   - mixed\n- dash"
-        );
-        assert_eq!(md("*bold* line"), "**bold** line");
-        assert_eq!(md("bq. quoted *text*"), "> quoted **text**");
-        assert_eq!(
-            md("{quote}\nSomeone said\nsomething\n{quote}\nafter"),
-            "> Someone said\n> something\nafter"
-        );
-        assert_eq!(
-            md("||a||b||\n|1|[x|http://y.io]|"),
-            "| a | b |\n| --- | --- |\n| 1 | [x](http://y.io) |"
-        );
+        converts(&[
+            (
+                "* one\n** two\n# first\n## second\n#* mixed\n- dash",
+                "- one\n  - two\n1. first\n   1. second\n   - mixed\n- dash",
+            ),
+            ("*bold* line", "**bold** line"),
+            ("bq. quoted *text*", "> quoted **text**"),
+            (
+                "{quote}\nSomeone said\nsomething\n{quote}\nafter",
+                "> Someone said\n> something\nafter",
+            ),
+            (
+                "||a||b||\n|1|[x|http://y.io]|",
+                "| a | b |\n| --- | --- |\n| 1 | [x](http://y.io) |",
+            ),
+        ]);
     }
 
     #[test]
     fn escapes_wrappers_and_line_ends() {
-        assert_eq!(md("ASAP\\!"), "ASAP!");
-        assert_eq!(md("a \\*not bold\\*"), "a \\*not bold\\*");
-        assert_eq!(md("line\\\\break"), "line\nbreak");
-        assert_eq!(
-            md("{color:red}red{color} {panel:title=T}in{panel}"),
-            "red in"
-        );
-        assert_eq!(md("a\r\nb\rc  \r\n\r\n"), "a\nb\nc");
-        assert_eq!(md("`tick`"), "\\`tick\\`");
-        assert_eq!(md(""), "");
+        converts(&[
+            ("ASAP\\!", "ASAP!"),
+            ("a \\*not bold\\*", "a \\*not bold\\*"),
+            ("line\\\\break", "line\nbreak"),
+            ("{color:red}red{color} {panel:title=T}in{panel}", "red in"),
+            ("a\r\nb\rc  \r\n\r\n", "a\nb\nc"),
+            ("`tick`", "\\`tick\\`"),
+            ("", ""),
+        ]);
     }
 
     #[test]
     fn a_mixed_crlf_comment_converts_fully() {
         let wiki = "Repro on *staging* with _both_ {{workers}} up.\r\n\r\n{noformat}\r\nERROR pool exhausted\r\n{noformat}\r\n\r\n{code:sql}\r\nSELECT 1;\r\n{code}\r\n\r\nRunbook: [https://runbooks.example.org/db] or [the wiki|https://wiki.example.org/db].\r\n\r\n{quote}\r\nCustomer: it is down again\r\n{quote}";
         let expected = "Repro on **staging** with *both* `workers` up.\n\n```\nERROR pool exhausted\n```\n\n```sql\nSELECT 1;\n```\n\nRunbook: <https://runbooks.example.org/db> or [the wiki](https://wiki.example.org/db).\n\n> Customer: it is down again";
-        assert_eq!(md(wiki), expected);
+        converts(&[(wiki, expected)]);
     }
 
     #[test]

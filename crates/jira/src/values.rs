@@ -20,24 +20,6 @@ pub(crate) enum Target<'c> {
     Comment,
 }
 
-/// The case value a priority / status value maps to: by id, else by its text.
-pub(crate) fn mapped<'s>(
-    settings: &'s ProjectSettings,
-    field: CaseField,
-    value: &FieldValue,
-) -> Option<&'s str> {
-    value
-        .id
-        .as_deref()
-        .and_then(|id| settings.map_value(field, id))
-        .or_else(|| {
-            value
-                .text
-                .as_ref()
-                .and_then(|t| settings.map_value(field, t.expose()))
-        })
-}
-
 /// Parses a due date: `YYYY-MM-DD`, an ISO 8601 / Jira date-time (its calendar date in its
 /// own offset), or Jira's `2026-06-05 00:00:00.0`.
 pub(crate) fn parse_due_date(s: &str) -> Option<NaiveDate> {
@@ -81,7 +63,8 @@ pub(crate) fn target<'c>(
         Change::Priority(fc) => Target::Update(FieldUpdate::Priority(match &fc.to {
             None => None,
             Some(v) => Some(
-                mapped(settings, CaseField::Priority, v)
+                settings
+                    .map_field_value(CaseField::Priority, v)
                     .ok_or(FilteredReason::FieldValueNotMapped)?
                     .to_owned(),
             ),
@@ -89,7 +72,8 @@ pub(crate) fn target<'c>(
         Change::Status(fc) => {
             let to = fc.to.as_ref().ok_or(FilteredReason::InvalidFieldValue)?;
             Target::Update(FieldUpdate::Status(
-                mapped(settings, CaseField::Status, to)
+                settings
+                    .map_field_value(CaseField::Status, to)
                     .ok_or(FilteredReason::FieldValueNotMapped)?
                     .to_owned(),
             ))

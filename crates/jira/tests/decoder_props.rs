@@ -89,6 +89,10 @@ fn decode(bytes: Vec<u8>) {
         Err(e) => {
             assert!(!e.path.is_empty());
             assert_ne!(e.kind(), "invalid", "every error has a kind: {e}");
+            assert!(
+                jira::DECODE_ERROR_KINDS.contains(&e.kind),
+                "a kind of the closed set: {e}"
+            );
         }
     }
 }

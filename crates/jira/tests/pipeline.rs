@@ -7,15 +7,12 @@
     clippy::panic
 )]
 
-use async_trait::async_trait;
 use case_sandbox::{Rpc, Store};
 use serde_json::{Value, json};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use thirdparty_core::testing::EditBeforeFirstUpdate;
 use thirdparty_core::{
-    Case, CaseApi, CaseApiError, CaseId, CaseUpdate, FieldUpdate, FilteredReason,
-    IntegrationMetadata, NewTimelineCell, OrgId, Outcome, Payload, ProjectId, ProjectSettings,
-    ThirdPartyRef, TimelineCellCreated, UserId, UserQuery,
+    CaseApi, CaseId, CaseUpdate, FieldUpdate, FilteredReason, OrgId, Outcome, Payload,
 };
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/jira");
@@ -29,74 +26,15 @@ fn payload(name: &str) -> Payload {
     Payload::from_value(std::fs::read(format!("{FIXTURES}/payloads/{name}")).unwrap())
 }
 
-/// A Case API that lets another writer edit the case right before the first update lands.
-struct EditBeforeFirstUpdate {
-    store: Store,
-    edit: FieldUpdate,
-    done: AtomicBool,
-}
-
-#[async_trait]
-impl CaseApi for EditBeforeFirstUpdate {
-    async fn get_case(&self, org: OrgId, id: &CaseId) -> Result<Option<Case>, CaseApiError> {
-        self.store.get_case(org, id).await
-    }
-    async fn find_case_by_third_party(
-        &self,
-        org: OrgId,
-        i: &str,
-        r: &ThirdPartyRef,
-    ) -> Result<Option<Case>, CaseApiError> {
-        self.store.find_case_by_third_party(org, i, r).await
-    }
-    async fn get_project_settings(
-        &self,
-        org: OrgId,
-        p: &ProjectId,
-        i: &str,
-    ) -> Result<Option<ProjectSettings>, CaseApiError> {
-        self.store.get_project_settings(org, p, i).await
-    }
-    async fn list_integration_metadata(
-        &self,
-        org: OrgId,
-        i: &str,
-    ) -> Result<Vec<IntegrationMetadata>, CaseApiError> {
-        self.store.list_integration_metadata(org, i).await
-    }
-    async fn list_integration_orgs(&self, i: &str) -> Result<Vec<OrgId>, CaseApiError> {
-        self.store.list_integration_orgs(i).await
-    }
-    async fn update_case(&self, u: &CaseUpdate) -> Result<Case, CaseApiError> {
-        if !self.done.swap(true, Ordering::SeqCst) {
-            self.store
-                .edit_case(u.org_id, &u.case_id, self.edit.clone())
-                .unwrap();
-        }
-        self.store.update_case(u).await
-    }
-    async fn create_timeline_cell(
-        &self,
-        c: &NewTimelineCell,
-    ) -> Result<TimelineCellCreated, CaseApiError> {
-        self.store.create_timeline_cell(c).await
-    }
-    async fn resolve_user(
-        &self,
-        org: OrgId,
-        q: &UserQuery,
-    ) -> Result<Option<UserId>, CaseApiError> {
-        self.store.resolve_user(org, q).await
-    }
-}
-
 async fn run_with_concurrent_edit(edit: FieldUpdate) -> (Outcome, Store) {
     let store = seed_store();
-    let api: Arc<dyn CaseApi> = Arc::new(EditBeforeFirstUpdate {
-        store: store.clone(),
-        edit,
-        done: AtomicBool::new(false),
-    });
+    let writer = store.clone();
+    let api: Arc<dyn CaseApi> = Arc::new(EditBeforeFirstUpdate::new(
+        store.clone(),
+        Box::new(move |u: &CaseUpdate| {
+            writer.edit_case(u.org_id, &u.case_id, edit).unwrap();
+        }),
+    ));
     let (pipeline, _) = jira::pipeline(api, &jira::JiraConfig::default());
     let report = pipeline.run(&payload("update_priority.json")).await;
     assert_eq!(report.outcomes.len(), 1);

@@ -3,7 +3,7 @@
 //! partitions, then commit synchronously.
 
 use crate::RuntimeError;
-use crate::events::{ClientError, CommitFailed, ConsumerLag, Event};
+use crate::events::{ClientError, CommitFailed, ConsumerLag, TelemetryEvent};
 use crate::status::{ConsumerStatus, TopicPartition};
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;

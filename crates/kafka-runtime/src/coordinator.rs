@@ -6,7 +6,7 @@
 //! [`Consuming`] after a revoke, or to the end after a shutdown.
 
 use crate::context::{Callback, RuntimeContext};
-use crate::events::{DrainDeadlineExceeded, Event, PartitionsAssigned, PartitionsRevoked};
+use crate::events::{DrainDeadlineExceeded, PartitionsAssigned, PartitionsRevoked, TelemetryEvent};
 use crate::partition::{Fence, PartitionCtx, PartitionExit, PartitionTask};
 use crate::status::{ConsumerStatus, TopicPartition};
 use crate::{RetryPolicy, RuntimeError, SkipList};

@@ -1,4 +1,4 @@
-//! Telemetry, one struct per event: [`Event::emit`] writes its structured log line and its
+//! Telemetry, one struct per event: [`TelemetryEvent::emit`] writes its structured log line and its
 //! metric together, so the two never drift apart. Metric names are defined once below and
 //! listed in [`METRIC_NAMES`]. Tags are bounded: topic, partition, and short error labels;
 //! offsets appear in logs only.
@@ -53,28 +53,32 @@ pub const METRIC_NAMES: &[&str] = &[
     PARTITION_PAUSED,
 ];
 
-/// One telemetry event: a log line and a metric.
-pub trait Event {
-    /// Writes the log line and updates the metric.
-    fn emit(&self);
+pub(crate) use thirdparty_core::TelemetryEvent;
+
+/// Counts one occurrence of `name` for a partition (tags `topic`, `partition`).
+fn count_in_partition(name: &'static str, topic: &str, partition: i32) {
+    metrics::counter!(name, "topic" => topic.to_owned(), "partition" => partition.to_string())
+        .increment(1);
 }
 
-fn partition_tag(partition: i32) -> String {
-    partition.to_string()
+/// Sets the gauge `name` of a partition (tags `topic`, `partition`).
+fn gauge_of_partition(name: &'static str, topic: &str, partition: i32, value: f64) {
+    metrics::gauge!(name, "topic" => topic.to_owned(), "partition" => partition.to_string())
+        .set(value);
 }
 
 /// A skip-listed message was acknowledged without calling the handler.
 #[derive(Debug)]
-pub struct MessageSkipped<'a> {
+pub(crate) struct MessageSkipped<'a> {
     /// Topic.
-    pub topic: &'a str,
+    pub(crate) topic: &'a str,
     /// Partition.
-    pub partition: i32,
+    pub(crate) partition: i32,
     /// Offset.
-    pub offset: i64,
+    pub(crate) offset: i64,
 }
 
-impl Event for MessageSkipped<'_> {
+impl TelemetryEvent for MessageSkipped<'_> {
     fn emit(&self) {
         warn!(
             topic = self.topic,
@@ -82,31 +86,30 @@ impl Event for MessageSkipped<'_> {
             offset = self.offset,
             "message skipped by the operator skip list; acknowledged without handling"
         );
-        metrics::counter!(MESSAGE_SKIPPED, "topic" => self.topic.to_owned(), "partition" => partition_tag(self.partition))
-            .increment(1);
+        count_in_partition(MESSAGE_SKIPPED, self.topic, self.partition);
     }
 }
 
 /// A handler asked for a retry; the message will be handled again after `backoff`.
 #[derive(Debug)]
-pub struct RetryScheduled<'a> {
+pub(crate) struct RetryScheduled<'a> {
     /// Topic.
-    pub topic: &'a str,
+    pub(crate) topic: &'a str,
     /// Partition.
-    pub partition: i32,
+    pub(crate) partition: i32,
     /// Offset.
-    pub offset: i64,
+    pub(crate) offset: i64,
     /// The attempt that failed (1-based).
-    pub attempt: u32,
+    pub(crate) attempt: u32,
     /// Total attempts allowed.
-    pub max_attempts: u32,
+    pub(crate) max_attempts: u32,
     /// The wait before the next attempt.
-    pub backoff: Duration,
+    pub(crate) backoff: Duration,
     /// The handler's reason.
-    pub reason: &'a str,
+    pub(crate) reason: &'a str,
 }
 
-impl Event for RetryScheduled<'_> {
+impl TelemetryEvent for RetryScheduled<'_> {
     fn emit(&self) {
         warn!(
             topic = self.topic,
@@ -118,27 +121,26 @@ impl Event for RetryScheduled<'_> {
             reason = self.reason,
             "handler asked for a retry; retrying the message in place"
         );
-        metrics::counter!(RETRIES, "topic" => self.topic.to_owned(), "partition" => partition_tag(self.partition))
-            .increment(1);
+        count_in_partition(RETRIES, self.topic, self.partition);
     }
 }
 
 /// A message failed on its last attempt; the runtime stops with a fatal error.
 #[derive(Debug)]
-pub struct RetriesExhausted<'a> {
+pub(crate) struct RetriesExhausted<'a> {
     /// Topic.
-    pub topic: &'a str,
+    pub(crate) topic: &'a str,
     /// Partition.
-    pub partition: i32,
+    pub(crate) partition: i32,
     /// Offset.
-    pub offset: i64,
+    pub(crate) offset: i64,
     /// Attempts made.
-    pub attempts: u32,
+    pub(crate) attempts: u32,
     /// The handler's last reason.
-    pub reason: &'a str,
+    pub(crate) reason: &'a str,
 }
 
-impl Event for RetriesExhausted<'_> {
+impl TelemetryEvent for RetriesExhausted<'_> {
     fn emit(&self) {
         error!(
             topic = self.topic,
@@ -148,23 +150,22 @@ impl Event for RetriesExhausted<'_> {
             reason = self.reason,
             "retries exhausted; stopping the consumer without committing this message (crash-on-retry)"
         );
-        metrics::counter!(RETRIES_EXHAUSTED, "topic" => self.topic.to_owned(), "partition" => partition_tag(self.partition))
-            .increment(1);
+        count_in_partition(RETRIES_EXHAUSTED, self.topic, self.partition);
     }
 }
 
 /// Consumer lag of one partition, from librdkafka statistics.
 #[derive(Debug)]
-pub struct ConsumerLag<'a> {
+pub(crate) struct ConsumerLag<'a> {
     /// Topic.
-    pub topic: &'a str,
+    pub(crate) topic: &'a str,
     /// Partition.
-    pub partition: i32,
+    pub(crate) partition: i32,
     /// Lag in messages.
-    pub lag: i64,
+    pub(crate) lag: i64,
 }
 
-impl Event for ConsumerLag<'_> {
+impl TelemetryEvent for ConsumerLag<'_> {
     fn emit(&self) {
         debug!(
             topic = self.topic,
@@ -174,41 +175,39 @@ impl Event for ConsumerLag<'_> {
         );
         #[allow(clippy::cast_precision_loss)]
         let lag = self.lag as f64;
-        metrics::gauge!(CONSUMER_LAG, "topic" => self.topic.to_owned(), "partition" => partition_tag(self.partition))
-            .set(lag);
+        gauge_of_partition(CONSUMER_LAG, self.topic, self.partition, lag);
     }
 }
 
 /// Messages in flight in one partition changed.
 #[derive(Debug)]
-pub struct InFlight<'a> {
+pub(crate) struct InFlight<'a> {
     /// Topic.
-    pub topic: &'a str,
+    pub(crate) topic: &'a str,
     /// Partition.
-    pub partition: i32,
+    pub(crate) partition: i32,
     /// Messages being handled now.
-    pub count: usize,
+    pub(crate) count: usize,
 }
 
-impl Event for InFlight<'_> {
+impl TelemetryEvent for InFlight<'_> {
     fn emit(&self) {
         #[allow(clippy::cast_precision_loss)]
         let count = self.count as f64;
-        metrics::gauge!(IN_FLIGHT, "topic" => self.topic.to_owned(), "partition" => partition_tag(self.partition))
-            .set(count);
+        gauge_of_partition(IN_FLIGHT, self.topic, self.partition, count);
     }
 }
 
 /// Partitions were assigned to this consumer.
 #[derive(Debug)]
-pub struct PartitionsAssigned<'a> {
+pub(crate) struct PartitionsAssigned<'a> {
     /// Topic.
-    pub topic: &'a str,
+    pub(crate) topic: &'a str,
     /// The partitions added.
-    pub partitions: &'a [i32],
+    pub(crate) partitions: &'a [i32],
 }
 
-impl Event for PartitionsAssigned<'_> {
+impl TelemetryEvent for PartitionsAssigned<'_> {
     fn emit(&self) {
         info!(
             topic = self.topic,
@@ -222,14 +221,14 @@ impl Event for PartitionsAssigned<'_> {
 
 /// Partitions were revoked from this consumer.
 #[derive(Debug)]
-pub struct PartitionsRevoked<'a> {
+pub(crate) struct PartitionsRevoked<'a> {
     /// Topic.
-    pub topic: &'a str,
+    pub(crate) topic: &'a str,
     /// The partitions removed.
-    pub partitions: &'a [i32],
+    pub(crate) partitions: &'a [i32],
 }
 
-impl Event for PartitionsRevoked<'_> {
+impl TelemetryEvent for PartitionsRevoked<'_> {
     fn emit(&self) {
         info!(
             topic = self.topic,
@@ -243,16 +242,16 @@ impl Event for PartitionsRevoked<'_> {
 
 /// An offset commit failed.
 #[derive(Debug)]
-pub struct CommitFailed<'a> {
+pub(crate) struct CommitFailed<'a> {
     /// `auto` (periodic), `revoke`, or `shutdown`.
-    pub trigger: &'static str,
+    pub(crate) trigger: &'static str,
     /// Short error label (librdkafka error code name).
-    pub error_code: &'a str,
+    pub(crate) error_code: &'a str,
     /// The full error.
-    pub error: &'a str,
+    pub(crate) error: &'a str,
 }
 
-impl Event for CommitFailed<'_> {
+impl TelemetryEvent for CommitFailed<'_> {
     fn emit(&self) {
         warn!(
             trigger = self.trigger,
@@ -266,18 +265,18 @@ impl Event for CommitFailed<'_> {
 
 /// Storing a watermark failed.
 #[derive(Debug)]
-pub struct OffsetStoreFailed<'a> {
+pub(crate) struct OffsetStoreFailed<'a> {
     /// Topic.
-    pub topic: &'a str,
+    pub(crate) topic: &'a str,
     /// Partition.
-    pub partition: i32,
+    pub(crate) partition: i32,
     /// The watermark (next offset to read).
-    pub offset: i64,
+    pub(crate) offset: i64,
     /// The error.
-    pub error: &'a str,
+    pub(crate) error: &'a str,
 }
 
-impl Event for OffsetStoreFailed<'_> {
+impl TelemetryEvent for OffsetStoreFailed<'_> {
     fn emit(&self) {
         warn!(
             topic = self.topic,
@@ -286,25 +285,24 @@ impl Event for OffsetStoreFailed<'_> {
             error = self.error,
             "storing the partition's offset failed; it is stored again on the next completion"
         );
-        metrics::counter!(OFFSET_STORE_FAILED, "topic" => self.topic.to_owned(), "partition" => partition_tag(self.partition))
-            .increment(1);
+        count_in_partition(OFFSET_STORE_FAILED, self.topic, self.partition);
     }
 }
 
 /// A drain deadline passed with work in flight.
 #[derive(Debug)]
-pub struct DrainDeadlineExceeded<'a> {
+pub(crate) struct DrainDeadlineExceeded<'a> {
     /// Topic.
-    pub topic: &'a str,
+    pub(crate) topic: &'a str,
     /// Partition.
-    pub partition: i32,
+    pub(crate) partition: i32,
     /// `revoke` or `shutdown`.
-    pub trigger: &'static str,
+    pub(crate) trigger: &'static str,
     /// The deadline.
-    pub deadline: Duration,
+    pub(crate) deadline: Duration,
 }
 
-impl Event for DrainDeadlineExceeded<'_> {
+impl TelemetryEvent for DrainDeadlineExceeded<'_> {
     fn emit(&self) {
         warn!(
             topic = self.topic,
@@ -313,23 +311,22 @@ impl Event for DrainDeadlineExceeded<'_> {
             deadline_ms = u64::try_from(self.deadline.as_millis()).unwrap_or(u64::MAX),
             "drain deadline passed; abandoning in-flight work (it will be redelivered) and fencing the partition"
         );
-        metrics::counter!(DRAIN_DEADLINE_EXCEEDED, "topic" => self.topic.to_owned(), "partition" => partition_tag(self.partition))
-            .increment(1);
+        count_in_partition(DRAIN_DEADLINE_EXCEEDED, self.topic, self.partition);
     }
 }
 
 /// librdkafka reported an error.
 #[derive(Debug)]
-pub struct ClientError<'a> {
+pub(crate) struct ClientError<'a> {
     /// Short error label (librdkafka error code name).
-    pub error_code: &'a str,
+    pub(crate) error_code: &'a str,
     /// The full error.
-    pub error: &'a str,
+    pub(crate) error: &'a str,
     /// Whether librdkafka flags it fatal.
-    pub fatal: bool,
+    pub(crate) fatal: bool,
 }
 
-impl Event for ClientError<'_> {
+impl TelemetryEvent for ClientError<'_> {
     fn emit(&self) {
         if self.fatal {
             error!(
@@ -350,32 +347,31 @@ impl Event for ClientError<'_> {
 
 /// A message was handled and acknowledged.
 #[derive(Debug)]
-pub struct MessageHandled<'a> {
+pub(crate) struct MessageHandled<'a> {
     /// Topic.
-    pub topic: &'a str,
+    pub(crate) topic: &'a str,
     /// Partition.
-    pub partition: i32,
+    pub(crate) partition: i32,
 }
 
-impl Event for MessageHandled<'_> {
+impl TelemetryEvent for MessageHandled<'_> {
     fn emit(&self) {
-        metrics::counter!(MESSAGES_HANDLED, "topic" => self.topic.to_owned(), "partition" => partition_tag(self.partition))
-            .increment(1);
+        count_in_partition(MESSAGES_HANDLED, self.topic, self.partition);
     }
 }
 
 /// A partition was paused because its queue was full.
 #[derive(Debug)]
-pub struct PartitionPaused<'a> {
+pub(crate) struct PartitionPaused<'a> {
     /// Topic.
-    pub topic: &'a str,
+    pub(crate) topic: &'a str,
     /// Partition.
-    pub partition: i32,
+    pub(crate) partition: i32,
     /// Messages held.
-    pub held: usize,
+    pub(crate) held: usize,
 }
 
-impl Event for PartitionPaused<'_> {
+impl TelemetryEvent for PartitionPaused<'_> {
     fn emit(&self) {
         debug!(
             topic = self.topic,
@@ -383,8 +379,7 @@ impl Event for PartitionPaused<'_> {
             held = self.held,
             "partition queue full; pausing fetches"
         );
-        metrics::counter!(PARTITION_PAUSED, "topic" => self.topic.to_owned(), "partition" => partition_tag(self.partition))
-            .increment(1);
+        count_in_partition(PARTITION_PAUSED, self.topic, self.partition);
     }
 }
 

@@ -90,7 +90,7 @@ mod coordinator;
 mod error;
 pub mod events;
 mod partition;
-pub mod probe;
+mod probe;
 mod runtime;
 mod skip;
 mod status;

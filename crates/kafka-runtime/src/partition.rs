@@ -4,8 +4,8 @@
 
 use crate::context::{RuntimeContext, error_code};
 use crate::events::{
-    ClientError, Event, InFlight, MessageHandled, MessageSkipped, OffsetStoreFailed,
-    PartitionPaused, RetriesExhausted, RetryScheduled,
+    ClientError, InFlight, MessageHandled, MessageSkipped, OffsetStoreFailed, PartitionPaused,
+    RetriesExhausted, RetryScheduled, TelemetryEvent,
 };
 use crate::status::{ConsumerStatus, TopicPartition};
 use crate::tracker::{KeyedScheduler, LaneKey, PushError, Started};
@@ -20,7 +20,8 @@ use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::topic_partition_list::TopicPartitionList;
 use std::sync::{Arc, Mutex};
-use thirdparty_core::{Disposition, Payload, PayloadHandler};
+use std::time::Duration;
+use thirdparty_core::{Backoff, Disposition, Payload, PayloadHandler};
 use tokio::sync::{mpsc::UnboundedSender, oneshot};
 use tracing::{debug, warn};
 
@@ -131,6 +132,8 @@ async fn handle_message(
         lane,
         item: payload,
     } = started;
+    // Attempts only: a message is retried in place until it succeeds or runs out of them.
+    let backoff = Backoff::new(retry.max_attempts, retry.initial_backoff, retry.max_backoff);
     let mut attempt: u32 = 0;
     loop {
         if skip_list.contains(&payload.topic, payload.partition, payload.offset) {
@@ -157,7 +160,7 @@ async fn handle_message(
                 };
             }
             Disposition::Retry { reason } => {
-                if attempt >= retry.max_attempts {
+                let Some(wait) = backoff.next_delay(attempt, Duration::ZERO, rand::random()) else {
                     RetriesExhausted {
                         topic: &payload.topic,
                         partition: payload.partition,
@@ -174,8 +177,7 @@ async fn handle_message(
                             reason,
                         },
                     };
-                }
-                let backoff = retry.jittered_backoff(attempt);
+                };
                 status.count_retry();
                 RetryScheduled {
                     topic: &payload.topic,
@@ -183,11 +185,11 @@ async fn handle_message(
                     offset: payload.offset,
                     attempt,
                     max_attempts: retry.max_attempts,
-                    backoff,
+                    backoff: wait,
                     reason: &reason,
                 }
                 .emit();
-                tokio::time::sleep(backoff).await;
+                tokio::time::sleep(wait).await;
             }
         }
     }

@@ -4,7 +4,7 @@
 
 use crate::context::{Callback, RuntimeContext, commit_stored};
 use crate::coordinator::{Coordinator, CoordinatorExit, CoordinatorSettings};
-use crate::events::{ClientError, Event};
+use crate::events::{ClientError, TelemetryEvent};
 use crate::status::{ConsumerStatus, RunSummary};
 use crate::{ConsumerConfig, RuntimeError, SkipList};
 use futures::future::{Either, select};

@@ -297,8 +297,14 @@ impl Decoder for JsonOnly {
         Integration::new("test")
     }
     fn decode(&self, payload: &Payload) -> Result<Vec<Decoded>, DecodeError> {
-        serde_json::from_slice::<serde_json::Value>(&payload.value)
-            .map_err(|e| DecodeError::new(self.integration(), "$", format!("not_json: {e}")))?;
+        serde_json::from_slice::<serde_json::Value>(&payload.value).map_err(|e| {
+            DecodeError::new(
+                self.integration(),
+                DecodeErrorKind::NOT_JSON,
+                "$",
+                e.to_string(),
+            )
+        })?;
         Ok(vec![Decoded::Skipped(SkippedEvent {
             org_id: None,
             changelog_type: None,

@@ -27,11 +27,7 @@ use thirdparty_core::{
     Integration, OrgId, Outcome, SyncError,
 };
 
-/// A telemetry event: emitting it writes its log line and records its metrics.
-pub trait TelemetryEvent {
-    /// Writes the log line and records the metrics of this event.
-    fn emit(&self);
-}
+pub use thirdparty_core::TelemetryEvent;
 
 /// What is known about one changelog, as logged and tagged by the changelog events.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -281,11 +277,12 @@ pub struct DecodingFailed<'a> {
 
 impl TelemetryEvent for DecodingFailed<'_> {
     fn emit(&self) {
-        let kind = sanitize_tag_value(self.error.kind());
+        // Bounded by construction: a `DecodeErrorKind` is snake_case from a closed set.
+        let kind = self.error.kind.as_str();
         tracing::warn!(
             third_party_type = self.flavor.as_str(),
             outcome = "decode_failed",
-            error_kind = kind.as_str(),
+            error_kind = kind,
             error_path = self.error.path.as_str(),
             topic = self.topic,
             partition = self.partition,

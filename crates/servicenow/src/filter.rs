@@ -2,13 +2,14 @@
 //! settings and the case (filter).
 
 use crate::INTEGRATION;
+use crate::process::mapped_status;
 use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
 use thirdparty_core::{
-    CacheStats, Case, CaseApi, CaseField, CaseLocator, Change, Changelog, FieldStamp,
-    FilterVerdict, FilteredReason, Filterer, MetadataCache, PreFiltered, ProjectSettings,
-    SyncDirection, SyncError,
+    CacheStats, Case, CaseApi, CaseField, CaseLocator, Change, Changelog, DirectionRule,
+    FieldStamp, FilterVerdict, FilteredReason, Filterer, MetadataCache, PreFiltered,
+    ProjectSettings, SyncError, check_project_settings,
 };
 use tracing::debug;
 
@@ -54,13 +55,16 @@ impl Default for ServiceNowConfig {
 ///
 /// Filter (with the case and the project's settings), in order: the case is linked to
 /// another ServiceNow incident → `no_corresponding_case`; the author is one of the settings'
-/// integration users → `break_synchronization_cycle`; `org_disabled`; `integration_disabled`;
-/// `project_sync_disabled`; the field's direction is push-only → `sync_direction_push_only`
-/// (disabled → `project_sync_disabled`); event before `start_syncing_from` →
-/// `created_before_start_syncing_from`. Then per change: state code not mapped →
-/// `field_value_not_mapped`, the same `sysModCount` already applied → `duplicate_event`, an
-/// older one → `out_of_order_event`, case already at the mapped status → `no_change`;
-/// comments with comment sync off → `comment_sync_disabled`.
+/// integration users → `break_synchronization_cycle`; then the shared project checks
+/// ([`check_project_settings`] with [`DirectionRule::EffectiveDirection`]): `org_disabled`;
+/// `integration_disabled`; `project_sync_disabled`; the field's direction is push-only →
+/// `sync_direction_push_only` (disabled → `project_sync_disabled`); a comment with comment
+/// sync off → `comment_sync_disabled`; the case was created before `start_syncing_from` →
+/// `created_before_start_syncing_from` (a ServiceNow diff carries no creation time; the
+/// case's creation time is what is compared, as for every flavor). Then per change: state
+/// code not mapped → `field_value_not_mapped`, the same `sysModCount` already applied →
+/// `duplicate_event`, an older one → `out_of_order_event`, case already at the mapped status
+/// → `no_change`; a blank comment → `empty_comment`.
 ///
 /// A ServiceNow diff has no `from` value, so a `state_conflict` cannot be detected and the
 /// project's `conflict_policy` never comes into play; `sysModCount` ordering (the case's
@@ -202,34 +206,14 @@ impl Filterer for ServiceNowFilterer {
         {
             return Ok(Skip(FilteredReason::BreakSynchronizationCycle));
         }
-        if !settings.org_enabled {
-            return Ok(Skip(FilteredReason::OrgDisabled));
-        }
-        if !settings.integration_enabled {
-            return Ok(Skip(FilteredReason::IntegrationDisabled));
-        }
-        if !settings.project_sync_enabled {
-            return Ok(Skip(FilteredReason::ProjectSyncDisabled));
-        }
-        let Some(field) = changelog.case_field() else {
-            return Ok(Skip(FilteredReason::UnsupportedChangelogType));
-        };
-        match settings.direction_for(field) {
-            SyncDirection::Bidirectional | SyncDirection::OneWayPull => {}
-            SyncDirection::OneWayPush => return Ok(Skip(FilteredReason::SyncDirectionPushOnly)),
-            SyncDirection::Disabled => return Ok(Skip(FilteredReason::ProjectSyncDisabled)),
-        }
-        if settings
-            .start_syncing_from
-            .is_some_and(|start| changelog.event_time < start)
+        if let Err(reason) =
+            check_project_settings(changelog, case, settings, DirectionRule::EffectiveDirection)
         {
-            return Ok(Skip(FilteredReason::CreatedBeforeStartSyncingFrom));
+            return Ok(Skip(reason));
         }
         match &changelog.change {
             Change::Status(change) => {
-                let code = change.to.as_ref().and_then(|v| v.id_or_text());
-                let Some(status) = code.and_then(|c| settings.map_value(CaseField::Status, c))
-                else {
+                let Some(status) = mapped_status(settings, change) else {
                     return Ok(Skip(FilteredReason::FieldValueNotMapped));
                 };
                 if let Some(reason) =
@@ -243,9 +227,6 @@ impl Filterer for ServiceNowFilterer {
                 Ok(FilterVerdict::Apply)
             }
             Change::Comment(comment) => {
-                if !settings.comment_sync_enabled {
-                    return Ok(Skip(FilteredReason::CommentSyncDisabled));
-                }
                 if comment.body.is_blank() {
                     return Ok(Skip(FilteredReason::EmptyComment));
                 }

@@ -45,7 +45,7 @@ mod process;
 mod replay;
 
 pub use config::ServiceNowSection;
-pub use decode::{DATA_FIELDS, EVENT_TYPE, ServiceNowDecoder};
+pub use decode::{DATA_FIELDS, DECODE_ERROR_KINDS, EVENT_TYPE, NOT_SERVICENOW, ServiceNowDecoder};
 pub use filter::{ServiceNowConfig, ServiceNowFilterer};
 pub use process::ServiceNowProcessor;
 pub use replay::envelope;

@@ -4,8 +4,8 @@ use crate::decode::comment_field;
 use async_trait::async_trait;
 use std::sync::Arc;
 use thirdparty_core::{
-    Case, CaseApi, CaseField, CaseUpdate, Change, Changelog, FieldUpdate, FilteredReason,
-    NewTimelineCell, Processed, Processor, ProjectSettings, SyncError,
+    Case, CaseApi, CaseField, CaseUpdate, Change, Changelog, FieldChange, FieldUpdate,
+    FilteredReason, NewTimelineCell, Processed, Processor, ProjectSettings, SyncError,
 };
 use tracing::debug;
 
@@ -29,6 +29,17 @@ impl ServiceNowProcessor {
     }
 }
 
+/// The case status a ServiceNow state change maps to (`value_mappings.status`), if any.
+pub(crate) fn mapped_status<'s>(
+    settings: &'s ProjectSettings,
+    change: &FieldChange,
+) -> Option<&'s str> {
+    change
+        .to
+        .as_ref()
+        .and_then(|v| settings.map_field_value(CaseField::Status, v))
+}
+
 /// The timeline idempotency key of a comment or work note.
 pub(crate) fn idempotency_key(sys_id: &str, comment_id: &str, internal: bool) -> String {
     format!(
@@ -47,9 +58,7 @@ impl Processor for ServiceNowProcessor {
     ) -> Result<Processed, SyncError> {
         match &changelog.change {
             Change::Status(change) => {
-                let code = change.to.as_ref().and_then(|v| v.id_or_text());
-                let Some(status) = code.and_then(|c| settings.map_value(CaseField::Status, c))
-                else {
+                let Some(status) = mapped_status(settings, change) else {
                     return Ok(Processed::Skipped(FilteredReason::FieldValueNotMapped));
                 };
                 let update = CaseUpdate::from_changelog(

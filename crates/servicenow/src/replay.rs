@@ -2,7 +2,7 @@
 
 use crate::decode::{EVENT_TYPE, decode_bytes, error, json_kind};
 use serde_json::{Map, Value, json};
-use thirdparty_core::DecodeError;
+use thirdparty_core::{DecodeError, DecodeErrorKind as Kind};
 
 /// Builds the `datadog_x_incident` envelope (the Kafka record value) for organisation
 /// `org_id` and instance `instance_name` from `raw`, so a diff or a record fetched from
@@ -41,14 +41,16 @@ pub fn envelope(org_id: u64, instance_name: &str, raw: &[u8]) -> Result<Vec<u8>,
     let value: Value = serde_json::from_slice(raw).map_err(|e| {
         error(
             "$",
-            format!("not_json: {e}; expected a contract diff, a Table-API record or a sys_journal_field row"),
+            Kind::NOT_JSON,
+            format!("{e}; expected a contract diff, a Table-API record or a sys_journal_field row"),
         )
     })?;
     let Value::Object(object) = value else {
         return Err(error(
             "$",
+            Kind::WRONG_TYPE,
             format!(
-                "wrong_type: expected one JSON object (a contract diff, a Table-API record or a journal row), found {}",
+                "expected one JSON object (a contract diff, a Table-API record or a journal row), found {}",
                 json_kind(&value)
             ),
         ));
@@ -65,7 +67,8 @@ pub fn envelope(org_id: u64, instance_name: &str, raw: &[u8]) -> Result<Vec<u8>,
     let bytes = serde_json::to_vec(&Value::Object(out)).map_err(|e| {
         error(
             "$",
-            format!("invalid_value: cannot serialise the envelope: {e}"),
+            Kind::INVALID_VALUE,
+            format!("cannot serialise the envelope: {e}"),
         )
     })?;
     decode_bytes(&bytes)?;
@@ -83,23 +86,20 @@ fn unwrap_result(
             [Value::Object(record)] => Ok(("result[0].", record)),
             [other] => Err(error(
                 "result[0]",
-                format!(
-                    "wrong_type: expected a record object, found {}",
-                    json_kind(other)
-                ),
+                Kind::WRONG_TYPE,
+                format!("expected a record object, found {}", json_kind(other)),
             )),
             _ => Err(error(
                 "result",
-                format!(
-                    "invalid_value: `result` holds {} records; pass exactly one",
-                    records.len()
-                ),
+                Kind::INVALID_VALUE,
+                format!("`result` holds {} records; pass exactly one", records.len()),
             )),
         },
         Some(other) => Err(error(
             "result",
+            Kind::WRONG_TYPE,
             format!(
-                "wrong_type: `result` must be a record or an array of one record, found {}",
+                "`result` must be a record or an array of one record, found {}",
                 json_kind(other)
             ),
         )),
@@ -126,8 +126,9 @@ fn value_of<'a>(
         Value::String(s) => Ok(Some(s)),
         other => Err(error(
             format!("{path}{key}"),
+            Kind::WRONG_TYPE,
             format!(
-                "wrong_type: Table-API value `{key}` must be a string, found {}",
+                "Table-API value `{key}` must be a string, found {}",
                 json_kind(other)
             ),
         )),
@@ -142,7 +143,8 @@ fn required_value<'a>(
     value_of(path, record, key)?.ok_or_else(|| {
         error(
             format!("{path}{key}"),
-            format!("missing_field: the record has no `{key}`, needed to build the envelope"),
+            Kind::MISSING_FIELD,
+            format!("the record has no `{key}`, needed to build the envelope"),
         )
     })
 }
@@ -157,7 +159,8 @@ fn from_record(path: &str, record: &Map<String, Value>) -> Result<Map<String, Va
             _ => {
                 return Err(error(
                     format!("{path}element"),
-                    "invalid_value: only journal rows of element `comments` or `work_notes` can be replayed",
+                    Kind::INVALID_VALUE,
+                    "only journal rows of element `comments` or `work_notes` can be replayed",
                 ));
             }
         };

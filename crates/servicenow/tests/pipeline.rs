@@ -7,12 +7,12 @@
     clippy::panic
 )]
 
-use async_trait::async_trait;
 use case_sandbox::{Rpc, Store};
 use serde_json::json;
 use servicenow::{ServiceNowConfig, pipeline};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use thirdparty_core::testing::EditBeforeFirstUpdate;
 use thirdparty_core::*;
 
 const SEED: &str = concat!(
@@ -21,71 +21,6 @@ const SEED: &str = concat!(
 );
 const CASE: &str = "5e1f0c0a-9b1e-4c0a-8d2e-000000000001";
 const SYS_ID: &str = "be5fc89a31cc968c758ec576a4ba3425";
-
-/// Forwards to the store; before the first `update_case`, another writer edits the case.
-struct RacingApi {
-    store: Store,
-    edit: Mutex<Option<FieldUpdate>>,
-}
-
-#[async_trait]
-impl CaseApi for RacingApi {
-    async fn get_case(&self, org: OrgId, id: &CaseId) -> Result<Option<Case>, CaseApiError> {
-        self.store.get_case(org, id).await
-    }
-    async fn find_case_by_third_party(
-        &self,
-        org: OrgId,
-        integration: &str,
-        reference: &ThirdPartyRef,
-    ) -> Result<Option<Case>, CaseApiError> {
-        self.store
-            .find_case_by_third_party(org, integration, reference)
-            .await
-    }
-    async fn get_project_settings(
-        &self,
-        org: OrgId,
-        project: &ProjectId,
-        integration: &str,
-    ) -> Result<Option<ProjectSettings>, CaseApiError> {
-        self.store
-            .get_project_settings(org, project, integration)
-            .await
-    }
-    async fn list_integration_metadata(
-        &self,
-        org: OrgId,
-        integration: &str,
-    ) -> Result<Vec<IntegrationMetadata>, CaseApiError> {
-        self.store.list_integration_metadata(org, integration).await
-    }
-    async fn list_integration_orgs(&self, integration: &str) -> Result<Vec<OrgId>, CaseApiError> {
-        self.store.list_integration_orgs(integration).await
-    }
-    async fn update_case(&self, update: &CaseUpdate) -> Result<Case, CaseApiError> {
-        let edit = self.edit.lock().unwrap().take();
-        if let Some(edit) = edit {
-            self.store
-                .edit_case(update.org_id, &update.case_id, edit)
-                .unwrap();
-        }
-        self.store.update_case(update).await
-    }
-    async fn create_timeline_cell(
-        &self,
-        cell: &NewTimelineCell,
-    ) -> Result<TimelineCellCreated, CaseApiError> {
-        self.store.create_timeline_cell(cell).await
-    }
-    async fn resolve_user(
-        &self,
-        org: OrgId,
-        query: &UserQuery,
-    ) -> Result<Option<UserId>, CaseApiError> {
-        self.store.resolve_user(org, query).await
-    }
-}
 
 fn closing_event() -> Payload {
     let v = json!({
@@ -98,10 +33,13 @@ fn closing_event() -> Payload {
 
 async fn run_with_concurrent_edit(edit: FieldUpdate) -> (Outcome, Case, Store) {
     let store = Store::load_seed_file(Path::new(SEED)).unwrap();
-    let api = Arc::new(RacingApi {
-        store: store.clone(),
-        edit: Mutex::new(Some(edit)),
-    });
+    let writer = store.clone();
+    let api = Arc::new(EditBeforeFirstUpdate::new(
+        store.clone(),
+        Box::new(move |u: &CaseUpdate| {
+            writer.edit_case(u.org_id, &u.case_id, edit).unwrap();
+        }),
+    ));
     let (pipeline, _) = pipeline(api, &ServiceNowConfig::default());
     let report = pipeline.run(&closing_event()).await;
     assert_eq!(report.outcomes.len(), 1);

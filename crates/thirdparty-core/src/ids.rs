@@ -3,16 +3,30 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// A Case Management organisation id.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct OrgId(pub u64);
+macro_rules! numeric_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub u64);
 
-impl fmt::Display for OrgId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
 }
+
+numeric_id!(
+    /// A Case Management organisation id.
+    OrgId
+);
+numeric_id!(
+    /// The optimistic-locking version of a case: every successful update increments it, and
+    /// an update naming a stale version is refused.
+    CaseVersion
+);
 
 macro_rules! string_id {
     ($(#[$doc:meta])* $name:ident) => {
@@ -60,18 +74,6 @@ string_id!(
     /// A Case Management user id (UUID).
     UserId
 );
-
-/// The optimistic-locking version of a case: every successful update increments it, and an
-/// update naming a stale version is refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct CaseVersion(pub u64);
-
-impl fmt::Display for CaseVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
 
 /// The name of an integration ("flavor"): `jira`, `servicenow`, … It is an open set: a new
 /// integration crate names itself without editing this one.

@@ -20,7 +20,7 @@
 //!     fn integration(&self) -> Integration { Integration::new("quiet") }
 //!     fn decode(&self, payload: &Payload) -> Result<Vec<Decoded>, DecodeError> {
 //!         serde_json::from_slice::<serde_json::Value>(&payload.value)
-//!             .map_err(|e| DecodeError::new(self.integration(), "$", format!("not_json: {e}")))?;
+//!             .map_err(|e| DecodeError::new(self.integration(), DecodeErrorKind::NOT_JSON, "$", e.to_string()))?;
 //!         Ok(vec![Decoded::Skipped(SkippedEvent {
 //!             org_id: None, changelog_type: None, event_time: None,
 //!             reason: FilteredReason::UnsupportedEventType,
@@ -68,20 +68,27 @@
 //! The 27 filter reasons are listed on [`FilteredReason`].
 
 mod api;
+mod backoff;
 mod cache;
 mod case;
 mod changelog;
 pub mod config;
+mod decode_error;
+mod event;
+mod gate;
 mod ids;
 mod metadata;
 mod payload;
 mod pipeline;
 mod reason;
 mod settings;
+#[cfg(feature = "test-util")]
+pub mod testing;
 mod text;
 mod traits;
 
 pub use api::{CaseApi, CaseApiError};
+pub use backoff::Backoff;
 pub use cache::{CacheStats, ExpiringCache};
 pub use case::{
     Case, CaseField, CaseUpdate, FieldStamp, FieldUpdate, NewTimelineCell, ThirdPartyLink,
@@ -91,6 +98,9 @@ pub use changelog::{
     Author, CaseLocator, Change, Changelog, ChangelogType, Comment, FieldChange, FieldValue,
     ThirdPartyRef,
 };
+pub use decode_error::{DecodeError, DecodeErrorKind};
+pub use event::TelemetryEvent;
+pub use gate::{DirectionRule, check_project_settings};
 pub use ids::{CaseId, CaseVersion, Integration, OrgId, ProjectId, UserId};
 pub use metadata::MetadataCache;
 pub use payload::Payload;
@@ -102,6 +112,6 @@ pub use reason::FilteredReason;
 pub use settings::{ConflictPolicy, IntegrationMetadata, ProjectSettings, SyncDirection};
 pub use text::Text;
 pub use traits::{
-    DecodeError, Decoded, Decoder, FilterVerdict, Filterer, PreFiltered, Processed, Processor,
-    SkippedEvent, SyncError,
+    Decoded, Decoder, FilterVerdict, Filterer, PreFiltered, Processed, Processor, SkippedEvent,
+    SyncError,
 };

@@ -66,7 +66,8 @@ reasons! {
     NoCorrespondingCase => "no_corresponding_case",
     /// The case's project has no settings for this integration.
     ProjectNotFound => "project_not_found",
-    /// The third-party item was created before the project's `start_syncing_from` time.
+    /// The case linked to the item was created before the project's `start_syncing_from`
+    /// time (the case's `created_at` is compared, never the event's time, for every flavor).
     CreatedBeforeStartSyncingFrom => "created_before_start_syncing_from",
     /// The integration is turned off for the organisation or project.
     IntegrationDisabled => "integration_disabled",

@@ -1,6 +1,6 @@
 //! Project settings and integration metadata, as the Case Management settings API serves them.
 
-use crate::{CaseField, OrgId, ProjectId};
+use crate::{CaseField, FieldValue, OrgId, ProjectId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -128,6 +128,21 @@ impl ProjectSettings {
             .get(&field)
             .and_then(|m| m.get(third_party_id))
             .map(String::as_str)
+    }
+
+    /// The case value a third-party value maps to for `field`: by its id, else by its text
+    /// (Jira names a priority by id, a Server instance sometimes by name only).
+    pub fn map_field_value(&self, field: CaseField, value: &FieldValue) -> Option<&str> {
+        value
+            .id
+            .as_deref()
+            .and_then(|id| self.map_value(field, id))
+            .or_else(|| {
+                value
+                    .text
+                    .as_ref()
+                    .and_then(|t| self.map_value(field, t.expose()))
+            })
     }
 
     /// The third-party value ids that map to `case_value` for `field` (reverse mapping, used

@@ -1,48 +1,11 @@
 //! The three seams every integration implements: [`Decoder`], [`Filterer`], [`Processor`].
 
 use crate::{
-    Case, CaseApiError, Changelog, ChangelogType, FilteredReason, Integration, OrgId, Payload,
-    ProjectSettings,
+    Case, CaseApiError, Changelog, ChangelogType, DecodeError, FilteredReason, Integration, OrgId,
+    Payload, ProjectSettings,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-
-/// A payload that could not be decoded. Never retryable: the same bytes fail the same way.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("cannot decode {integration} payload at `{path}`: {message}")]
-pub struct DecodeError {
-    /// Integration whose decoder failed.
-    pub integration: &'static str,
-    /// JSON path (or other location) of the first problem, e.g. `webhook.changelog.items[2]`.
-    pub path: String,
-    /// What is wrong and what was expected there.
-    pub message: String,
-}
-
-impl DecodeError {
-    /// A decode error at `path`.
-    pub fn new(
-        integration: Integration,
-        path: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
-        Self {
-            integration: integration.as_str(),
-            path: path.into(),
-            message: message.into(),
-        }
-    }
-
-    /// A short, bounded label for metrics (`not_json`, `missing_field`, …): the part of
-    /// the message before the first `:`, else `invalid`.
-    pub fn kind(&self) -> &str {
-        self.message
-            .split_once(':')
-            .map(|(k, _)| k)
-            .filter(|k| k.len() <= 32 && k.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
-            .unwrap_or("invalid")
-    }
-}
 
 /// An event the decoder skipped as a whole or in part, with its reason.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -31,10 +31,16 @@ impl Decoder for TestDecoder {
 
     fn decode(&self, payload: &Payload) -> Result<Vec<Decoded>, DecodeError> {
         let v: Value = serde_json::from_slice(&payload.value)
-            .map_err(|e| DecodeError::new(JIRA, "$", format!("not_json: {e}")))?;
+            .map_err(|e| DecodeError::new(JIRA, DecodeErrorKind::NOT_JSON, "$", e.to_string()))?;
         // A wrong type quotes the value in serde's message: the message must never be logged.
-        let org: u64 = serde_json::from_value(v["org"].clone())
-            .map_err(|e| DecodeError::new(JIRA, "$.org", format!("invalid_org: {e}")))?;
+        let org: u64 = serde_json::from_value(v["org"].clone()).map_err(|e| {
+            DecodeError::new(
+                JIRA,
+                DecodeErrorKind::new("invalid_org"),
+                "$.org",
+                e.to_string(),
+            )
+        })?;
         let text = v["text"].as_str().unwrap_or_default().to_owned();
         let hours_ago = v["hours_ago"].as_i64().unwrap_or(0);
         let key = v["key"].as_str().map(str::to_owned);
