@@ -243,13 +243,10 @@ impl CaseClient {
                 return Err(case_api_error(rpc, &status, update));
             }
             let elapsed = started.elapsed();
-            let backoff = thirdparty_core::Backoff::new(
-                retry.max_attempts,
-                retry.initial_backoff,
-                retry.max_backoff,
-            )
-            .with_max_elapsed(retry.max_elapsed);
-            let Some(wait) = backoff.next_delay(attempts, elapsed, rand::random()) else {
+            let Some(wait) = retry
+                .backoff()
+                .next_delay(attempts, elapsed, rand::random())
+            else {
                 let mut message = format!(
                     "gave up after {attempts} attempt(s) in {elapsed:.1?}: {}",
                     status_message(&status)

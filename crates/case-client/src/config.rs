@@ -2,7 +2,6 @@
 //! defaults of the `[case_api]` section ([`CaseApiSection`], declared once here).
 
 use crate::tls::PemError;
-use rand::Rng;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -213,19 +212,12 @@ impl RetryPolicy {
         }
     }
 
-    /// The cap of the wait before retry number `retry` (1-based).
-    pub fn backoff_cap(&self, retry: u32) -> Duration {
-        let factor = 2u32.saturating_pow(retry.saturating_sub(1));
-        self.initial_backoff
-            .saturating_mul(factor)
-            .min(self.max_backoff)
-    }
-
-    /// A full-jitter wait before retry number `retry`: uniform in `[0, backoff_cap(retry)]`.
-    pub fn backoff(&self, retry: u32) -> Duration {
-        let cap = self.backoff_cap(retry);
-        let nanos = u64::try_from(cap.as_nanos()).unwrap_or(u64::MAX);
-        Duration::from_nanos(rand::rng().random_range(0..=nanos))
+    /// The backoff these retries follow (thirdparty-core's one full-jitter [`Backoff`]).
+    ///
+    /// [`Backoff`]: thirdparty_core::Backoff
+    pub fn backoff(&self) -> thirdparty_core::Backoff {
+        thirdparty_core::Backoff::new(self.max_attempts, self.initial_backoff, self.max_backoff)
+            .with_max_elapsed(self.max_elapsed)
     }
 }
 
@@ -299,21 +291,24 @@ mod tests {
             max_backoff: Duration::from_millis(1000),
             max_elapsed: Duration::from_secs(60),
         };
-        let caps: Vec<u128> = (1..=6).map(|r| p.backoff_cap(r).as_millis()).collect();
+        let backoff = p.backoff();
+        let caps: Vec<u128> = (1..=6).map(|r| backoff.ceiling(r).as_millis()).collect();
         assert_eq!(caps, [100, 200, 400, 800, 1000, 1000]);
         assert_eq!(
-            p.backoff_cap(u32::MAX),
+            backoff.ceiling(u32::MAX),
             Duration::from_millis(1000),
             "no overflow"
         );
         for retry in 1..=6 {
             for _ in 0..200 {
-                assert!(p.backoff(retry) <= p.backoff_cap(retry));
+                assert!(backoff.delay(retry, rand::random()) <= backoff.ceiling(retry));
             }
         }
         // Full jitter really spreads: 200 draws under a 1 s cap are not all equal.
-        let draws: std::collections::BTreeSet<_> = (0..200).map(|_| p.backoff(5)).collect();
+        let draws: std::collections::BTreeSet<_> =
+            (0..200).map(|_| backoff.delay(5, rand::random())).collect();
         assert!(draws.len() > 1);
+        assert_eq!(backoff.max_elapsed, Some(Duration::from_secs(60)));
     }
 
     #[test]

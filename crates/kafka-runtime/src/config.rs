@@ -100,35 +100,25 @@ impl From<&KafkaSection> for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// The upper bound of the wait after failed attempt `attempt` (1-based):
-    /// `min(max_backoff, initial_backoff × 2^(attempt-1))`, saturating.
+    /// The backoff of in-place retries (thirdparty-core's one full-jitter [`Backoff`]),
+    /// bounded by attempts only: the wait after failed attempt `n` is uniform in
+    /// `[0, min(max_backoff, initial_backoff × 2^(n-1))]`.
     ///
     /// ```
     /// use kafka_runtime::RetryPolicy;
     /// use std::time::Duration;
     /// let p = RetryPolicy { max_attempts: 5, initial_backoff: Duration::from_millis(100), max_backoff: Duration::from_millis(350) };
-    /// assert_eq!(p.backoff_ceiling(1), Duration::from_millis(100));
-    /// assert_eq!(p.backoff_ceiling(2), Duration::from_millis(200));
-    /// assert_eq!(p.backoff_ceiling(3), Duration::from_millis(350));
-    /// assert_eq!(p.backoff_ceiling(200), Duration::from_millis(350));
+    /// let backoff = p.backoff();
+    /// assert_eq!(backoff.ceiling(1), Duration::from_millis(100));
+    /// assert_eq!(backoff.ceiling(2), Duration::from_millis(200));
+    /// assert_eq!(backoff.ceiling(3), Duration::from_millis(350));
+    /// assert_eq!(backoff.ceiling(200), Duration::from_millis(350));
+    /// assert_eq!(backoff.next_delay(5, Duration::ZERO, 7), None, "no retry after the last attempt");
     /// ```
-    pub fn backoff_ceiling(&self, attempt: u32) -> Duration {
-        let exponent = attempt.saturating_sub(1).min(31);
-        let factor = 1u32 << exponent;
-        self.initial_backoff
-            .checked_mul(factor)
-            .map_or(self.max_backoff, |d| d.min(self.max_backoff))
-    }
-
-    /// A full-jitter wait after failed attempt `attempt`: uniform in `[0, ceiling]`.
-    pub fn jittered_backoff(&self, attempt: u32) -> Duration {
-        use rand::Rng;
-        let ceiling = self.backoff_ceiling(attempt);
-        let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
-        if nanos == 0 {
-            return Duration::ZERO;
-        }
-        Duration::from_nanos(rand::rng().random_range(0..=nanos))
+    ///
+    /// [`Backoff`]: thirdparty_core::Backoff
+    pub fn backoff(&self) -> thirdparty_core::Backoff {
+        thirdparty_core::Backoff::new(self.max_attempts, self.initial_backoff, self.max_backoff)
     }
 }
 
@@ -571,9 +561,10 @@ mod tests {
             initial_backoff: Duration::from_millis(10),
             max_backoff: Duration::from_millis(50),
         };
+        let backoff = p.backoff();
         for attempt in 1..12 {
             for _ in 0..50 {
-                assert!(p.jittered_backoff(attempt) <= p.backoff_ceiling(attempt));
+                assert!(backoff.delay(attempt, rand::random()) <= backoff.ceiling(attempt));
             }
         }
         let zero = RetryPolicy {
@@ -581,6 +572,6 @@ mod tests {
             initial_backoff: Duration::ZERO,
             max_backoff: Duration::ZERO,
         };
-        assert_eq!(zero.jittered_backoff(3), Duration::ZERO);
+        assert_eq!(zero.backoff().delay(3, rand::random()), Duration::ZERO);
     }
 }

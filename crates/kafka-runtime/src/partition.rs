@@ -21,7 +21,7 @@ use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::topic_partition_list::TopicPartitionList;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use thirdparty_core::{Backoff, Disposition, Payload, PayloadHandler};
+use thirdparty_core::{Disposition, Payload, PayloadHandler};
 use tokio::sync::{mpsc::UnboundedSender, oneshot};
 use tracing::{debug, warn};
 
@@ -133,7 +133,7 @@ async fn handle_message(
         item: payload,
     } = started;
     // Attempts only: a message is retried in place until it succeeds or runs out of them.
-    let backoff = Backoff::new(retry.max_attempts, retry.initial_backoff, retry.max_backoff);
+    let backoff = retry.backoff();
     let mut attempt: u32 = 0;
     loop {
         if skip_list.contains(&payload.topic, payload.partition, payload.offset) {
