@@ -1,11 +1,5 @@
 //! The command line of a reader binary without a broker: help, bad configurations, the
 //! config layers, secrets kept out of output, SIGTERM during start-up, and `replay` output.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)] // test bodies: a failed check panics with what went wrong, as a test does
 
 use super::e2e::{EXIT_LIMIT, stop_with_sigterm};
 use super::spawn_reader;

@@ -1,11 +1,5 @@
 //! Freshness of the files `cargo xtask codegen` derives from a reader binary's
 //! `config-keys` output: the example ini and the README key table.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)] // test bodies: a failed check panics with what went wrong, as a test does
 
 use crate::fixtures::repo_root;
 use std::process::Command;

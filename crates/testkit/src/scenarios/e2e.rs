@@ -1,11 +1,5 @@
 //! The end-to-end scenarios on a real broker (Tansu), shared by both flavors: the scripted
 //! sequence, and kill -9 / SIGTERM mid-stream then restart.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)] // test bodies: a failed check panics with what went wrong, as a test does
 
 use super::cli::{decisions, run_cli};
 use super::sequence::{Counts, ExpectCase, Sequence, expected_cases};

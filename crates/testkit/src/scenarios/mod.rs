@@ -3,7 +3,12 @@
 //! flavor, and fails like a test, by panicking with what went wrong and the reader's last log
 //! lines. Nothing here sleeps for a fixed time to "let things happen": every wait polls a
 //! condition with a generous limit.
-#![allow(clippy::panic)] // test bodies: a failed check panics, as a test does
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)] // test bodies: a failed check panics with what went wrong, as a test does
 
 pub mod cli;
 pub mod docs;

@@ -1,11 +1,5 @@
 //! The scripted sequences of `fixtures/e2e/<flavor>/sequence.json` and the counts a run is
 //! checked against.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)] // test bodies: a failed check panics with what went wrong, as a test does
 
 use crate::fixtures::fixtures_dir;
 use crate::prometheus::{Metrics, filtered_name, prometheus_name};

@@ -1,10 +1,4 @@
 //! Assertions on the sandbox's store and on a reader's logs.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)] // test bodies: a failed check panics with what went wrong, as a test does
 
 use crate::reader::ReaderProcess;
 use crate::sandbox::Sandbox;
