@@ -121,20 +121,11 @@ async fn replay_dry_run_of_raw_webhooks_prints_a_decision_per_changelog_and_appl
     let dir = tempfile::tempdir().unwrap();
     let files = raw_files(dir.path());
 
-    let out = run_cli(
+    replay_dry_run_prints_decisions_and_applies_nothing(
         BIN,
+        &sandbox,
         &replay_args(&files, CLOUD_SITE, &sandbox.url, true),
-        &[],
-    )
-    .await;
-    assert_eq!(
-        out.code,
-        Some(0),
-        "decode errors never fail a replay: {out:?}"
-    );
-    let got = decisions(&out.stdout);
-    assert_decisions(
-        &got,
+        &replay_args(&files, CLOUD_SITE, &sandbox.url, false),
         &[
             ("priority.json", "update_priority", "would_apply", ""),
             (
@@ -155,17 +146,8 @@ async fn replay_dry_run_of_raw_webhooks_prints_a_decision_per_changelog_and_appl
             ("mixed.jsonl:2", "", "filtered", "unsupported_event_type"),
             ("mixed.jsonl:3", "", "decode_error", "not_json"),
         ],
-    );
-
-    let out = run_cli(
-        BIN,
-        &replay_args(&files, CLOUD_SITE, &sandbox.url, false),
-        &[],
     )
     .await;
-    assert_eq!(out.code, Some(0), "{out:?}");
-    assert_table_matches(&out.stdout, &got);
-    assert_nothing_applied(&sandbox);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -121,15 +121,11 @@ async fn replay_dry_run_of_raw_records_prints_a_decision_per_changelog_and_appli
     let dir = tempfile::tempdir().unwrap();
     let files = raw_files(dir.path());
 
-    let out = run_cli(BIN, &replay_args(&files, "acme", &sandbox.url, true), &[]).await;
-    assert_eq!(
-        out.code,
-        Some(0),
-        "decode errors never fail a replay: {out:?}"
-    );
-    let got = decisions(&out.stdout);
-    assert_decisions(
-        &got,
+    replay_dry_run_prints_decisions_and_applies_nothing(
+        BIN,
+        &sandbox,
+        &replay_args(&files, "acme", &sandbox.url, true),
+        &replay_args(&files, "acme", &sandbox.url, false),
         &[
             ("diff.json", "update_status", "would_apply", ""),
             ("diff.json", "create_comment", "would_apply", ""),
@@ -143,12 +139,8 @@ async fn replay_dry_run_of_raw_records_prints_a_decision_per_changelog_and_appli
             ("journal.jsonl:2", "", "decode_error", "not_json"),
             ("journal.jsonl:3", "", "decode_error", "wrong_type"),
         ],
-    );
-
-    let out = run_cli(BIN, &replay_args(&files, "acme", &sandbox.url, false), &[]).await;
-    assert_eq!(out.code, Some(0), "{out:?}");
-    assert_table_matches(&out.stdout, &got);
-    assert_nothing_applied(&sandbox);
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

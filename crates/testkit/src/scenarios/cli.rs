@@ -3,7 +3,7 @@
 
 use super::e2e::{EXIT_LIMIT, stop_with_sigterm};
 use super::spawn_reader;
-use super::store::assert_logs_free_of;
+use super::store::{assert_logs_free_of, assert_nothing_applied};
 use crate::fixtures::fixtures_dir;
 use crate::reader::{CliOutput, args, run_command};
 use crate::sandbox::Sandbox;
@@ -107,6 +107,32 @@ pub async fn replay_without_the_source_flag_is_a_usage_error(bin: &str, file: &P
     assert_eq!(out.code, Some(2), "{out:?}");
     assert!(out.stderr.contains("--org-id"), "{}", out.stderr);
     assert!(out.stdout.is_empty(), "{}", out.stdout);
+}
+
+/// `replay --dry-run --output json` (`json_args`) exits 0 even when some inputs do not
+/// decode and prints exactly the `expected` decisions (source suffix, changelog type,
+/// decision, detail fragment); the same replay as a table (`table_args`) shows the same
+/// decisions; nothing reaches the Case API of `sandbox`.
+pub async fn replay_dry_run_prints_decisions_and_applies_nothing(
+    bin: &str,
+    sandbox: &Sandbox,
+    json_args: &[String],
+    table_args: &[String],
+    expected: &[(&str, &str, &str, &str)],
+) {
+    let out = run_cli(bin, json_args, &[]).await;
+    assert_eq!(
+        out.code,
+        Some(0),
+        "decode errors never fail a replay: {out:?}"
+    );
+    let got = decisions(&out.stdout);
+    assert_decisions(&got, expected);
+
+    let out = run_cli(bin, table_args, &[]).await;
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert_table_matches(&out.stdout, &got);
+    assert_nothing_applied(sandbox);
 }
 
 /// One bad configuration of `fixtures/e2e/check-config/`: the file and the texts its
