@@ -6,11 +6,16 @@
 use crate::stack::{self, Metrics, Reader};
 use anyhow::{Context, Result, bail};
 use case_sandbox::{Seed, Store};
-use kafka_runtime::testing::{self, MockBroker, TestBroker, TestRecord};
+use observability::names;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
+use testkit::broker::{MockBroker, TestBroker};
+use testkit::clock::now_ms;
+use testkit::offsets::{committed_offsets, high_watermarks};
+use testkit::produce::{TestRecord, produce};
+use testkit::prometheus::{filtered_name, prometheus_name, quantile};
 use thirdparty_core::Case;
 
 const JIRA_TOPIC: &str = "collaboration_integrations_jira";
@@ -40,7 +45,7 @@ async fn demo(root: &Path, bin_dir: &Path, started: Instant) -> Result<()> {
     let store = Store::load_seed_file(&fixtures.join("jira").join("seed.json"))?;
     store.load(read_seed(&fixtures.join("servicenow").join("seed.json"))?);
     let before = store.cases();
-    let sandbox = stack::serve_sandbox(store.clone()).await?;
+    let sandbox = testkit::sandbox::serve_store(store.clone()).await?;
     println!(
         "demo: sandbox Case API on {} ({} cases)",
         sandbox.url(),
@@ -76,8 +81,8 @@ async fn demo(root: &Path, bin_dir: &Path, started: Instant) -> Result<()> {
     wait_until_ready(&mut readers).await?;
     let jira = jira_events(&fixtures.join("jira").join("payloads"))?;
     let servicenow = servicenow_events(&fixtures.join("servicenow").join("events"))?;
-    testing::produce(&bootstrap, JIRA_TOPIC, &jira, "lz4").await?;
-    testing::produce(&bootstrap, SERVICENOW_TOPIC, &servicenow, "zstd").await?;
+    produce(&bootstrap, JIRA_TOPIC, &jira, "lz4").await?;
+    produce(&bootstrap, SERVICENOW_TOPIC, &servicenow, "zstd").await?;
     println!(
         "demo: produced {} Jira events (lz4) and {} ServiceNow events (zstd), event times set to now",
         jira.len(),
@@ -139,10 +144,6 @@ fn read_seed(path: &Path) -> Result<Seed> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
-}
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
 }
 
 /// Every Jira fixture payload, keyed `<orgId>:<issue id>`, its webhook time set to now.
@@ -255,12 +256,12 @@ async fn wait_until_consumed(
         let mut done = true;
         let mut line = String::from("demo: committed");
         for (topic, produced) in topics {
-            let committed: i64 = testing::committed_offsets(bootstrap, GROUP, topic, PARTITIONS)
+            let committed: i64 = committed_offsets(bootstrap, GROUP, topic, PARTITIONS)
                 .await?
                 .values()
                 .map(|o| o.unwrap_or(0))
                 .sum();
-            let high: i64 = testing::high_watermarks(bootstrap, topic, PARTITIONS)
+            let high: i64 = high_watermarks(bootstrap, topic, PARTITIONS)
                 .await?
                 .values()
                 .sum();
@@ -284,37 +285,28 @@ async fn wait_until_consumed(
 }
 
 fn handled(metrics: &Metrics, flavor: &str) -> f64 {
-    metrics.sum("dd_case_third_party_reader_changelog_processed", &[])
-        + metrics.sum(
-            &format!("dd_case_third_party_reader_{flavor}_filtered"),
-            &[],
-        )
-        + metrics.sum("dd_case_third_party_reader_decoding_failed", &[])
+    metrics.sum(&prometheus_name(names::CHANGELOG_PROCESSED), &[])
+        + metrics.sum(&filtered_name(flavor), &[])
+        + metrics.sum(&prometheus_name(names::DECODING_FAILED), &[])
 }
 
 fn print_flavor(flavor: &str, m: &Metrics) {
     println!("\n-- {flavor}");
     println!(
         "processed        {:>5}",
-        m.sum("dd_case_third_party_reader_changelog_processed", &[])
+        m.sum(&prometheus_name(names::CHANGELOG_PROCESSED), &[])
     );
     println!(
         "decode failures  {:>5}",
-        m.sum("dd_case_third_party_reader_decoding_failed", &[])
+        m.sum(&prometheus_name(names::DECODING_FAILED), &[])
     );
-    let filtered = m.by_label(
-        &format!("dd_case_third_party_reader_{flavor}_filtered"),
-        "reason",
-    );
+    let filtered = m.by_label(&filtered_name(flavor), "reason");
     println!("filtered         {:>5}", filtered.values().sum::<f64>());
     for (reason, count) in filtered {
         println!("  {reason:<36} {count:>4}");
     }
-    let buckets = m.buckets("case_case_third_party_reader_end_to_end_latency");
-    match (
-        stack::quantile(&buckets, 0.5),
-        stack::quantile(&buckets, 0.99),
-    ) {
+    let buckets = m.buckets(&prometheus_name(names::END_TO_END_LATENCY));
+    match (quantile(&buckets, 0.5), quantile(&buckets, 0.99)) {
         (Some(p50), Some(p99)) => {
             println!("latency (event → done)  p50 ≤ {p50} ms  p99 ≤ {p99} ms")
         }

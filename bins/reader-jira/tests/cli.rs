@@ -10,11 +10,13 @@
     clippy::panic
 )]
 
-mod common;
-
-use common::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use testkit::fixtures::fixtures_dir;
+use testkit::reader::args;
+use testkit::sandbox::Sandbox;
+use testkit::scenarios::cli::*;
+use testkit::scenarios::store::assert_nothing_applied;
 
 const BIN: &str = env!("CARGO_BIN_EXE_reader-jira");
 const CLOUD_SITE: &str = "4f9c2b7e-1d3a-4c5b-8e6f-0a1b2c3d4e5f";
@@ -41,31 +43,25 @@ async fn sigterm_while_starting_drains_and_exits_0() {
 
 #[tokio::test]
 async fn config_secrets_never_reach_check_config_or_the_logs() {
-    config_secrets_stay_out_of_output(BIN, &fixtures().join("jira/seed.json")).await;
+    config_secrets_stay_out_of_output(BIN, &fixtures_dir().join("jira/seed.json")).await;
 }
 
 #[tokio::test]
 async fn config_keys_lists_the_flavor_keys_with_their_environment_variables() {
-    let out = run_cli(BIN, &args(&["config-keys"]), &[]).await;
-    assert_eq!(out.code, Some(0), "{out:?}");
-    for wanted in [
-        "kafka.brokers",
-        "CASE_READER_KAFKA_BROKERS",
-        "jira.integration_users",
-        "CASE_READER_JIRA_INTEGRATION_USERS",
-        "jira.sync_marker",
-    ] {
-        assert!(
-            out.stdout.contains(wanted),
-            "{wanted} missing:\n{}",
-            out.stdout
-        );
-    }
+    config_keys_lists(
+        BIN,
+        &[
+            "jira.integration_users",
+            "CASE_READER_JIRA_INTEGRATION_USERS",
+            "jira.sync_marker",
+        ],
+    )
+    .await;
 }
 
 /// The webhook body of a fixture payload, as Jira sends it (the envelope's `webhook`).
 fn raw_webhook(payload: &str) -> Value {
-    let path = fixtures().join("jira/payloads").join(payload);
+    let path = fixtures_dir().join("jira/payloads").join(payload);
     let envelope: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     envelope["webhook"].clone()
 }
@@ -119,24 +115,17 @@ fn replay_args(files: &[PathBuf], site: &str, endpoint: &str, json: bool) -> Vec
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replay_dry_run_of_raw_webhooks_prints_a_decision_per_changelog_and_applies_nothing() {
-    let sandbox = Sandbox::start(&fixtures().join("jira/seed.json")).await;
+    let sandbox = Sandbox::start(&fixtures_dir().join("jira/seed.json"))
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let files = raw_files(dir.path());
 
-    let out = run_cli(
+    replay_dry_run_prints_decisions_and_applies_nothing(
         BIN,
+        &sandbox,
         &replay_args(&files, CLOUD_SITE, &sandbox.url, true),
-        &[],
-    )
-    .await;
-    assert_eq!(
-        out.code,
-        Some(0),
-        "decode errors never fail a replay: {out:?}"
-    );
-    let got = decisions(&out.stdout);
-    assert_decisions(
-        &got,
+        &replay_args(&files, CLOUD_SITE, &sandbox.url, false),
         &[
             ("priority.json", "update_priority", "would_apply", ""),
             (
@@ -157,22 +146,15 @@ async fn replay_dry_run_of_raw_webhooks_prints_a_decision_per_changelog_and_appl
             ("mixed.jsonl:2", "", "filtered", "unsupported_event_type"),
             ("mixed.jsonl:3", "", "decode_error", "not_json"),
         ],
-    );
-
-    let out = run_cli(
-        BIN,
-        &replay_args(&files, CLOUD_SITE, &sandbox.url, false),
-        &[],
     )
     .await;
-    assert_eq!(out.code, Some(0), "{out:?}");
-    assert_table_matches(&out.stdout, &got);
-    assert_nothing_applied(&sandbox);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replay_dry_run_for_an_unknown_jira_site_filters_every_changelog() {
-    let sandbox = Sandbox::start(&fixtures().join("jira/seed.json")).await;
+    let sandbox = Sandbox::start(&fixtures_dir().join("jira/seed.json"))
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let files = raw_files(dir.path());
     let out = run_cli(BIN, &replay_args(&files[..2], "X", &sandbox.url, true), &[]).await;
@@ -213,22 +195,5 @@ async fn replay_dry_run_for_an_unknown_jira_site_filters_every_changelog() {
 async fn replay_of_raw_bodies_without_the_site_id_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
     let files = raw_files(dir.path());
-    let out = run_cli(
-        BIN,
-        &args(&[
-            "replay",
-            "--dry-run",
-            "--file",
-            &files[0].display().to_string(),
-            "--org-id",
-            "1",
-            "--set",
-            "case_api.endpoint=http://127.0.0.1:9",
-        ]),
-        &[],
-    )
-    .await;
-    assert_eq!(out.code, Some(2), "{out:?}");
-    assert!(out.stderr.contains("--org-id"), "{}", out.stderr);
-    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    replay_without_the_source_flag_is_a_usage_error(BIN, &files[0], "1").await;
 }

@@ -18,12 +18,13 @@
     clippy::panic
 )]
 
-mod common;
-
-use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
-use common::*;
-use kafka_runtime::testing::TestRecord;
+use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
+use testkit::clock::rfc3339_secs;
+use testkit::fixtures::fixtures_dir;
+use testkit::produce::TestRecord;
+use testkit::scenarios::e2e::{Batch, kill_and_sigterm_then_restart, scripted_sequence};
+use testkit::scenarios::sequence::ExpectCase;
 
 const BIN: &str = env!("CARGO_BIN_EXE_reader-jira");
 
@@ -34,7 +35,13 @@ async fn scripted_sequence_gives_the_expected_cases_timeline_and_counts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn kill_9_and_sigterm_mid_stream_then_restart_converge_without_duplicates() {
-    kill_and_sigterm_then_restart(BIN, "jira", &fixtures().join("jira/seed.json"), batch(60)).await;
+    kill_and_sigterm_then_restart(
+        BIN,
+        "jira",
+        &fixtures_dir().join("jira/seed.json"),
+        batch(60),
+    )
+    .await;
 }
 
 /// (issue id, issue key, case id, seeded case version) of the batch's issues.
@@ -54,12 +61,8 @@ const ISSUES: [(&str, &str, &str, u64); 2] = [
 ];
 
 fn payload_template(name: &str) -> Value {
-    let path = fixtures().join("jira/payloads").join(name);
+    let path = fixtures_dir().join("jira/payloads").join(name);
     serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
-}
-
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// `per_issue` title changes and as many comments on SUP-101 and SUP-102, interleaved, one
@@ -114,7 +117,7 @@ fn batch(per_issue: usize) -> Batch {
                 "body": body,
                 "internal": false,
                 "source": "jira",
-                "created_at": rfc3339(comment_time),
+                "created_at": rfc3339_secs(comment_time),
             }));
         }
     }
@@ -132,7 +135,7 @@ fn batch(per_issue: usize) -> Batch {
             }
             stamps.insert(
                 "title".into(),
-                json!({"event_time": rfc3339(last_times[i]), "sequence": null}),
+                json!({"event_time": rfc3339_secs(last_times[i]), "sequence": null}),
             );
             let changes = json!({
                 "title": last_titles[i],

@@ -6,17 +6,16 @@
     clippy::panic
 )]
 
-#[path = "generated/mod.rs"]
-mod generated;
+use testkit::scenarios::docs;
 
 const BIN: &str = env!("CARGO_BIN_EXE_reader-jira");
 
 #[test]
 fn example_ini_is_fresh() {
-    generated::assert_example_ini_is_fresh(BIN, "jira");
+    docs::assert_example_ini_is_fresh(BIN, "jira");
 }
 
 #[test]
 fn readme_key_table_is_fresh() {
-    generated::assert_readme_table_is_fresh(BIN, "jira");
+    docs::assert_readme_table_is_fresh(BIN, "jira");
 }

@@ -10,11 +10,12 @@
     clippy::panic
 )]
 
-#[path = "../../reader-jira/tests/common/mod.rs"]
-mod common;
-
-use common::*;
 use std::path::{Path, PathBuf};
+use testkit::fixtures::fixtures_dir;
+use testkit::reader::args;
+use testkit::sandbox::Sandbox;
+use testkit::scenarios::cli::*;
+use testkit::scenarios::store::assert_nothing_applied;
 
 const BIN: &str = env!("CARGO_BIN_EXE_reader-servicenow");
 
@@ -40,26 +41,20 @@ async fn sigterm_while_starting_drains_and_exits_0() {
 
 #[tokio::test]
 async fn config_secrets_never_reach_check_config_or_the_logs() {
-    config_secrets_stay_out_of_output(BIN, &fixtures().join("servicenow/seed.json")).await;
+    config_secrets_stay_out_of_output(BIN, &fixtures_dir().join("servicenow/seed.json")).await;
 }
 
 #[tokio::test]
 async fn config_keys_lists_the_flavor_keys_with_their_environment_variables() {
-    let out = run_cli(BIN, &args(&["config-keys"]), &[]).await;
-    assert_eq!(out.code, Some(0), "{out:?}");
-    for wanted in [
-        "kafka.brokers",
-        "CASE_READER_KAFKA_BROKERS",
-        "servicenow.integration_user",
-        "CASE_READER_SERVICENOW_INTEGRATION_USER",
-        "servicenow.sync_marker",
-    ] {
-        assert!(
-            out.stdout.contains(wanted),
-            "{wanted} missing:\n{}",
-            out.stdout
-        );
-    }
+    config_keys_lists(
+        BIN,
+        &[
+            "servicenow.integration_user",
+            "CASE_READER_SERVICENOW_INTEGRATION_USER",
+            "servicenow.sync_marker",
+        ],
+    )
+    .await;
 }
 
 /// Raw ServiceNow inputs: a contract diff without the envelope fields, a Table-API record
@@ -120,19 +115,17 @@ fn replay_args(files: &[PathBuf], instance: &str, endpoint: &str, json: bool) ->
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replay_dry_run_of_raw_records_prints_a_decision_per_changelog_and_applies_nothing() {
-    let sandbox = Sandbox::start(&fixtures().join("servicenow/seed.json")).await;
+    let sandbox = Sandbox::start(&fixtures_dir().join("servicenow/seed.json"))
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let files = raw_files(dir.path());
 
-    let out = run_cli(BIN, &replay_args(&files, "acme", &sandbox.url, true), &[]).await;
-    assert_eq!(
-        out.code,
-        Some(0),
-        "decode errors never fail a replay: {out:?}"
-    );
-    let got = decisions(&out.stdout);
-    assert_decisions(
-        &got,
+    replay_dry_run_prints_decisions_and_applies_nothing(
+        BIN,
+        &sandbox,
+        &replay_args(&files, "acme", &sandbox.url, true),
+        &replay_args(&files, "acme", &sandbox.url, false),
         &[
             ("diff.json", "update_status", "would_apply", ""),
             ("diff.json", "create_comment", "would_apply", ""),
@@ -146,17 +139,15 @@ async fn replay_dry_run_of_raw_records_prints_a_decision_per_changelog_and_appli
             ("journal.jsonl:2", "", "decode_error", "not_json"),
             ("journal.jsonl:3", "", "decode_error", "wrong_type"),
         ],
-    );
-
-    let out = run_cli(BIN, &replay_args(&files, "acme", &sandbox.url, false), &[]).await;
-    assert_eq!(out.code, Some(0), "{out:?}");
-    assert_table_matches(&out.stdout, &got);
-    assert_nothing_applied(&sandbox);
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replay_dry_run_for_an_unknown_instance_filters_every_changelog() {
-    let sandbox = Sandbox::start(&fixtures().join("servicenow/seed.json")).await;
+    let sandbox = Sandbox::start(&fixtures_dir().join("servicenow/seed.json"))
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let files = raw_files(dir.path());
     let out = run_cli(
@@ -190,22 +181,5 @@ async fn replay_dry_run_for_an_unknown_instance_filters_every_changelog() {
 async fn replay_of_raw_records_without_the_instance_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
     let files = raw_files(dir.path());
-    let out = run_cli(
-        BIN,
-        &args(&[
-            "replay",
-            "--dry-run",
-            "--file",
-            &files[0].display().to_string(),
-            "--org-id",
-            "1001",
-            "--set",
-            "case_api.endpoint=http://127.0.0.1:9",
-        ]),
-        &[],
-    )
-    .await;
-    assert_eq!(out.code, Some(2), "{out:?}");
-    assert!(out.stderr.contains("--org-id"), "{}", out.stderr);
-    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    replay_without_the_source_flag_is_a_usage_error(BIN, &files[0], "1001").await;
 }

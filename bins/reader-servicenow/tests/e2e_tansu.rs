@@ -9,7 +9,7 @@
 //! - A larger batch: kill -9 mid-stream, restart, SIGTERM mid-stream, restart → the final
 //!   state is exactly the one an uninterrupted run gives, with no duplicate timeline cell.
 //!
-//! The harness is shared with `reader-jira`'s end-to-end tests.
+//! The harness and the scenario bodies are shared with `reader-jira` (`testkit::scenarios`).
 #![cfg(feature = "real-broker")]
 #![allow(
     clippy::unwrap_used,
@@ -18,13 +18,13 @@
     clippy::panic
 )]
 
-#[path = "../../reader-jira/tests/common/mod.rs"]
-mod common;
-
-use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
-use common::*;
-use kafka_runtime::testing::TestRecord;
+use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::json;
+use testkit::clock::rfc3339_secs;
+use testkit::fixtures::fixtures_dir;
+use testkit::produce::TestRecord;
+use testkit::scenarios::e2e::{Batch, kill_and_sigterm_then_restart, scripted_sequence};
+use testkit::scenarios::sequence::ExpectCase;
 
 const BIN: &str = env!("CARGO_BIN_EXE_reader-servicenow");
 
@@ -38,7 +38,7 @@ async fn kill_9_and_sigterm_mid_stream_then_restart_converge_without_duplicates(
     kill_and_sigterm_then_restart(
         BIN,
         "servicenow",
-        &fixtures().join("servicenow/seed.json"),
+        &fixtures_dir().join("servicenow/seed.json"),
         batch(60),
     )
     .await;
@@ -60,10 +60,6 @@ const INCIDENTS: [(&str, &str, bool, u64); 2] = [
         1,
     ),
 ];
-
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
 
 /// `per_incident` state changes (In Progress and New, alternately) and as many comments on
 /// two incidents, interleaved, one sysModCount and one second apart; and what they leave:
@@ -90,7 +86,7 @@ fn batch(per_incident: usize) -> Batch {
             }
             let value = json!({
                 "type": "datadog_x_incident", "orgId": 1001, "sysId": sys_id,
-                "instanceName": "acme", "updatedTime": rfc3339(state_time),
+                "instanceName": "acme", "updatedTime": rfc3339_secs(state_time),
                 "updatedBy": "jane.roe", "data": data,
             });
             records.push(TestRecord::keyed(
@@ -108,7 +104,7 @@ fn batch(per_incident: usize) -> Batch {
             }
             let value = json!({
                 "type": "datadog_x_incident", "orgId": 1001, "sysId": sys_id,
-                "instanceName": "acme", "updatedTime": rfc3339(comment_time),
+                "instanceName": "acme", "updatedTime": rfc3339_secs(comment_time),
                 "updatedBy": "jane.roe", "data": data,
             });
             records.push(TestRecord::keyed(key, serde_json::to_vec(&value).unwrap()));
@@ -121,7 +117,7 @@ fn batch(per_incident: usize) -> Batch {
                 "body": body,
                 "internal": false,
                 "source": "servicenow",
-                "created_at": rfc3339(comment_time),
+                "created_at": rfc3339_secs(comment_time),
             }));
         }
     }
@@ -132,7 +128,7 @@ fn batch(per_incident: usize) -> Batch {
             let changes = json!({
                 "status": status,
                 "version": seed_version + per_incident as u64,
-                "field_stamps": {"status": {"event_time": rfc3339(*time), "sequence": count}},
+                "field_stamps": {"status": {"event_time": rfc3339_secs(*time), "sequence": count}},
             });
             ExpectCase {
                 org_id: 1001,

@@ -6,17 +6,16 @@
     clippy::panic
 )]
 
-#[path = "../../reader-jira/tests/generated/mod.rs"]
-mod generated;
+use testkit::scenarios::docs;
 
 const BIN: &str = env!("CARGO_BIN_EXE_reader-servicenow");
 
 #[test]
 fn example_ini_is_fresh() {
-    generated::assert_example_ini_is_fresh(BIN, "servicenow");
+    docs::assert_example_ini_is_fresh(BIN, "servicenow");
 }
 
 #[test]
 fn readme_key_table_is_fresh() {
-    generated::assert_readme_table_is_fresh(BIN, "servicenow");
+    docs::assert_readme_table_is_fresh(BIN, "servicenow");
 }

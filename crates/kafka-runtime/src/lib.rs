@@ -94,8 +94,6 @@ mod probe;
 mod runtime;
 mod skip;
 mod status;
-#[cfg(feature = "testing")]
-pub mod testing;
 mod tracker;
 
 pub use config::{

@@ -10,13 +10,14 @@
     clippy::panic
 )]
 
-use kafka_runtime::testing::{
-    MockBroker, TestBroker, TestRecord, committed_offsets, produce, unique_name,
-};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::topic_partition_list::TopicPartitionList;
 use rdkafka::{ClientConfig, Message, Offset};
 use std::time::{Duration, Instant};
+use testkit::broker::{MockBroker, TestBroker};
+use testkit::offsets::committed_offsets;
+use testkit::produce::{TestRecord, produce};
+use testkit::wait::unique_name;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn store_offset_adds_one_and_store_offsets_stores_what_it_is_given() {
@@ -42,6 +43,14 @@ async fn store_offset_adds_one_and_store_offsets_stores_what_it_is_given() {
         let mut tpl = TopicPartitionList::new();
         tpl.add_partition_offset(&t, 0, Offset::Beginning).unwrap();
         consumer.assign(&tpl).unwrap();
+        let committed_now = |consumer: &BaseConsumer| {
+            consumer
+                .committed(Duration::from_secs(10))
+                .unwrap()
+                .find_partition(&t, 0)
+                .unwrap()
+                .offset()
+        };
         let started = Instant::now();
         let mut seen = Vec::new();
         while seen.len() < 5 {
@@ -54,24 +63,14 @@ async fn store_offset_adds_one_and_store_offsets_stores_what_it_is_given() {
 
         consumer.store_offset(&t, 0, 4).unwrap();
         consumer.commit_consumer_state(CommitMode::Sync).unwrap();
-        let committed = consumer
-            .committed(Duration::from_secs(10))
-            .unwrap()
-            .find_partition(&t, 0)
-            .unwrap()
-            .offset();
+        let committed = committed_now(&consumer);
         assert_eq!(committed, Offset::Offset(5), "store_offset(4) commits 5");
 
         let mut next = TopicPartitionList::new();
         next.add_partition_offset(&t, 0, Offset::Offset(8)).unwrap();
         consumer.store_offsets(&next).unwrap();
         consumer.commit_consumer_state(CommitMode::Sync).unwrap();
-        let committed = consumer
-            .committed(Duration::from_secs(10))
-            .unwrap()
-            .find_partition(&t, 0)
-            .unwrap()
-            .offset();
+        let committed = committed_now(&consumer);
         assert_eq!(
             committed,
             Offset::Offset(8),

@@ -15,7 +15,7 @@
 mod common;
 
 use common::*;
-use kafka_runtime::testing::TansuBroker;
+use testkit::broker::TansuBroker;
 
 fn tansu() -> TansuBroker {
     TansuBroker::start().unwrap_or_else(|e| panic!("the real-broker tests need Tansu: {e}"))

@@ -8,10 +8,14 @@
     missing_docs
 )]
 
-use kafka_runtime::testing::{Delivered, HandledRecord, TestRecord};
 use kafka_runtime::{ConsumerConfig, RetryPolicy};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
+use testkit::broker::{MockBroker, TestBroker};
+use testkit::offsets::{commit_targets, committed_offsets, high_watermarks, partition_ends};
+use testkit::produce::{Delivered, TestRecord, produce};
+use testkit::runtime::{HandledRecord, RecordingHandler, RunningRuntime};
+use testkit::wait::{unique_name, wait_until, wait_until_async};
 
 /// A consumer configuration for tests: earliest reset (topics are filled before the
 /// consumer starts), a session timeout the mock handles well, fast commits and statistics.
@@ -127,30 +131,97 @@ pub fn check_key_order(handled: &[HandledRecord]) {
     }
 }
 
-/// Per partition, one past the highest offset delivered.
-pub fn expected_ends(delivered: &[Delivered]) -> BTreeMap<i32, i64> {
-    let mut ends = BTreeMap::new();
-    for d in delivered {
-        let e = ends.entry(d.partition).or_insert(0);
-        *e = (*e).max(d.offset + 1);
-    }
-    ends
-}
-
 /// Per partition, one past the highest offset handled.
 pub fn handled_ends(handled: &[HandledRecord]) -> BTreeMap<i32, i64> {
-    let mut ends = BTreeMap::new();
-    for h in handled {
-        let e = ends.entry(h.partition).or_insert(0);
-        *e = (*e).max(h.offset + 1);
-    }
-    ends
+    partition_ends(handled.iter().map(|h| (h.partition, h.offset)))
 }
 
-use kafka_runtime::testing::{
-    RecordingHandler, RunningRuntime, TestBroker, committed_offsets, high_watermarks, produce,
-    unique_name, wait_until,
-};
+/// A mock cluster with one fresh topic (`<what>-…`) and a fresh group name.
+pub struct MockTopic {
+    /// The cluster.
+    pub broker: MockBroker,
+    /// Its `bootstrap.servers`.
+    pub bootstrap: String,
+    /// The topic, created with the requested partitions.
+    pub topic: String,
+    /// A group name no other test uses.
+    pub group: String,
+    /// The topic's partitions.
+    pub partitions: i32,
+}
+
+impl MockTopic {
+    /// Starts a mock cluster and creates `<what>-…` with `partitions` partitions.
+    pub fn start(what: &str, partitions: i32) -> Self {
+        let broker = MockBroker::start().unwrap();
+        let bootstrap = broker.bootstrap_servers();
+        let topic = unique_name(what);
+        let group = unique_name("group");
+        broker.create_topic(&topic, partitions).unwrap();
+        Self {
+            broker,
+            bootstrap,
+            topic,
+            group,
+            partitions,
+        }
+    }
+
+    /// Owned copies of (bootstrap, topic, group).
+    pub fn names(&self) -> (String, String, String) {
+        (
+            self.bootstrap.clone(),
+            self.topic.clone(),
+            self.group.clone(),
+        )
+    }
+
+    /// [`test_config`] for this topic and group.
+    pub fn config(&self) -> ConsumerConfig {
+        test_config(&self.bootstrap, &self.topic, &self.group)
+    }
+
+    /// Produces `records` uncompressed.
+    pub async fn produce(&self, records: &[TestRecord]) -> Vec<Delivered> {
+        produce(&self.bootstrap, &self.topic, records, "none")
+            .await
+            .unwrap()
+    }
+
+    /// The group's committed offsets now.
+    pub async fn committed(&self) -> BTreeMap<i32, Option<i64>> {
+        committed_offsets(&self.bootstrap, &self.group, &self.topic, self.partitions)
+            .await
+            .unwrap()
+    }
+
+    /// The high watermarks now.
+    pub async fn high_watermarks(&self) -> BTreeMap<i32, i64> {
+        high_watermarks(&self.bootstrap, &self.topic, self.partitions)
+            .await
+            .unwrap()
+    }
+
+    /// Every partition's committed offset equals its high watermark now.
+    pub async fn assert_committed_at_high_watermarks(&self) {
+        let committed = self.committed().await;
+        for (p, h) in self.high_watermarks().await {
+            assert_eq!(committed[&p], Some(h), "partition {p}");
+        }
+    }
+
+    /// Waits until every partition's committed offset equals `high` (the watermarks read
+    /// when everything was produced).
+    pub async fn wait_committed_up_to(&self, what: &str, high: &BTreeMap<i32, i64>) {
+        wait_until_async(Duration::from_secs(30), what, || async {
+            let c = self.committed().await;
+            high.iter().all(|(p, h)| c[p] == Some(*h))
+        })
+        .await
+        .unwrap();
+    }
+}
+
 use kafka_runtime::{KafkaRuntime, SkipList};
 use std::sync::Arc;
 
@@ -249,7 +320,7 @@ pub async fn scenario_happy_path(broker: &impl TestBroker, n: usize, watermarks:
 
     let handled = handler.handled();
     check_handled(&handled, &records, false);
-    assert_eq!(handled_ends(&handled), expected_ends(&delivered));
+    assert_eq!(handled_ends(&handled), commit_targets(&delivered));
     check_committed_at_end(broker, &group, &topic, 3, &handled, watermarks).await;
 }
 

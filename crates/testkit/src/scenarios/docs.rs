@@ -1,6 +1,7 @@
-//! Freshness checks of the files `cargo xtask codegen` derives from a reader binary's
-//! `config-keys` output (shared by both readers' `tests/generated_docs.rs`).
+//! Freshness of the files `cargo xtask codegen` derives from a reader binary's
+//! `config-keys` output: the example ini and the README key table.
 
+use crate::fixtures::repo_root;
 use std::process::Command;
 
 fn config_keys(bin: &str, format: &str) -> String {
@@ -17,8 +18,8 @@ fn config_keys(bin: &str, format: &str) -> String {
 }
 
 fn repo_file(path: &str) -> String {
-    let full = concat!(env!("CARGO_MANIFEST_DIR"), "/../../").to_owned() + path;
-    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("reading {full}: {e}"))
+    let full = repo_root().join(path);
+    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("reading {}: {e}", full.display()))
 }
 
 /// `fixtures/config/reader-<flavor>.ini` equals `bin config-keys --format ini`.

@@ -1,0 +1,574 @@
+//! The command line of a reader binary without a broker: help, bad configurations, the
+//! config layers, secrets kept out of output, SIGTERM during start-up, and `replay` output.
+
+use super::e2e::{EXIT_LIMIT, stop_with_sigterm};
+use super::spawn_reader;
+use super::store::{assert_logs_free_of, assert_nothing_applied};
+use crate::fixtures::fixtures_dir;
+use crate::reader::{CliOutput, args, run_command};
+use crate::sandbox::Sandbox;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// [`run_command`], failing the test when the command cannot run.
+pub async fn run_cli(bin: &str, args: &[String], env: &[(&str, &str)]) -> CliOutput {
+    run_command(bin, args, env)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// `--help` of the binary and of every subcommand exits 0 and shows what it must.
+pub async fn help_of_every_subcommand(bin: &str, replay_flags: &[&str]) {
+    let mut cases: Vec<(Vec<&str>, Vec<&str>)> = vec![
+        (
+            vec!["--help"],
+            vec![
+                "run",
+                "check-config",
+                "replay",
+                "config-keys",
+                "--config",
+                "--set",
+            ],
+        ),
+        (vec!["run", "--help"], vec!["Run the service", "--config"]),
+        (
+            vec!["check-config", "--help"],
+            vec!["--offline", "78", "--config"],
+        ),
+        (
+            vec!["replay", "--help"],
+            vec![
+                "--file",
+                "--partition",
+                "--from-offset",
+                "--to-offset",
+                "--dry-run",
+                "--output",
+                "--org-id",
+            ],
+        ),
+        (vec!["config-keys", "--help"], vec!["config key"]),
+    ];
+    if let Some((_, replay)) = cases.get_mut(3) {
+        replay.extend_from_slice(replay_flags);
+    }
+    for (command, wanted) in cases {
+        let out = run_cli(bin, &args(&command), &[]).await;
+        assert_eq!(out.code, Some(0), "{command:?}: {out:?}");
+        for w in wanted {
+            assert!(
+                out.stdout.contains(w),
+                "`{}` does not mention {w:?}:\n{}",
+                command.join(" "),
+                out.stdout
+            );
+        }
+    }
+}
+
+/// `config-keys` lists the shared keys and `flavor_keys` (key names and their environment
+/// variables).
+pub async fn config_keys_lists(bin: &str, flavor_keys: &[&str]) {
+    let out = run_cli(bin, &args(&["config-keys"]), &[]).await;
+    assert_eq!(out.code, Some(0), "{out:?}");
+    for wanted in ["kafka.brokers", "CASE_READER_KAFKA_BROKERS"]
+        .iter()
+        .chain(flavor_keys)
+    {
+        assert!(
+            out.stdout.contains(wanted),
+            "{wanted} missing:\n{}",
+            out.stdout
+        );
+    }
+}
+
+/// `replay --dry-run --file FILE --org-id ORG` without the flavor's own source flag (the
+/// Jira site id, the ServiceNow instance) is a usage error: exit 2 naming `--org-id`,
+/// nothing on stdout.
+pub async fn replay_without_the_source_flag_is_a_usage_error(bin: &str, file: &Path, org_id: &str) {
+    let out = run_cli(
+        bin,
+        &args(&[
+            "replay",
+            "--dry-run",
+            "--file",
+            &file.display().to_string(),
+            "--org-id",
+            org_id,
+            "--set",
+            "case_api.endpoint=http://127.0.0.1:9",
+        ]),
+        &[],
+    )
+    .await;
+    assert_eq!(out.code, Some(2), "{out:?}");
+    assert!(out.stderr.contains("--org-id"), "{}", out.stderr);
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+}
+
+/// `replay --dry-run --output json` (`json_args`) exits 0 even when some inputs do not
+/// decode and prints exactly the `expected` decisions (source suffix, changelog type,
+/// decision, detail fragment); the same replay as a table (`table_args`) shows the same
+/// decisions; nothing reaches the Case API of `sandbox`.
+pub async fn replay_dry_run_prints_decisions_and_applies_nothing(
+    bin: &str,
+    sandbox: &Sandbox,
+    json_args: &[String],
+    table_args: &[String],
+    expected: &[(&str, &str, &str, &str)],
+) {
+    let out = run_cli(bin, json_args, &[]).await;
+    assert_eq!(
+        out.code,
+        Some(0),
+        "decode errors never fail a replay: {out:?}"
+    );
+    let got = decisions(&out.stdout);
+    assert_decisions(&got, expected);
+
+    let out = run_cli(bin, table_args, &[]).await;
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert_table_matches(&out.stdout, &got);
+    assert_nothing_applied(sandbox);
+}
+
+/// One bad configuration of `fixtures/e2e/check-config/`: the file and the texts its
+/// `; expect:` header lines say the error message must contain.
+pub struct BadConfig {
+    /// The ini file.
+    pub path: PathBuf,
+    /// Texts the message must contain.
+    pub expect: Vec<String>,
+}
+
+/// Every `fixtures/e2e/check-config/*.ini`, sorted by name.
+pub fn bad_configs() -> Vec<BadConfig> {
+    let dir = fixtures_dir().join("e2e/check-config");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "ini"))
+        .collect();
+    paths.sort();
+    assert!(!paths.is_empty(), "no bad configs in {}", dir.display());
+    paths
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let expect: Vec<String> = text
+                .lines()
+                .filter_map(|l| l.strip_prefix("; expect: "))
+                .map(str::to_owned)
+                .collect();
+            assert!(
+                !expect.is_empty(),
+                "{} has no `; expect:` line",
+                path.display()
+            );
+            BadConfig { path, expect }
+        })
+        .collect()
+}
+
+/// `check-config --config BAD` (and `run --config BAD`: a bad config never reaches the
+/// broker) exits 78 with one message naming the key, the value and what is accepted.
+pub async fn bad_configs_exit_78(bin: &str) {
+    for bad in bad_configs() {
+        for command in ["check-config", "run"] {
+            let out = run_cli(
+                bin,
+                &[
+                    "--config".to_owned(),
+                    bad.path.display().to_string(),
+                    command.to_owned(),
+                ],
+                &[],
+            )
+            .await;
+            assert_eq!(
+                out.code,
+                Some(78),
+                "{command} --config {}: {out:?}",
+                bad.path.display()
+            );
+            for e in &bad.expect {
+                assert!(
+                    out.stderr.contains(e.as_str()),
+                    "{command} --config {}: the message does not contain {e:?}:\n{}",
+                    bad.path.display(),
+                    out.stderr
+                );
+            }
+            assert_eq!(
+                out.stderr.trim().lines().count(),
+                1,
+                "one message line: {}",
+                out.stderr
+            );
+        }
+    }
+}
+
+/// The value and source `check-config --offline` reports for `key`.
+pub fn reported(stdout: &str, key: &str) -> Option<String> {
+    let what = format!("config {key} ");
+    stdout.lines().find_map(|l| {
+        let rest = l.strip_prefix("ok")?.trim_start();
+        rest.strip_prefix(what.as_str())
+            .map(|v| v.trim().to_owned())
+    })
+}
+
+/// Flags beat the environment, which beats the file; a bad value from the environment or a
+/// flag is reported with where it came from; an unknown key is a warning, not an error.
+pub async fn config_layers_and_unknown_keys(bin: &str, flavor: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let ini = dir.path().join("reader.ini");
+    std::fs::write(
+        &ini,
+        "[kafka]\nbrokers = localhost:9092\ngroup_id = from-file\nmax_inflight = 3\n\n[case_api]\nendpoint = http://127.0.0.1:50051\n",
+    )
+    .unwrap();
+    let config = ["--config".to_owned(), ini.display().to_string()];
+    let check = |extra: &[&str]| {
+        let mut a = config.to_vec();
+        a.extend(args(extra));
+        a
+    };
+    let env_var = ("CASE_READER_KAFKA_GROUP_ID", "from-env");
+
+    let out = run_cli(bin, &check(&["check-config", "--offline"]), &[]).await;
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let from_file = reported(&out.stdout, "kafka.group_id").unwrap();
+    assert!(
+        from_file.starts_with("from-file (file ") && from_file.ends_with("reader.ini)"),
+        "{from_file}"
+    );
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.starts_with("warn") && l.contains("config kafka.max_inflight")),
+        "an unknown key is a warning naming it:\n{}",
+        out.stdout
+    );
+
+    let out = run_cli(bin, &check(&["check-config", "--offline"]), &[env_var]).await;
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert_eq!(
+        reported(&out.stdout, "kafka.group_id").as_deref(),
+        Some("from-env (environment variable CASE_READER_KAFKA_GROUP_ID)")
+    );
+
+    let out = run_cli(
+        bin,
+        &check(&[
+            "--set",
+            "kafka.group_id=from-flag",
+            "check-config",
+            "--offline",
+        ]),
+        &[env_var],
+    )
+    .await;
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert_eq!(
+        reported(&out.stdout, "kafka.group_id").as_deref(),
+        Some("from-flag (command line)")
+    );
+    // The flavor's own section is a known section.
+    let flavor_key = format!("{flavor}.sync_marker");
+    let out = run_cli(
+        bin,
+        &check(&[
+            "--set",
+            &format!("{flavor_key}=[mirrored]"),
+            "check-config",
+            "--offline",
+        ]),
+        &[],
+    )
+    .await;
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert_eq!(
+        reported(&out.stdout, &flavor_key).as_deref(),
+        Some("[mirrored] (command line)")
+    );
+
+    let out = run_cli(
+        bin,
+        &check(&["check-config"]),
+        &[("CASE_READER_KAFKA_MAX_IN_FLIGHT", "0")],
+    )
+    .await;
+    assert_eq!(out.code, Some(78), "{out:?}");
+    assert!(
+        out.stderr.contains("kafka.max_in_flight")
+            && out
+                .stderr
+                .contains("environment variable CASE_READER_KAFKA_MAX_IN_FLIGHT")
+            && out.stderr.contains("\"0\""),
+        "{}",
+        out.stderr
+    );
+
+    let out = run_cli(
+        bin,
+        &check(&["--set", "kafka.max_in_flight", "check-config"]),
+        &[],
+    )
+    .await;
+    assert_eq!(out.code, Some(78), "{out:?}");
+    assert!(
+        out.stderr.contains("--set \"kafka.max_in_flight\""),
+        "{}",
+        out.stderr
+    );
+
+    let out = run_cli(
+        bin,
+        &args(&[
+            "--config",
+            "/nonexistent/reader.ini",
+            "check-config",
+            "--offline",
+        ]),
+        &[],
+    )
+    .await;
+    assert_eq!(out.code, Some(78), "{out:?}");
+    assert!(
+        out.stderr.contains("/nonexistent/reader.ini"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// One decision `replay --output json` printed.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Decision {
+    /// File (and line).
+    pub source: String,
+    /// Changelog type tag, empty when it did not decode.
+    pub changelog_type: String,
+    /// `would_apply`, `filtered`, `decode_error`…
+    pub decision: String,
+    /// Reason or error.
+    pub detail: String,
+}
+
+/// Parses `replay --output json` lines.
+pub fn decisions(stdout: &str) -> Vec<Decision> {
+    stdout
+        .lines()
+        .map(|l| {
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("not a decision line {l:?}: {e}"))
+        })
+        .collect()
+}
+
+/// Checks decisions against `(source suffix, changelog type, decision, detail fragment)`.
+pub fn assert_decisions(got: &[Decision], expected: &[(&str, &str, &str, &str)]) {
+    let rendered = || format!("{got:#?}");
+    assert_eq!(got.len(), expected.len(), "decisions: {}", rendered());
+    for (d, (source, changelog_type, decision, detail)) in got.iter().zip(expected) {
+        assert!(
+            d.source.ends_with(source),
+            "source {} is not …{source}: {}",
+            d.source,
+            rendered()
+        );
+        assert_eq!(d.changelog_type, *changelog_type, "{}", rendered());
+        assert_eq!(d.decision, *decision, "{}", rendered());
+        if detail.is_empty() {
+            assert_eq!(d.detail, "", "{}", rendered());
+        } else {
+            assert!(d.detail.contains(detail), "{}", rendered());
+        }
+    }
+}
+
+/// The same decisions as a table: a header, then one row per decision, in order.
+pub fn assert_table_matches(table: &str, expected: &[Decision]) {
+    let mut lines = table.lines();
+    let header = lines.next().unwrap_or_default();
+    for h in ["SOURCE", "CHANGELOG TYPE", "DECISION", "DETAIL"] {
+        assert!(header.contains(h), "table header {header:?}");
+    }
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), expected.len(), "table:\n{table}");
+    for (row, d) in rows.iter().zip(expected) {
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(cells.first(), Some(&d.source.as_str()), "row {row:?}");
+        assert!(
+            row.contains(&format!(" {} ", d.decision)) || row.ends_with(&d.decision),
+            "row {row:?} lacks {}",
+            d.decision
+        );
+        assert!(row.trim_end().ends_with(d.detail.trim()), "row {row:?}");
+    }
+}
+
+/// Secrets from the configuration (librdkafka credentials from the file and from `--set`;
+/// the same redaction covers every [`reader_app::config::is_secret`] key)
+/// never appear in `check-config` output nor in the logs of a running reader at `trace`
+/// level; `check-config` shows them as `<redacted>` and still shows the non-secret
+/// pass-through keys. The running reader talks to a real sandbox and to a Kafka address
+/// where nothing listens, so its connection errors and retries are logged too.
+pub async fn config_secrets_stay_out_of_output(bin: &str, seed: &Path) {
+    const FILE_SECRET: &str = "file-secret-3f9a1c-must-not-leak";
+    const FLAG_SECRET: &str = "flag-secret-8b27e4-must-not-leak";
+    let sandbox = Sandbox::start(seed).await.unwrap();
+    // A port that was free a moment ago: nothing listens there.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ini = dir.path().join("reader.ini");
+    std::fs::write(
+        &ini,
+        format!(
+            "[kafka]\nbrokers = {closed}\n\n[case_api]\nendpoint = {}\n\n[health]\nbind = 127.0.0.1\nport = 0\n\n\
+             [tracing]\nlog_level = trace\n\n\
+             [kafka.librdkafka]\nsasl.username = visible-user\nsasl.password = {FILE_SECRET}\n",
+            sandbox.url
+        ),
+    )
+    .unwrap();
+    let with = |command: &[&str]| {
+        let mut a = args(&["--config", ini.to_str().unwrap()]);
+        a.extend(args(&[
+            "--set",
+            &format!("kafka.librdkafka.sasl.oauthbearer.config={FLAG_SECRET}"),
+        ]));
+        a.extend(args(command));
+        a
+    };
+    let secrets = [FILE_SECRET.to_owned(), FLAG_SECRET.to_owned()];
+
+    // Not offline: the Kafka probe runs on the configuration holding the secrets, and fails
+    // (nothing listens), so its error path is covered too.
+    let out = run_cli(bin, &with(&["check-config"]), &[]).await;
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(
+        out.stdout.lines().any(|l| l.starts_with("fail  kafka")),
+        "the unreachable broker is reported:\n{}",
+        out.stdout
+    );
+    for secret in &secrets {
+        assert!(
+            !out.stdout.contains(secret.as_str()) && !out.stderr.contains(secret.as_str()),
+            "check-config printed a secret:\n{}\n{}",
+            out.stdout,
+            out.stderr
+        );
+    }
+    for key in [
+        "kafka.librdkafka.sasl.password",
+        "kafka.librdkafka.sasl.oauthbearer.config",
+    ] {
+        let shown = reported(&out.stdout, key)
+            .unwrap_or_else(|| panic!("check-config does not list {key}:\n{}", out.stdout));
+        assert!(shown.starts_with("<redacted> ("), "{key}: {shown}");
+    }
+    assert!(
+        reported(&out.stdout, "kafka.librdkafka.sasl.username")
+            .is_some_and(|v| v.starts_with("visible-user (")),
+        "a non-secret pass-through key is shown as it is:\n{}",
+        out.stdout
+    );
+
+    let mut reader = spawn_reader("reader-secrets", bin, &with(&["run"]), &[]);
+    let started = Instant::now();
+    // Wait until the reader has logged its Kafka connection failures (the consumer is built
+    // from the configuration holding the secrets, and librdkafka reports the refused
+    // connection), so the lines checked cover start-up, configuration and error paths.
+    loop {
+        let lines = reader.lines();
+        let kafka_error = lines.iter().any(|l| {
+            l.contains(&closed.port().to_string()) && l.contains("\"level\":\"WARN\"")
+                || l.contains(&closed.port().to_string()) && l.contains("\"level\":\"ERROR\"")
+        });
+        if kafka_error {
+            break;
+        }
+        if let Some(status) = reader.try_exit() {
+            panic!(
+                "the reader exited ({status}) before logging its Kafka connection failure\n{}",
+                reader.tail(40)
+            );
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no log line about the unreachable Kafka broker {closed} within 60 s\n{}",
+            reader.tail(40)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    reader.sigterm().unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        reader.wait_exit(EXIT_LIMIT).await.is_some(),
+        "the reader did not exit within {EXIT_LIMIT:?} of SIGTERM\n{}",
+        reader.tail(40)
+    );
+    assert!(
+        reader.lines().len() > 10,
+        "a trace-level run logs more than this:\n{}",
+        reader.tail(40)
+    );
+    assert_logs_free_of(&reader, &secrets);
+}
+
+/// SIGTERM while the reader is still starting (its Case API is unreachable, so it is warming
+/// its caches with retries) drains and exits 0, instead of the default action killing it.
+pub async fn sigterm_during_start_up_exits_0(bin: &str) {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let run = args(&[
+        "--set",
+        &format!("kafka.brokers={closed}"),
+        "--set",
+        &format!("case_api.endpoint=http://{closed}"),
+        "--set",
+        "health.bind=127.0.0.1",
+        "--set",
+        "health.port=0",
+        "run",
+    ]);
+    let mut reader = spawn_reader("reader-starting", bin, &run, &[]);
+    let started = Instant::now();
+    while !reader
+        .lines()
+        .iter()
+        .any(|l| l.contains("health server listening"))
+    {
+        if let Some(status) = reader.try_exit() {
+            panic!(
+                "the reader exited ({status}) during start-up\n{}",
+                reader.tail(20)
+            );
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no `health server listening` line within 30 s\n{}",
+            reader.tail(20)
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        !reader
+            .lines()
+            .iter()
+            .any(|l| l.contains("metadata caches warmed")
+                || l.contains("warming the metadata caches failed")),
+        "the reader must still be warming its caches when SIGTERM arrives:\n{}",
+        reader.tail(20)
+    );
+    stop_with_sigterm(&mut reader).await;
+}
