@@ -50,9 +50,9 @@ enum Cmd {
     Demo,
     /// Regenerate files derived from code (example configs, README config tables).
     Codegen,
-    /// Throughput and latency of the real readers (issue 7); writes target/bench/summary.json.
+    /// Throughput and latency of the real readers; writes target/bench/summary.json.
     Bench(bench::BenchArgs),
-    /// Fault scenarios against the real readers (issue 8): kill -9, Case API outage,
+    /// Fault scenarios against the real readers: kill -9, Case API outage,
     /// rebalances, broker outage, concurrent writer, poison; one oracle after each; writes
     /// target/chaos/summary.json.
     Chaos(chaos::ChaosArgs),

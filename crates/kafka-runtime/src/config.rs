@@ -23,7 +23,7 @@ thirdparty_core::config_section! {
         pub group_id: String = { DEFAULT_GROUP_ID }, KeyKind::Text;
         /// Where a partition with no committed offset starts.
         pub auto_offset_reset: String = "latest", KeyKind::OneOf(&["latest", "earliest"]);
-        /// Messages handled concurrently per partition (different keys only; 1 = strictly sequential, the seed's model).
+        /// Messages handled concurrently per partition (different keys only; 1 = strictly sequential, the previous service's model).
         pub max_in_flight: usize = "64", KeyKind::Integer { min: 1, max: 10_000 };
         /// Messages buffered per partition before it is paused.
         pub partition_queue_capacity: usize = "1024", KeyKind::Integer { min: 1, max: 1_000_000 };
@@ -150,10 +150,10 @@ pub struct ConsumerConfig {
     pub brokers: String,
     /// The topic to consume.
     pub topic: String,
-    /// Consumer group (`case-management` in the seed).
+    /// Consumer group (`case-management` in the previous service).
     pub group_id: String,
     /// Messages handled at once inside one partition (different keys only; one key is
-    /// always strictly sequential). `1` reproduces the seed's one-at-a-time loop.
+    /// always strictly sequential). `1` reproduces the previous service's one-at-a-time loop.
     pub max_in_flight: usize,
     /// Messages held per partition (in flight plus waiting behind a busy key). When full,
     /// the partition is paused until room frees up. At least `max_in_flight`.
@@ -171,9 +171,9 @@ pub struct ConsumerConfig {
     pub close_timeout: Duration,
     /// `session.timeout.ms`.
     pub session_timeout: Duration,
-    /// `auto.offset.reset` (`latest` in the seed; `earliest` replays the topic for a new group).
+    /// `auto.offset.reset` (`latest` in the previous service; `earliest` replays the topic for a new group).
     pub auto_offset_reset: String,
-    /// `auto.commit.interval.ms` (5 s in the seed).
+    /// `auto.commit.interval.ms` (5 s in the previous service).
     pub auto_commit_interval: Duration,
     /// `statistics.interval.ms`: how often librdkafka reports statistics (consumer lag).
     /// Zero disables statistics.
@@ -325,7 +325,7 @@ impl ConsumerConfig {
         if self.group_id.trim().is_empty() {
             return invalid(
                 "group_id",
-                format!("is empty; the seed uses `{DEFAULT_GROUP_ID}`"),
+                format!("is empty; the previous service uses `{DEFAULT_GROUP_ID}`"),
             );
         }
         if self.max_in_flight == 0 {
@@ -388,7 +388,7 @@ impl ConsumerConfig {
         Ok(())
     }
 
-    /// The librdkafka properties the consumer is created with: the seed's defaults, the
+    /// The librdkafka properties the consumer is created with: the previous service's defaults, the
     /// fields above, then the overrides.
     pub fn librdkafka_properties(&self) -> BTreeMap<String, String> {
         let mut props = BTreeMap::new();

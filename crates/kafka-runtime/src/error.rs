@@ -46,7 +46,7 @@ pub enum RuntimeError {
     },
 
     /// A message kept failing with a retryable error after every attempt. Nothing from the
-    /// failed offset on was committed, so a restart redelivers it (the seed's crash-on-retry
+    /// failed offset on was committed, so a restart redelivers it (the previous service's crash-on-retry
     /// policy). Restarting helps once the dependency recovers; if the message itself is
     /// poison, add `topic:partition:offset` to the skip list.
     #[error(

@@ -3,19 +3,19 @@
 //! it in its partition are finished. It is the only crate of the workspace that touches
 //! rdkafka.
 //!
-//! - **Seed defaults**: group `case-management`, `auto.offset.reset=latest`,
+//! - **The previous service's defaults**: group `case-management`, `auto.offset.reset=latest`,
 //!   `cooperative-sticky` assignment, auto-commit every 5 s of offsets stored only after
 //!   handling (`enable.auto.offset.store=false`), plus pass-through librdkafka properties
 //!   ([`ConsumerConfig`]). gzip, snappy, lz4 and zstd topics are consumed.
 //! - **Concurrency**: one task per assigned partition (split partition queues); inside a
 //!   partition, one key runs strictly in order, different keys run concurrently up to
-//!   `max_in_flight` (1 = the seed's one-at-a-time loop). Bounded queues; a full partition
+//!   `max_in_flight` (1 = the previous service's one-at-a-time loop). Bounded queues; a full partition
 //!   is paused ([`KeyedScheduler`]).
 //! - **Offsets**: the stored value is the next offset to read, an in-order watermark that
 //!   never passes a message in flight or awaiting a retry ([`OffsetTracker`]).
 //! - **Errors**: [`Disposition::Retry`] is retried in place (exponential backoff, full
 //!   jitter, [`RetryPolicy`]); after the last attempt the runtime commits the safe watermark
-//!   and returns [`RuntimeError::RetriesExhausted`] (the seed's crash-on-retry). Operators
+//!   and returns [`RuntimeError::RetriesExhausted`] (the previous service's crash-on-retry). Operators
 //!   can skip messages by coordinates at run time ([`SkipList`]).
 //! - **Rebalance and shutdown**: revoked partitions are drained up to a deadline, committed
 //!   synchronously and fenced; shutdown drains within a grace period, commits and closes

@@ -71,7 +71,7 @@ impl KafkaRuntime {
     /// work (up to `shutdown_grace`), commits the safe watermark synchronously and closes
     /// the consumer (giving up after `close_timeout`, e.g. when the broker is unreachable).
     ///
-    /// `Err(RuntimeError::RetriesExhausted { .. })` is the seed's crash-on-retry path: exit
+    /// `Err(RuntimeError::RetriesExhausted { .. })` is the previous service's crash-on-retry path: exit
     /// non-zero and let the supervisor restart the process; the failed message was not
     /// committed and is redelivered.
     pub async fn run(

@@ -147,7 +147,7 @@ impl SkipList {
         list
     }
 
-    /// Parses the seed's `skip_messages` value: comma- or whitespace-separated
+    /// Parses the previous service's `skip_messages` value: comma- or whitespace-separated
     /// `topic:partition:offset` entries (empty entries are ignored).
     pub fn parse(value: &str) -> Result<Self, SkipEntryError> {
         Ok(Self::from_coordinates(Self::parse_entries(value)?))

@@ -20,7 +20,7 @@ use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 
-/// The default port of the health server (the seed's probes use 8080).
+/// The default port of the health server (the previous service's probes use 8080).
 pub const DEFAULT_HEALTH_PORT: u16 = 8080;
 
 #[derive(Debug)]

@@ -1,4 +1,4 @@
-//! Telemetry of the case third-party reader: DogStatsD (or Prometheus) metrics with the seed's
+//! Telemetry of the case third-party reader: DogStatsD (or Prometheus) metrics with the previous service's
 //! names and tags, JSON logs without free text, OpenTelemetry traces over OTLP, and the
 //! `/liveness` `/readiness` `/metrics` health server.
 //!

@@ -1,5 +1,5 @@
 //! Every metric name this crate's [`crate::events`] emit, defined once. The names are the
-//! seed service's, so existing Datadog dashboards and monitors keep working.
+//! previous service's, so existing Datadog dashboards and monitors keep working.
 
 use thirdparty_core::Integration;
 
@@ -12,7 +12,7 @@ pub const END_TO_END_LATENCY: &str = "case.case_third_party_reader.end_to_end_la
 pub const CHANGELOG_PROCESSED: &str = "dd.case_third_party_reader.changelog_processed";
 
 /// Count of changelogs that passed every filter in a dry run (nothing written). Tags
-/// `org_id`, `flavor`, `changelog_type`. Not in the seed: dry runs are new.
+/// `org_id`, `flavor`, `changelog_type`. Not in the previous service: dry runs are new.
 pub const CHANGELOG_WOULD_APPLY: &str = "dd.case_third_party_reader.changelog_would_apply";
 
 /// The template of the per-flavor filtered count; see [`filtered_metric_name`]. Tags
@@ -22,7 +22,7 @@ pub const FILTERED_TEMPLATE: &str = "dd.case_third_party_reader.{flavor}.filtere
 /// Count of payloads that did not decode. Tags `flavor`, `error` (the decode error kind).
 pub const DECODING_FAILED: &str = "dd.case_third_party_reader.decoding_failed";
 
-/// Count of payloads that did not decode, under the seed's Kafka consumer name. Tag
+/// Count of payloads that did not decode, under the previous service's Kafka consumer name. Tag
 /// `flavor`.
 pub const KAFKA_CONSUMER_DECODE_ERROR: &str = "dd.case.kafka_consumer.decode_error";
 

@@ -8,7 +8,7 @@ use crate::events::{
 use chrono::Utc;
 use thirdparty_core::{CacheStats, ChangelogOutcome, Integration, Outcome, Payload, Telemetry};
 
-/// Turns every pipeline outcome into its events: the per-outcome log line, the seed's
+/// Turns every pipeline outcome into its events: the per-outcome log line, the previous service's
 /// counters and the end-to-end latency. Hand it to
 /// [`thirdparty_core::Pipeline::with_telemetry`].
 ///
@@ -82,7 +82,7 @@ impl Telemetry for PipelineTelemetry {
                 false
             }
         };
-        // Latency is measured when handling is over (acknowledged), as in the seed; a
+        // Latency is measured when handling is over (acknowledged), as in the previous service; a
         // retried payload is measured when it finally goes through.
         if done && let Some(latency) = EndToEndLatency::at(changelog, Utc::now()) {
             latency.emit();

@@ -1,5 +1,5 @@
 //! Traces: the OTLP tracer provider, W3C `traceparent` extraction from Kafka headers, and
-//! two wrappers that complete the seed's span tree — [`TracedHandler`] (continue the
+//! two wrappers that complete the previous service's span tree — [`TracedHandler`] (continue the
 //! producer's trace) and [`TracedCaseApi`] (`update_case` / `create_timeline_cell` spans).
 
 use crate::{TelemetryConfig, TelemetryError};
@@ -122,7 +122,7 @@ impl<H: PayloadHandler> PayloadHandler for TracedHandler<H> {
     }
 }
 
-/// A [`CaseApi`] whose writes get the seed's spans: `update_case` and
+/// A [`CaseApi`] whose writes get the previous service's spans: `update_case` and
 /// `create_timeline_cell` (and `resolve_user`). Give it to the processor, so they appear
 /// under `process_changelog`. Reads pass through untouched: the pipeline already spans its
 /// own `get_case` / `get_settings` calls.

@@ -1,4 +1,4 @@
-//! JSON logs: the per-outcome line carries the seed's key fields, and free text (comment,
+//! JSON logs: the per-outcome line carries the previous service's key fields, and free text (comment,
 //! description, title, author name, error messages quoting a payload) never appears.
 #![allow(
     clippy::unwrap_used,

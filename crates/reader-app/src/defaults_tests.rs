@@ -1,8 +1,11 @@
-//! The defaults the README documents are the ones the code uses: every key's default in the
-//! generated tables of README.md (between the `<!-- config-keys:<flavor>:start -->`
-//! markers) is read back into its typed section and compared with the section's `Default`
-//! and with the libraries' configurations built without any key. A library default that
-//! drifts from the documented key fails here.
+//! The defaults the README documents are the ones the code uses: every shell key's default in
+//! the generated tables of README.md (one per flavor, between the
+//! `<!-- config-keys:<flavor>:start -->` markers, found by their markers) is read back into
+//! its typed section and compared with the section's `Default` and with the libraries'
+//! configurations built without any key. A library default that drifts from the documented
+//! key fails here. A flavor's own section is checked by its integration crate
+//! (`<Integration>Config::default()` against the section's defaults) and its README rows by
+//! the binary's freshness test, so this shell names no integration.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -13,11 +16,9 @@
 use crate::keys::{CacheSection, ConsumerSection, SHELL_SECTIONS};
 use case_client::config::CaseApiSection;
 use case_client::{CaseClientConfig, RetryPolicy as CallRetryPolicy};
-use jira::{JiraConfig, JiraSection};
 use kafka_runtime::{ConsumerConfig, KafkaSection, RetryPolicy as MessageRetryPolicy};
 use observability::TelemetryConfig;
 use observability::config::{HealthSection, MetricsSection, TracingSection};
-use servicenow::{ServiceNowConfig, ServiceNowSection};
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use thirdparty_core::config::ConfigSection;
@@ -94,45 +95,46 @@ fn assert_shell_defaults_are_the_libraries(rows: &BTreeMap<String, Option<String
     let _: HealthSection = documented(rows);
 }
 
-/// Every README row is a declared key, and every declared key has a row.
-fn assert_rows_are_the_declared_keys(
-    rows: &BTreeMap<String, Option<String>>,
-    flavor_keys: &[thirdparty_core::config::KeyDef],
-) {
-    let declared: std::collections::BTreeSet<&str> = SHELL_SECTIONS
+/// The flavors whose key tables README.md holds, from its `config-keys:<flavor>:start`
+/// markers.
+fn readme_flavors() -> Vec<String> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md");
+    let readme = std::fs::read_to_string(path).unwrap();
+    readme
+        .split("<!-- config-keys:")
+        .skip(1)
+        .filter_map(|rest| rest.split_once(":start -->").map(|(flavor, _)| flavor.to_owned()))
+        .collect()
+}
+
+/// Every README row is a shell key or one of the flavor's own section (`<flavor>.…`), and
+/// every shell key has a row.
+fn assert_rows_are_the_declared_keys(rows: &BTreeMap<String, Option<String>>, flavor: &str) {
+    let shell: std::collections::BTreeSet<&str> = SHELL_SECTIONS
         .iter()
         .flat_map(|s| s.keys.iter())
-        .chain(flavor_keys)
         .map(|d| d.key)
         .collect();
-    let shown: std::collections::BTreeSet<&str> = rows.keys().map(String::as_str).collect();
-    assert_eq!(shown, declared);
+    let own = format!("{flavor}.");
+    let shown: std::collections::BTreeSet<&str> = rows
+        .keys()
+        .map(String::as_str)
+        .filter(|key| !key.starts_with(&own))
+        .collect();
+    assert_eq!(shown, shell, "README table of {flavor}");
 }
 
 #[test]
-fn the_jira_readme_defaults_are_what_the_code_uses() {
-    let rows = readme_defaults("jira");
-    assert_rows_are_the_declared_keys(&rows, JiraSection::KEYS);
-    assert_shell_defaults_are_the_libraries(&rows);
-    let jira: JiraSection = documented(&rows);
-    let cache: CacheSection = documented(&rows);
-    assert_eq!(
-        JiraConfig::default(),
-        JiraConfig::from_section(&jira, cache.metadata_ttl_s, cache.metadata_capacity),
-        "jira's JiraConfig::default"
+fn every_flavor_table_documents_the_defaults_the_code_uses() {
+    let flavors = readme_flavors();
+    assert!(
+        flavors.len() >= 2,
+        "README.md has key tables for {flavors:?}; expected one per reader binary"
     );
-}
-
-#[test]
-fn the_servicenow_readme_defaults_are_what_the_code_uses() {
-    let rows = readme_defaults("servicenow");
-    assert_rows_are_the_declared_keys(&rows, ServiceNowSection::KEYS);
-    assert_shell_defaults_are_the_libraries(&rows);
-    let servicenow: ServiceNowSection = documented(&rows);
-    let cache: CacheSection = documented(&rows);
-    assert_eq!(
-        ServiceNowConfig::default(),
-        ServiceNowConfig::from_section(&servicenow, cache.metadata_ttl_s, cache.metadata_capacity),
-        "servicenow's ServiceNowConfig::default"
-    );
+    for flavor in &flavors {
+        let rows = readme_defaults(flavor);
+        assert_rows_are_the_declared_keys(&rows, flavor);
+        assert_shell_defaults_are_the_libraries(&rows);
+        let _: CacheSection = documented(&rows);
+    }
 }

@@ -32,7 +32,7 @@ pub const DATA_FIELDS: &[&str] = &[
     "number",
 ];
 
-/// Decodes the seed's ServiceNow Kafka contract, the `datadog_x_incident` envelope:
+/// Decodes the previous service's ServiceNow Kafka contract, the `datadog_x_incident` envelope:
 ///
 /// ```json
 /// {"type": "datadog_x_incident", "orgId": 1001, "sysId": "<32 hex>", "instanceName": "acme",

@@ -57,7 +57,7 @@ pub enum CaseApiError {
         /// What the server said.
         message: String,
     },
-    /// Any other server error (INTERNAL, UNKNOWN…). Retryable: the seed service retries these.
+    /// Any other server error (INTERNAL, UNKNOWN…). Retryable: the previous service retries these.
     #[error("Case API call {rpc} failed: {message}")]
     Internal {
         /// The RPC that failed.

@@ -296,7 +296,7 @@ impl Pipeline {
     async fn filter_and_process(&self, changelog: &Changelog) -> Result<Outcome, SyncError> {
         let mut stale_case = None;
         // One re-read and re-filter after a version conflict, then give up with
-        // `case_version_mismatch` (the seed's optimistic-locking contract).
+        // `case_version_mismatch` (the previous service's optimistic-locking contract).
         for _attempt in 0..2 {
             let (case, settings, overridden_conflict) = match self
                 .lookup_and_filter(changelog, stale_case.take())

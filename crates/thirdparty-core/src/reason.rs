@@ -8,7 +8,7 @@ macro_rules! reasons {
         /// Why a changelog (or a whole event) was skipped rather than applied. Each reason has
         /// a stable snake_case tag used in metrics (`…filtered{reason}`), logs and fixtures.
         ///
-        /// There are exactly 27; the seed service names 14 of them and the rest come from
+        /// There are exactly 27; the previous service names 14 of them and the rest come from
         /// what Jira and ServiceNow really send:
         ///
         /// | tag | meaning |

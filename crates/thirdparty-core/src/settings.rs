@@ -35,7 +35,7 @@ impl SyncDirection {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConflictPolicy {
-    /// Skip the change (`state_conflict`): the seed's behaviour.
+    /// Skip the change (`state_conflict`): the previous service's behaviour.
     #[default]
     Reject,
     /// Apply anyway; the override is counted.
