@@ -21,6 +21,7 @@ mod fuzz;
 mod pgo;
 mod stack;
 mod tansu;
+mod workload;
 
 #[derive(Parser)]
 #[command(about = "case-third-party-reader project automation")]
