@@ -3,6 +3,7 @@
 //! base configuration and reading/writing the JSON files.
 
 use anyhow::{Context, Result};
+use kafka_runtime::testing::{MockBroker, TansuBroker, TestBroker};
 use rdkafka::ClientConfig;
 use rdkafka::producer::FutureProducer;
 use serde_json::Value;
@@ -28,6 +29,41 @@ pub enum BrokerKind {
     /// librdkafka's in-process mock cluster: small runs only (it keeps at most 100k
     /// messages or 5 MiB per partition).
     Mock,
+}
+
+/// A started broker of either kind, alive as long as this value.
+pub enum Broker {
+    /// A Tansu broker process.
+    Tansu(TansuBroker),
+    /// librdkafka's in-process mock cluster.
+    Mock(MockBroker),
+}
+
+impl Broker {
+    /// Starts a broker of `kind`; Tansu advertises `advertised_port` to clients when given
+    /// (a proxy in front of it), else its own port.
+    pub fn start(kind: BrokerKind, advertised_port: Option<u16>) -> Result<Self> {
+        Ok(match kind {
+            BrokerKind::Tansu => Self::Tansu(
+                match advertised_port {
+                    Some(port) => TansuBroker::start_advertising(port),
+                    None => TansuBroker::start(),
+                }
+                .context("starting Tansu")?,
+            ),
+            BrokerKind::Mock => {
+                Self::Mock(MockBroker::start().context("starting librdkafka's mock cluster")?)
+            }
+        })
+    }
+
+    /// The broker, to create topics on and read its address.
+    pub fn test_broker(&self) -> &dyn TestBroker {
+        match self {
+            Self::Tansu(tansu) => tansu,
+            Self::Mock(mock) => mock,
+        }
+    }
 }
 
 /// The wall clock in Unix milliseconds.

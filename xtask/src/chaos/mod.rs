@@ -43,10 +43,10 @@ mod scenarios;
 mod supervisor;
 
 use crate::stack;
-use crate::workload::{self, BrokerKind};
+use crate::workload::{self, Broker, BrokerKind};
 use anyhow::{Context, Result, bail};
 use case_sandbox::{ServerHandle, Store};
-use kafka_runtime::testing::{MockBroker, TANSU_BIN_ENV, TansuBroker, TestBroker};
+use kafka_runtime::testing::{TANSU_BIN_ENV, TestBroker};
 use plan::Templates;
 use proxy::Proxy;
 use report::Report;
@@ -197,44 +197,29 @@ struct Env<'a> {
     run_id: i64,
 }
 
-/// The broker of a run, kept alive for it.
-enum Broker {
-    Tansu(TansuBroker),
-    Mock(MockBroker),
-}
-
-impl Broker {
-    /// Starts the `--broker`: Tansu behind `proxy` (started here), or the mock cluster;
-    /// returns it with the bootstrap address clients use.
-    fn start(kind: BrokerKind, proxy: &Proxy) -> Result<(Self, String)> {
-        Ok(match kind {
-            BrokerKind::Tansu => {
-                let tansu = TansuBroker::start_advertising(proxy.port).context("starting Tansu")?;
-                proxy.start(tansu.listen_port());
-                println!(
-                    "chaos: Tansu on 127.0.0.1:{} behind a proxy on 127.0.0.1:{}",
-                    tansu.listen_port(),
-                    proxy.port
-                );
-                (Self::Tansu(tansu), format!("127.0.0.1:{}", proxy.port))
-            }
-            BrokerKind::Mock => {
-                let mock = MockBroker::start().context("starting librdkafka's mock cluster")?;
-                let bootstrap = mock.bootstrap_servers();
-                println!(
-                    "chaos: librdkafka mock cluster on {bootstrap} (no proxy: scenario 4 needs Tansu)"
-                );
-                (Self::Mock(mock), bootstrap)
-            }
-        })
-    }
-
-    fn test_broker(&self) -> &dyn TestBroker {
-        match self {
-            Self::Tansu(tansu) => tansu,
-            Self::Mock(mock) => mock,
+/// Starts the `--broker`: Tansu behind `proxy` (started here), or the mock cluster; returns
+/// it with the bootstrap address clients use.
+fn start_broker(kind: BrokerKind, proxy: &Proxy) -> Result<(Broker, String)> {
+    let broker = Broker::start(kind, Some(proxy.port))?;
+    let bootstrap = match &broker {
+        Broker::Tansu(tansu) => {
+            proxy.start(tansu.listen_port());
+            println!(
+                "chaos: Tansu on 127.0.0.1:{} behind a proxy on 127.0.0.1:{}",
+                tansu.listen_port(),
+                proxy.port
+            );
+            format!("127.0.0.1:{}", proxy.port)
         }
-    }
+        Broker::Mock(mock) => {
+            let bootstrap = mock.bootstrap_servers();
+            println!(
+                "chaos: librdkafka mock cluster on {bootstrap} (no proxy: scenario 4 needs Tansu)"
+            );
+            bootstrap
+        }
+    };
+    Ok((broker, bootstrap))
 }
 
 async fn run_all(
@@ -254,7 +239,7 @@ async fn run_all(
     let store = Store::load_seed_file(&fixtures.join("seed.json"))?;
     let sandbox: ServerHandle = stack::serve_sandbox(store.clone()).await?;
     let proxy = Proxy::bind().await?;
-    let (broker, bootstrap) = Broker::start(args.broker, &proxy)?;
+    let (broker, bootstrap) = start_broker(args.broker, &proxy)?;
     println!(
         "chaos: sandbox Case API on {}, logs in {}",
         sandbox.url(),
