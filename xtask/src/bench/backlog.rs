@@ -2,7 +2,7 @@
 //! filter-path events produced before it starts.
 
 use super::Bench;
-use super::events::{Template, filter_event};
+use super::events::Template;
 use super::reader::ReaderRun;
 use anyhow::Result;
 
@@ -10,9 +10,8 @@ impl Bench<'_> {
     /// Produces the backlog on a fresh topic, then lets a reader drain it.
     pub(super) async fn backlog_run(&self, template: &Template) -> Result<ReaderRun> {
         let backlog = self.args.backlog;
-        let topic = self.topic("backlog")?;
-        let produced = self
-            .produce_bulk(&topic, backlog, |i| filter_event(template, i, backlog))
+        let (topic, produced) = self
+            .produce_filter_events("backlog", backlog, template)
             .await?;
         println!(
             "bench: produced a backlog of {} events in {:.1} s",

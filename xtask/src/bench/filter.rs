@@ -1,7 +1,7 @@
 //! Runs (1) and (2): one topic of PreFilter-rejected events, read by the raw consumer (the
 //! limit), then by the reader (the filter path).
 
-use super::events::{Template, filter_event};
+use super::events::Template;
 use super::produce::Produced;
 use super::raw::{RawRun, raw_consume};
 use super::reader::ReaderRun;
@@ -25,9 +25,8 @@ impl Bench<'_> {
     /// Produces `--events` filter-path events, then runs (1) and (2) over them.
     pub(super) async fn filter_runs(&self, template: &Template) -> Result<FilterRuns> {
         let events = self.args.events;
-        let filter_topic = self.topic("filter")?;
-        let produced = self
-            .produce_bulk(&filter_topic, events, |i| filter_event(template, i, events))
+        let (filter_topic, produced) = self
+            .produce_filter_events("filter", events, template)
             .await?;
         println!(
             "bench: produced {} filter-path events ({:.0} B mean, lz4) in {:.1} s ({:.0}/s)",

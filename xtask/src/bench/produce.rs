@@ -2,6 +2,7 @@
 //! paced rate, counting bytes and the end offset of every partition.
 
 use super::Bench;
+use super::events::{Template, filter_event};
 use crate::workload;
 use anyhow::{Context, Result, bail};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -135,5 +136,19 @@ impl Bench<'_> {
         settle(&mut pending, 0, &mut out).await?;
         out.seconds = started.elapsed().as_secs_f64();
         Ok(out)
+    }
+
+    /// Creates the topic for `what` and fills it with `count` PreFilter-rejected events.
+    pub(super) async fn produce_filter_events(
+        &self,
+        what: &str,
+        count: u64,
+        template: &Template,
+    ) -> Result<(String, Produced)> {
+        let topic = self.topic(what)?;
+        let produced = self
+            .produce_bulk(&topic, count, |i| filter_event(template, i, count))
+            .await?;
+        Ok((topic, produced))
     }
 }

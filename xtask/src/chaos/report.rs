@@ -67,88 +67,11 @@ impl Report {
 impl ScenarioRun<'_> {
     /// The figures of the finished scenario, with its violations and notes.
     pub(super) fn report(&mut self) -> Report {
-        let (produced, failed) = match lock(&self.deliveries) {
-            Ok(d) => (d.delivered(), d.failed.len()),
-            Err(_) => (0, 0),
-        };
-        let restarts: u32 = self
-            .slots
-            .iter()
-            .map(|s| s.crash_restarts + s.kill_restarts)
-            .sum();
-        let crash_restarts = self.crash_restarts();
-        let nonzero: usize = self.slots.iter().map(|s| s.nonzero_exits.len()).sum();
-        let poison = self
-            .plan
-            .kinds
-            .iter()
-            .filter(|k| matches!(k, RecordKind::Poison(_)))
-            .count();
         let mut f = serde_json::Map::new();
-        let mut put = |k: &str, v: Value| {
-            f.insert(k.to_owned(), v);
-        };
-        put("events_produced", json!(produced));
-        put("events_not_produced", json!(failed));
+        self.run_figures(&mut f);
+        self.log_figures(&mut f);
         put(
-            "readers_started",
-            json!(self.slots.iter().map(|s| s.runs).sum::<u32>()),
-        );
-        put("restarts", json!(restarts));
-        put("kills_sigkill", json!(self.kills));
-        put("crash_loop_restarts", json!(crash_restarts));
-        put("nonzero_exits", json!(nonzero));
-        put("sigterm_stops", json!(self.sigterms));
-        put("lost", json!(self.lost));
-        put("duplicated", json!(self.duplicated));
-        put(
-            "max_rss_mib",
-            json!((self.peak_rss_kib as f64 / 1024.0 * 10.0).round() / 10.0),
-        );
-        put(
-            "start_to_first_outcome_s_max",
-            max_tenths(
-                self.logs.start_to_first_outcome_s(),
-                "no reader handled anything",
-            ),
-        );
-        put(
-            "time_to_new_effect_after_heal_s_max",
-            max_tenths(self.recover_s.iter().copied(), "no fault healed"),
-        );
-        put(
-            "fresh_event_applied_after_s",
-            self.fresh_s
-                .map_or(json!("not applied"), |v| json!((v * 100.0).round() / 100.0)),
-        );
-        put(
-            "applied_log_lines",
-            json!(
-                self.logs
-                    .applied
-                    .values()
-                    .map(|n| u64::from(*n))
-                    .sum::<u64>()
-            ),
-        );
-        put("filtered_by_reason", json!(self.logs.filtered_by_reason()));
-        put("decode_failures", json!(self.logs.decode_failed.len()));
-        put("poison_records", json!(poison));
-        let mut by_kind: BTreeMap<&str, u64> = BTreeMap::new();
-        for k in &self.plan.kinds {
-            if let RecordKind::Poison(p) = k {
-                *by_kind.entry(p.name()).or_insert(0) += 1;
-            }
-        }
-        if !by_kind.is_empty() {
-            put("poison_by_kind", json!(by_kind));
-        }
-        put("permanent_errors", json!(self.logs.permanent.len()));
-        put("retry_needed_lines", json!(self.logs.retry_needed));
-        put("state_conflicts", json!(self.logs.state_conflict));
-        put("case_version_mismatches", json!(self.logs.version_mismatch));
-        put("error_log_lines", json!(self.logs.errors));
-        put(
+            &mut f,
             "update_case_rpc_calls",
             json!(
                 self.env
@@ -158,6 +81,7 @@ impl ScenarioRun<'_> {
             ),
         );
         put(
+            &mut f,
             "wall_seconds",
             json!((self.started.elapsed().as_secs_f64() * 10.0).round() / 10.0),
         );
@@ -169,6 +93,102 @@ impl ScenarioRun<'_> {
             notes: std::mem::take(&mut self.notes),
         }
     }
+
+    /// Production, the readers' lives, the oracle's counts and the timings.
+    fn run_figures(&self, f: &mut serde_json::Map<String, Value>) {
+        let (produced, failed) = match lock(&self.deliveries) {
+            Ok(d) => (d.delivered(), d.failed.len()),
+            Err(_) => (0, 0),
+        };
+        let restarts: u32 = self
+            .slots
+            .iter()
+            .map(|s| s.crash_restarts + s.kill_restarts)
+            .sum();
+        let nonzero: usize = self.slots.iter().map(|s| s.nonzero_exits.len()).sum();
+        put(f, "events_produced", json!(produced));
+        put(f, "events_not_produced", json!(failed));
+        put(
+            f,
+            "readers_started",
+            json!(self.slots.iter().map(|s| s.runs).sum::<u32>()),
+        );
+        put(f, "restarts", json!(restarts));
+        put(f, "kills_sigkill", json!(self.kills));
+        put(f, "crash_loop_restarts", json!(self.crash_restarts()));
+        put(f, "nonzero_exits", json!(nonzero));
+        put(f, "sigterm_stops", json!(self.sigterms));
+        put(f, "lost", json!(self.lost));
+        put(f, "duplicated", json!(self.duplicated));
+        put(
+            f,
+            "max_rss_mib",
+            json!((self.peak_rss_kib as f64 / 1024.0 * 10.0).round() / 10.0),
+        );
+        put(
+            f,
+            "start_to_first_outcome_s_max",
+            max_tenths(
+                self.logs.start_to_first_outcome_s(),
+                "no reader handled anything",
+            ),
+        );
+        put(
+            f,
+            "time_to_new_effect_after_heal_s_max",
+            max_tenths(self.recover_s.iter().copied(), "no fault healed"),
+        );
+        put(
+            f,
+            "fresh_event_applied_after_s",
+            self.fresh_s
+                .map_or(json!("not applied"), |v| json!((v * 100.0).round() / 100.0)),
+        );
+    }
+
+    /// What the readers' decision logs counted, and the poison of the plan.
+    fn log_figures(&self, f: &mut serde_json::Map<String, Value>) {
+        put(
+            f,
+            "applied_log_lines",
+            json!(
+                self.logs
+                    .applied
+                    .values()
+                    .map(|n| u64::from(*n))
+                    .sum::<u64>()
+            ),
+        );
+        put(
+            f,
+            "filtered_by_reason",
+            json!(self.logs.filtered_by_reason()),
+        );
+        put(f, "decode_failures", json!(self.logs.decode_failed.len()));
+        let mut by_kind: BTreeMap<&str, u64> = BTreeMap::new();
+        for k in &self.plan.kinds {
+            if let RecordKind::Poison(p) = k {
+                *by_kind.entry(p.name()).or_insert(0) += 1;
+            }
+        }
+        put(f, "poison_records", json!(by_kind.values().sum::<u64>()));
+        if !by_kind.is_empty() {
+            put(f, "poison_by_kind", json!(by_kind));
+        }
+        put(f, "permanent_errors", json!(self.logs.permanent.len()));
+        put(f, "retry_needed_lines", json!(self.logs.retry_needed));
+        put(f, "state_conflicts", json!(self.logs.state_conflict));
+        put(
+            f,
+            "case_version_mismatches",
+            json!(self.logs.version_mismatch),
+        );
+        put(f, "error_log_lines", json!(self.logs.errors));
+    }
+}
+
+fn put(f: &mut serde_json::Map<String, Value>, key: &str, value: Value) {
+    f.insert(key.to_owned(), value);
 }
 
 /// The largest of `seconds`, rounded to tenths, or `missing` when there is none.
