@@ -29,6 +29,7 @@ mod release;
 mod semver;
 mod stack;
 mod tansu;
+mod workload;
 
 #[derive(Parser)]
 #[command(about = "case-third-party-reader project automation")]
