@@ -73,6 +73,8 @@ enum Cmd {
     Release(release::ReleaseArgs),
     /// `cargo semver-checks` of every publishable crate changed since its last release.
     Semver(semver::SemverArgs),
+    /// `cargo package` of every publishable crate (each builds on its own from its `.crate`).
+    Package,
 }
 
 /// Cargo features that switch on the test tiers needing extra components.
@@ -98,6 +100,7 @@ fn main() -> Result<()> {
         Cmd::Pgo(args) => pgo::run(&root, &args),
         Cmd::Release(args) => release::run(&root, &args),
         Cmd::Semver(args) => semver::run(&root, &args),
+        Cmd::Package => release::package(&root),
         Cmd::Tansu => {
             println!("{}", tansu::ensure(&root)?.display());
             Ok(())

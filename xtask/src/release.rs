@@ -182,6 +182,29 @@ pub fn run(root: &Path, args: &ReleaseArgs) -> Result<()> {
     Ok(())
 }
 
+/// `cargo xtask package`: `cargo package` of every publishable crate at once (cargo packages
+/// them in dependency order against a local overlay of the others, so path dependencies
+/// become version requirements), each verified by building it from its `.crate` file.
+pub fn package(root: &Path) -> Result<()> {
+    let members = members(root)?;
+    let publishable: Vec<&str> = members
+        .iter()
+        .filter(|m| m.publishable)
+        .map(|m| m.name.as_str())
+        .collect();
+    if publishable.is_empty() {
+        bail!("no publishable crate in the workspace (every member has `publish = false`)");
+    }
+    let mut cmd = Command::new(crate::cargo());
+    cmd.current_dir(root).args(["package", "--locked"]);
+    for name in &publishable {
+        cmd.args(["--package", name]);
+    }
+    crate::run(&mut cmd)?;
+    println!("packaged {}", publishable.join(", "));
+    Ok(())
+}
+
 fn read_document(path: &Path) -> Result<DocumentMut> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;

@@ -5,7 +5,8 @@
 //! A crate's baseline is, in order: `--baseline-rev`, the tag `<crate>-v<version>` that
 //! `cargo xtask release` makes, or the last commit that set the `version` line of its
 //! `Cargo.toml` (what a release commit does; tags do not always travel with a clone). A crate
-//! whose directory is unchanged since its baseline is skipped, which keeps CI short.
+//! whose directory is unchanged since its baseline is skipped, which keeps CI short; the
+//! pinned cargo-semver-checks is installed only when some crate needs checking.
 
 use crate::release::{Member, members, tag};
 use anyhow::{Context, Result, bail};
@@ -28,17 +29,6 @@ pub struct SemverArgs {
 
 /// Runs the checks; fails naming the crates whose API broke.
 pub fn run(root: &Path, args: &SemverArgs) -> Result<()> {
-    let installed = Command::new(crate::cargo())
-        .args(["semver-checks", "--version"])
-        .output();
-    match installed {
-        Ok(out) if out.status.success() => {
-            eprintln!("xtask: {}", String::from_utf8_lossy(&out.stdout).trim_end());
-        }
-        _ => bail!(
-            "cargo-semver-checks is not installed: `cargo install --locked cargo-semver-checks --version {SEMVER_CHECKS_VERSION}`"
-        ),
-    }
     let members = members(root)?;
     let chosen: Vec<&Member> = members
         .iter()
@@ -53,6 +43,7 @@ pub fn run(root: &Path, args: &SemverArgs) -> Result<()> {
         bail!("`{unknown}` is not a publishable workspace crate");
     }
     let mut broken = Vec::new();
+    let mut installed = false;
     for member in chosen {
         let dir = member
             .manifest
@@ -73,6 +64,10 @@ pub fn run(root: &Path, args: &SemverArgs) -> Result<()> {
             "semver: {} {} against {baseline}",
             member.name, member.version
         );
+        if !installed {
+            ensure_installed()?;
+            installed = true;
+        }
         let status = Command::new(crate::cargo())
             .current_dir(root)
             .args(["semver-checks", "check-release", "--package"])
@@ -92,6 +87,29 @@ pub fn run(root: &Path, args: &SemverArgs) -> Result<()> {
             broken.join(", ")
         )
     }
+}
+
+/// Installs the pinned cargo-semver-checks when it is missing (only when a crate changed, so
+/// a run with nothing to check costs nothing).
+fn ensure_installed() -> Result<()> {
+    let version = Command::new(crate::cargo())
+        .args(["semver-checks", "--version"])
+        .output();
+    let wanted = format!("cargo-semver-checks {SEMVER_CHECKS_VERSION}");
+    if let Ok(out) = version
+        && out.status.success()
+        && String::from_utf8_lossy(&out.stdout).trim() == wanted
+    {
+        return Ok(());
+    }
+    crate::run(Command::new(crate::cargo()).args([
+        "install",
+        "--locked",
+        "cargo-semver-checks",
+        "--version",
+        SEMVER_CHECKS_VERSION,
+    ]))
+    .context("installing cargo-semver-checks failed")
 }
 
 /// The revision a crate's current API is compared against (see the module doc).

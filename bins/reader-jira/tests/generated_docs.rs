@@ -1,10 +1,4 @@
 //! The generated documentation (example ini, README key table) matches the binary.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 
 use testkit::scenarios::docs;
 

@@ -65,12 +65,6 @@ impl fmt::Debug for v1::FieldUpdate {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 mod tests {
     use super::v1;
 

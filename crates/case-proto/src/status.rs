@@ -134,11 +134,5 @@ pub fn status_message(status: &Status) -> String {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 #[path = "status_tests.rs"]
 mod tests;

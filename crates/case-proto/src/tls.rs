@@ -103,12 +103,6 @@ pub fn check_identity(cert_pem: &[u8], key_pem: &[u8], what: &'static str) -> Re
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 mod tests {
     use super::*;
 

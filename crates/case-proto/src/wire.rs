@@ -535,11 +535,5 @@ pub fn user_query(r: v1::ResolveUserRequest) -> (OrgId, UserQuery) {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 #[path = "wire_tests.rs"]
 mod tests;

@@ -604,11 +604,5 @@ impl CaseApi for Store {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 #[path = "store_tests.rs"]
 mod tests;

@@ -1,9 +1,3 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 //! Seed loading: the demo fixture and the error cases of seed files and directories.
 
 use case_sandbox::{SeedError, Store};

@@ -338,12 +338,6 @@ impl Filterer for JiraFilterer {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 mod tests {
     use super::*;
     use thirdparty_core::{Author, CaseLocator, OrgId, ProjectId, ThirdPartyRef};

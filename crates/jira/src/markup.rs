@@ -642,12 +642,6 @@ fn image(chars: &[char], i: usize, out: &mut String) -> Option<usize> {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 mod tests {
     use super::wiki_to_markdown as md;
 

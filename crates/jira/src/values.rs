@@ -111,12 +111,6 @@ pub(crate) async fn resolve_user(
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 mod tests {
     use super::parse_due_date;
     use chrono::NaiveDate;

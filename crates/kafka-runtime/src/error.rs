@@ -150,7 +150,6 @@ pub(crate) fn without_config_value(error: KafkaError) -> KafkaError {
 }
 
 #[cfg(test)]
-#[allow(clippy::expect_used)]
 mod tests {
     use super::*;
 

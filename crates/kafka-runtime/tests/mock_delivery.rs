@@ -2,12 +2,6 @@
 //! every compression codec, a consumer joining and leaving mid-stream, shutdown then
 //! restart. The oracle: no produced id missing, none handled twice, per-key order kept,
 //! committed offsets at the end of what was consumed.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 
 mod common;
 

@@ -1,12 +1,6 @@
 //! Handler failures on the mock cluster: a transient failure retried in place, retries
 //! exhausted (fatal, resumed at the failed message), the skip list (also changed at run
 //! time), and a panicking handler. Committed offsets never pass an unfinished message.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 
 mod common;
 

@@ -1,12 +1,6 @@
 //! Broker outages, shutdown edge cases and backpressure on the mock cluster: every broker
 //! down then up, shutdown with stuck work, shutdown with the broker unreachable, a full
 //! partition paused with memory bounded.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 
 mod common;
 

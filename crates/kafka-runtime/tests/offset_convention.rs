@@ -3,12 +3,6 @@
 //! `rd_kafka_offset_store`) stores `o + 1`; `store_offsets(tpl)` stores exactly what it is
 //! given. The runtime stores its watermark with `store_offsets`, so it passes the next
 //! offset to read itself.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::topic_partition_list::TopicPartitionList;

@@ -2,12 +2,6 @@
 //! for any arrival of keyed messages and any completion order, the watermark is monotonic,
 //! never passes an unfinished offset, and one key never runs two messages at once nor out
 //! of offset order.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 
 use bytes::Bytes;
 use kafka_runtime::{KeyedScheduler, LaneKey, OffsetTracker};

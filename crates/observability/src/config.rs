@@ -88,12 +88,6 @@ impl TelemetryConfig {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 mod tests {
     use super::*;
     use thirdparty_core::config::ConfigSection;

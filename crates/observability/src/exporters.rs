@@ -214,12 +214,6 @@ fn statsd_sink(addr: SocketAddr) -> Result<BufferedUdpMetricSink, TelemetryError
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 mod tests {
     use super::*;
 

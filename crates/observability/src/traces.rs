@@ -213,12 +213,6 @@ impl<A: CaseApi> CaseApi for TracedCaseApi<A> {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 mod tests {
     use super::*;
     use opentelemetry::trace::TraceContextExt;

@@ -1,12 +1,6 @@
 //! `init` installs the process-wide exporters once: metrics fan out to DogStatsD (flushed by
 //! its thread) and Prometheus, OTLP builds inside the runtime, and a second `init` fails.
 //! One test only: the process-wide recorder and subscriber can be installed once.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 
 use observability::{PipelineTelemetry, TelemetryConfig, TelemetryError};
 use std::net::UdpSocket;

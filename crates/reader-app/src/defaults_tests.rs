@@ -6,12 +6,6 @@
 //! key fails here. A flavor's own section is checked by its integration crate
 //! (`<Integration>Config::default()` against the section's defaults) and its README rows by
 //! the binary's freshness test, so this shell names no integration.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 
 use crate::keys::{CacheSection, ConsumerSection, SHELL_SECTIONS};
 use case_client::config::CaseApiSection;
@@ -103,7 +97,10 @@ fn readme_flavors() -> Vec<String> {
     readme
         .split("<!-- config-keys:")
         .skip(1)
-        .filter_map(|rest| rest.split_once(":start -->").map(|(flavor, _)| flavor.to_owned()))
+        .filter_map(|rest| {
+            rest.split_once(":start -->")
+                .map(|(flavor, _)| flavor.to_owned())
+        })
         .collect()
 }
 

@@ -148,12 +148,6 @@ fn placeholder(key: &str) -> &'static str {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 mod example_tests {
     use super::*;
     use crate::config::{ConfigSources, RawConfig};

@@ -221,12 +221,6 @@ fn from_record(path: &str, record: &Map<String, Value>) -> Result<Map<String, Va
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 mod tests {
     use super::*;
 

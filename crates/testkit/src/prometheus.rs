@@ -203,7 +203,6 @@ pub fn quantile(buckets: &[(f64, f64)], q: f64) -> Option<f64> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -137,7 +137,6 @@ impl DecodeError {
 }
 
 #[cfg(test)]
-#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

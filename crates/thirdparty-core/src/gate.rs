@@ -75,7 +75,6 @@ pub fn check_project_settings(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::{

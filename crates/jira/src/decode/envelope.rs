@@ -67,12 +67,6 @@ pub fn record_key(org_id: u64, issue_id: &str) -> String {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 mod tests {
     use super::*;
     use crate::decode::tests::changelogs;

@@ -87,12 +87,6 @@ fn redact_serde_message(message: &str) -> String {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 mod tests {
     use crate::decode::tests::{decode, enveloped, issue};
     use serde_json::json;

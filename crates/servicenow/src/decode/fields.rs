@@ -289,12 +289,6 @@ pub(super) fn record_shape(record: &Map<String, Value>) -> String {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 mod tests {
     use super::super::decode_bytes;
     use super::super::tests::{SYS_ID, decode, envelope};
