@@ -525,9 +525,9 @@ mod tests {
         let msg = err.to_string();
         assert!(msg.contains("\"jira:x:3\""), "{msg}");
         assert!(!msg.contains("jira:0:17"), "{msg}");
-        let raw = RawConfig::parse_ini::<NoFlavorKeys>(
-            &format!("{MINIMAL}[dd.kafka.consumer]\nskip_messages = jira:0:17, jira:2:5\n"),
-        )
+        let raw = RawConfig::parse_ini::<NoFlavorKeys>(&format!(
+            "{MINIMAL}[dd.kafka.consumer]\nskip_messages = jira:0:17, jira:2:5\n"
+        ))
         .unwrap();
         let consumer: ConsumerSection = raw.section().unwrap();
         assert_eq!(consumer.skip_messages.len(), 2);
