@@ -4,8 +4,33 @@
 //! The keys are declared once, one typed section per crate that uses them
 //! ([`thirdparty_core::config_section!`]); [`crate::keys`] lists the shell's sections. This
 //! module layers the raw values and checks them against the union of the sections.
+//!
+//! To validate a config text without running a reader, parse it with
+//! [`RawConfig::parse_ini`] (the shell's sections plus a flavor section), type a section
+//! with [`RawConfig::section`] and list what is set with [`RawConfig::report`]:
+//!
+//! ```
+//! use kafka_runtime::KafkaSection;
+//! use reader_app::config::RawConfig;
+//! use thirdparty_core::config::KeyKind;
+//!
+//! thirdparty_core::config_section! {
+//!     /// A flavor's section.
+//!     pub struct LinearSection in "linear" {
+//!         /// Linear API key.
+//!         pub api_key: String = unset, KeyKind::Secret;
+//!     }
+//! }
+//!
+//! let raw = RawConfig::parse_ini::<LinearSection>(
+//!     "[kafka]\nbrokers = b:9092\nmax_in_flight = 8\n[linear]\napi_key = hunter2\n",
+//! )?;
+//! assert_eq!(raw.section::<KafkaSection>()?.max_in_flight, 8);
+//! assert!(raw.report().iter().all(|(_, shown, _)| shown != "hunter2"));
+//! # Ok::<(), reader_app::config::ConfigError>(())
+//! ```
 
-use crate::keys::{is_pass_through, is_secret};
+use crate::keys::{SHELL_SECTIONS, is_pass_through, is_secret};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
@@ -108,9 +133,11 @@ pub enum ConfigError {
     },
 }
 
-/// Raw values by key with their sources, before typing.
+/// A configuration's raw values by key with their sources, checked against its sections:
+/// [`RawConfig::parse_ini`] builds one from a config text, [`RawConfig::section`] types a
+/// section from it, [`RawConfig::report`] lists it with secrets redacted.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct RawConfig {
+pub struct RawConfig {
     values: BTreeMap<String, (String, Source)>,
     unknown: Vec<(String, Source)>,
     keys: Vec<KeyDef>,
@@ -159,16 +186,23 @@ impl RawConfig {
         )
     }
 
-    /// Parses ini text as if it were the config file (no environment, no flags).
-    #[cfg(test)]
-    pub(crate) fn parse_ini(
-        text: &str,
-        sections: &[SectionDeclaration],
-    ) -> Result<Self, ConfigError> {
+    /// Parses and checks ini text as the config file of a reader whose flavor section is
+    /// `F` (no environment, no flags): the shell's sections and `F`, with their defaults.
+    /// This is how to validate a config text. The error names the bad key and value
+    /// ([`ConfigError::Syntax`] for text that is not ini, [`ConfigError::InvalidValue`] for
+    /// a value its section refuses, a secret shown as `<redacted>`); retrying does not
+    /// help, fix the text. Required keys are not checked here (the commands that need them
+    /// do).
+    pub fn parse_ini<F: ConfigSection>(text: &str) -> Result<Self, ConfigError> {
+        let sections: Vec<SectionDeclaration> = SHELL_SECTIONS
+            .iter()
+            .copied()
+            .chain(std::iter::once(F::DECLARATION))
+            .collect();
         Self::load_layers(
             Some((text, std::path::Path::new("<input>"))),
             &ConfigSources::default(),
-            sections,
+            &sections,
         )
     }
 
@@ -244,8 +278,10 @@ impl RawConfig {
         Ok(())
     }
 
-    /// Types one section from the loaded values (they were checked by `load`).
-    pub(crate) fn section<S: ConfigSection>(&self) -> Result<S, ConfigError> {
+    /// Types section `S` from the values (defaults included). A section the config was
+    /// parsed with was checked then, so typing it succeeds; for any other section a value it
+    /// refuses gives [`ConfigError::InvalidValue`] naming the key and value.
+    pub fn section<S: ConfigSection>(&self) -> Result<S, ConfigError> {
         S::from_lookup(&|key| self.lookup(key)).map_err(|e| self.invalid(e))
     }
 
@@ -307,8 +343,13 @@ impl RawConfig {
         self.values.get(key).map(|(_, s)| s)
     }
 
-    /// Every set key with its printable value (secrets redacted) and source.
-    pub(crate) fn report(&self) -> Vec<(String, String, String)> {
+    /// Every set key (defaults included) with its printable value and where it came from:
+    /// `(key, value, source)`. A secret (a [`KeyKind::Secret`] key, or a pass-through
+    /// librdkafka property holding a credential such as `sasl.password`) shows as
+    /// `<redacted>`.
+    ///
+    /// [`KeyKind::Secret`]: thirdparty_core::config::KeyKind::Secret
+    pub fn report(&self) -> Vec<(String, String, String)> {
         self.values
             .iter()
             .map(|(k, (v, s))| {
@@ -377,6 +418,11 @@ mod tests {
                 let _ = std::fs::remove_dir_all(&self.0);
             }
         }
+    }
+
+    thirdparty_core::config_section! {
+        /// A flavor section without keys: parse with the shell's sections alone.
+        struct NoFlavorKeys in "no_flavor" {}
     }
 
     const MINIMAL: &str = "[kafka]\nbrokers = b:9092\n[case_api]\nendpoint = http://c:1\n";
@@ -479,10 +525,9 @@ mod tests {
         let msg = err.to_string();
         assert!(msg.contains("\"jira:x:3\""), "{msg}");
         assert!(!msg.contains("jira:0:17"), "{msg}");
-        let raw = RawConfig::parse_ini(
-            &format!("{MINIMAL}[dd.kafka.consumer]\nskip_messages = jira:0:17, jira:2:5\n"),
-            SHELL_SECTIONS,
-        )
+        let raw = RawConfig::parse_ini::<NoFlavorKeys>(&format!(
+            "{MINIMAL}[dd.kafka.consumer]\nskip_messages = jira:0:17, jira:2:5\n"
+        ))
         .unwrap();
         let consumer: ConsumerSection = raw.section().unwrap();
         assert_eq!(consumer.skip_messages.len(), 2);
@@ -491,9 +536,8 @@ mod tests {
     #[test]
     fn values_read_back_as_validated_even_with_surrounding_space() {
         // Found by the config_ini fuzz target (fixtures/fuzz/config_ini/).
-        let raw = RawConfig::parse_ini(
+        let raw = RawConfig::parse_ini::<NoFlavorKeys>(
             &format!("{MINIMAL}[kafka]\nmax_in_flight = \" 8\"\n[metrics]\nstatsd_address = \" 127.0.0.1:8125\"\n"),
-            SHELL_SECTIONS,
         )
         .unwrap();
         assert_eq!(raw.section::<KafkaSection>().unwrap().max_in_flight, 8);

@@ -154,9 +154,10 @@ fn config_seeds(fixtures: &Path) -> Result<Seeds, String> {
         "[kafka]\nbrokers = b1:9092,b2:9092\nmax_in_flight = 8\nauto_offset_reset = earliest\n\
          [dd.kafka.consumer]\nskip_messages = jira:0:12, jira:3:4 other:1:2\n\
          [kafka.librdkafka]\nsecurity.protocol = ssl\nsasl.password = pw\n\
-         [case_api]\nendpoint = https://case-api:443\nauth_token = \"s3cr3t\"\n\
+         [case_api]\nendpoint = https://case-api:443\ndeadline_ms = \"250\"\n\
          [metrics]\nstatsd_address = 127.0.0.1:8125\nprometheus = yes\n\
-         [fuzz]\ncount = 10\nswitch = on\naddress = [::1]:80\nmode = b\nskip = t:1:2\n",
+         [fuzz]\ncount = 10\nwait_ms = 1000\nperiod_s = \" 60\"\nswitch = on\n\
+         address = [::1]:80\nmode = b\nskip = t:1:2 t:1:2, u:0:0\nsecret = \"hunter2\"\n",
     );
     config.add(
         "skip-list.txt",
