@@ -13,12 +13,6 @@ use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-// bench.rs and chaos.rs still import the broker harness by its previous path,
-// `kafka_runtime::testing::…`; it lives in `testkit` now. Until they import testkit, that
-// path names this crate's re-exports in `stack::testing`.
-extern crate self as kafka_runtime;
-use stack::testing;
-
 mod bench;
 mod chaos;
 mod codegen;
