@@ -1,5 +1,5 @@
 //! `cargo xtask chaos`: fault scenarios against the real `reader-jira` release binary, a Tansu
-//! broker and the sandbox Case API served from this process (issue 8).
+//! broker and the sandbox Case API served from this process.
 //!
 //! Scenarios (`--scenario N|all`):
 //! 1. `kill -9` of the reader at random moments (seeded RNG, the seed is printed), restarted
