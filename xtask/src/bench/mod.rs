@@ -198,7 +198,7 @@ async fn bench(root: &Path, bin_dir: &Path, args: &BenchArgs) -> Result<()> {
         sandbox_url: sandbox.url(),
         store: store.clone(),
         log_dir: out_dir.clone(),
-        run_id: format!("{}", chrono::Utc::now().timestamp_millis()),
+        run_id: now_ms().to_string(),
         clk_tck: reader::clk_tck(),
         book: Mutex::new(CaseBook::new(
             args.cases,

@@ -54,6 +54,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use testkit::TANSU_BIN_ENV;
 use testkit::broker::{AnyBroker, TestBroker};
+use testkit::clock::now_ms;
 use testkit::sandbox::serve_store;
 
 /// The readers' log filter: the per-event decision lines of `observability` explicitly, so
@@ -233,7 +234,7 @@ async fn run_all(
 ) -> Result<Vec<Report>> {
     let started = Instant::now();
     let out_dir = root.join("target").join("chaos");
-    let run_id = chrono::Utc::now().timestamp_millis();
+    let run_id = now_ms();
     let log_dir = out_dir.join(format!("logs-{run_id}"));
     std::fs::create_dir_all(&log_dir).with_context(|| format!("creating {}", log_dir.display()))?;
     let fixtures = root.join("fixtures").join("jira");
