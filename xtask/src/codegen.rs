@@ -5,7 +5,7 @@
 //! a committed file is stale.
 
 use anyhow::{Context, Result, bail};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 /// The flavors whose binaries are documented.
@@ -21,10 +21,7 @@ pub fn readme_markers(flavor: &str) -> (String, String) {
 
 /// Rewrites the generated files.
 pub fn run(root: &Path) -> Result<()> {
-    let built = crate::stack::build_readers(root)?;
-    // `build_readers` names `<root>/target`; with CARGO_TARGET_DIR the binaries land there.
-    let bin_dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or(built, |dir| root.join(PathBuf::from(dir)).join("debug"));
+    let bin_dir = crate::stack::build_readers(root)?;
     let readme_path = root.join("README.md");
     let mut readme = std::fs::read_to_string(&readme_path).context("reading README.md")?;
     std::fs::create_dir_all(root.join("fixtures").join("config"))?;

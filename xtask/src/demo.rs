@@ -3,7 +3,7 @@
 //! fixture events of both flavors, and the real `reader-jira` (two replicas sharing the
 //! group) and `reader-servicenow` binaries; then a summary and the cases before/after.
 
-use crate::stack::{self, Metrics, Reader};
+use crate::stack::{self, Reader};
 use anyhow::{Context, Result, bail};
 use case_sandbox::{Seed, Store};
 use observability::names;
@@ -15,7 +15,7 @@ use testkit::broker::{MockBroker, TestBroker};
 use testkit::clock::now_ms;
 use testkit::offsets::{committed_offsets, high_watermarks};
 use testkit::produce::{TestRecord, produce};
-use testkit::prometheus::{filtered_name, prometheus_name, quantile};
+use testkit::prometheus::{Metrics, filtered_name, prometheus_name, quantile};
 use thirdparty_core::Case;
 
 const JIRA_TOPIC: &str = "collaboration_integrations_jira";

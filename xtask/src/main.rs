@@ -2,22 +2,33 @@
 //!
 //! - `cargo xtask test`: provision what the tests need that cargo cannot (the Tansu broker,
 //!   hash-pinned, into `target/tansu/`), then run every test tier.
-//! - `cargo xtask demo`: the main job on an embedded default (see `demo.rs`).
-//! - `cargo xtask tansu`: only provision Tansu and print the binary's path.
-//! - `cargo xtask chaos [--short]`: fault scenarios against the real binaries (chaos.rs).
+//! - `cargo xtask demo`: the main job on an embedded default (`demo.rs`).
+//! - `cargo xtask codegen`: regenerate the files derived from code, the example configs and
+//!   the README config tables (`codegen.rs`).
+//! - `cargo xtask bench`: throughput and latency of the real readers, one file per run kind
+//!   in `bench/`; writes `target/bench/summary.json`.
+//! - `cargo xtask chaos [--short]`: fault scenarios against the real readers, one oracle
+//!   after each, one file per scenario in `chaos/scenarios/`; writes
+//!   `target/chaos/summary.json`.
+//! - `cargo xtask fuzz`: coverage-guided fuzzing of the decoders and the config parser
+//!   (`fuzz.rs`).
+//! - `cargo xtask tansu`: only provision Tansu and print the binary's path (`tansu.rs`).
 //! - `cargo xtask image`: print the container image build commands (deploy/image-commands.sh).
-//! - `cargo xtask pgo`: a profile-guided build with the bench workload as the profile.
+//! - `cargo xtask pgo`: a profile-guided build with the bench workload as the profile
+//!   (`pgo.rs`).
+//! - `cargo xtask release <crate> <version>`: bump, date the changelog, commit and tag one
+//!   library crate (`release.rs`).
+//! - `cargo xtask semver`: `cargo semver-checks` of every publishable crate changed since its
+//!   last release (`semver.rs`).
+//!
+//! What bench, chaos and the demo share: `stack.rs` (the reader binaries and how these
+//! commands start them), `workload.rs` (broker choice, runtime, producer base, JSON files);
+//! the harness itself is the `testkit` crate.
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-// bench.rs and chaos.rs still import the broker harness by its previous path,
-// `kafka_runtime::testing::…`; it lives in `testkit` now. Until they import testkit, that
-// path names this crate's re-exports in `stack::testing`.
-extern crate self as kafka_runtime;
-use stack::testing;
 
 mod bench;
 mod chaos;

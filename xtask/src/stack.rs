@@ -1,25 +1,14 @@
-//! The pieces the demo, the bench and the chaos scenarios put together: the reader binaries
-//! (built here), and, from [`testkit`], the sandbox Case API in this process, reader
-//! processes and their metrics. The names bench and chaos use are re-exported here.
+//! What the demo, codegen, the bench and the chaos scenarios need beyond [`testkit`]: the
+//! reader binaries built by cargo and found in its target directory, a reader started the
+//! way these commands run it, and the re-run of xtask from an optimized build.
 
 use anyhow::{Context, Result};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus};
 use std::time::Duration;
+use testkit::prometheus::Metrics;
 use testkit::reader::{ReaderProcess, ReaderSpec};
-
-pub use testkit::fixtures::linked_jira_case;
-pub use testkit::prometheus::{Metrics, quantile};
-pub use testkit::reader::peak_rss_kib;
-pub use testkit::sandbox::serve_store as serve_sandbox;
-
-/// The broker harness under the path bench and chaos still import it by,
-/// `kafka_runtime::testing` (see `main.rs`); new code imports [`testkit`] directly.
-pub mod testing {
-    pub use testkit::TANSU_BIN_ENV;
-    pub use testkit::broker::{MockBroker, TansuBroker, TestBroker};
-    pub use testkit::offsets::committed_offsets;
-}
 
 /// Builds the reader binaries (debug profile) and returns their directory.
 pub fn build_readers(root: &Path) -> Result<PathBuf> {
@@ -38,9 +27,22 @@ pub fn build_readers_with(root: &Path, packages: &[&str], release: bool) -> Resu
         cmd.args(["-p", package]);
     }
     crate::run(&mut cmd).context("building the reader binaries")?;
-    Ok(root
-        .join("target")
-        .join(if release { "release" } else { "debug" }))
+    Ok(
+        target_dir(root, std::env::var_os("CARGO_TARGET_DIR")).join(if release {
+            "release"
+        } else {
+            "debug"
+        }),
+    )
+}
+
+/// Cargo's target directory for a build run in `root`: `cargo_target_dir` (the value of
+/// `CARGO_TARGET_DIR`; a relative one is relative to `root`), else `<root>/target`.
+fn target_dir(root: &Path, cargo_target_dir: Option<OsString>) -> PathBuf {
+    match cargo_target_dir {
+        Some(dir) if !dir.is_empty() => root.join(dir),
+        _ => root.join("target"),
+    }
 }
 
 /// One reader process started the way the demo, the bench and the chaos scenarios run it:
@@ -158,4 +160,25 @@ pub fn rerun_if_needed(
     }
     crate::run(&mut cmd)?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::target_dir;
+    use std::path::Path;
+
+    #[test]
+    fn the_target_dir_follows_cargo_target_dir_else_root_target() {
+        let root = Path::new("/repo");
+        assert_eq!(target_dir(root, None), Path::new("/repo/target"));
+        assert_eq!(target_dir(root, Some("".into())), Path::new("/repo/target"));
+        assert_eq!(
+            target_dir(root, Some("/tmp/custom".into())),
+            Path::new("/tmp/custom")
+        );
+        assert_eq!(
+            target_dir(root, Some("build/out".into())),
+            Path::new("/repo/build/out")
+        );
+    }
 }

@@ -5,6 +5,7 @@
 //! - [`TansuBroker`]: a real Kafka-compatible broker process started from `TANSU_BIN`;
 //!   stopped by PID when dropped. Its high watermark is unreliable: compare committed
 //!   offsets with the offsets actually consumed.
+//! - [`AnyBroker`]: one of the two, for tools that let their user choose.
 
 use crate::error::{HarnessError, TANSU_BIN_ENV, io, kafka};
 use crate::net::free_port;
@@ -216,5 +217,30 @@ impl Drop for TansuBroker {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+/// A started broker of either kind, alive as long as this value: what a tool that lets its
+/// user choose the broker (`cargo xtask bench --broker`, `chaos --broker`) holds.
+pub enum AnyBroker {
+    /// A Tansu broker process.
+    Tansu(TansuBroker),
+    /// librdkafka's in-process mock cluster.
+    Mock(MockBroker),
+}
+
+impl TestBroker for AnyBroker {
+    fn bootstrap_servers(&self) -> String {
+        match self {
+            Self::Tansu(tansu) => tansu.bootstrap_servers(),
+            Self::Mock(mock) => mock.bootstrap_servers(),
+        }
+    }
+
+    fn create_topic(&self, topic: &str, partitions: i32) -> Result<(), HarnessError> {
+        match self {
+            Self::Tansu(tansu) => tansu.create_topic(topic, partitions),
+            Self::Mock(mock) => mock.create_topic(topic, partitions),
+        }
     }
 }

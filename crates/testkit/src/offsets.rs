@@ -78,11 +78,26 @@ pub async fn high_watermarks(
 /// offset a group must commit once every one of them is handled.
 pub fn partition_ends(offsets: impl IntoIterator<Item = (i32, i64)>) -> BTreeMap<i32, i64> {
     let mut ends = BTreeMap::new();
+    extend_partition_ends(&mut ends, offsets);
+    ends
+}
+
+/// Raises `ends` (as [`partition_ends`] makes them) to cover `offsets` too: for a producer
+/// that learns its deliveries a batch at a time.
+///
+/// ```
+/// let mut ends = testkit::offsets::partition_ends([(0, 4)]);
+/// testkit::offsets::extend_partition_ends(&mut ends, [(0, 2), (1, 7)]);
+/// assert_eq!(ends.into_iter().collect::<Vec<_>>(), vec![(0, 5), (1, 8)]);
+/// ```
+pub fn extend_partition_ends(
+    ends: &mut BTreeMap<i32, i64>,
+    offsets: impl IntoIterator<Item = (i32, i64)>,
+) {
     for (partition, offset) in offsets {
         let end = ends.entry(partition).or_insert(0);
         *end = (*end).max(offset + 1);
     }
-    ends
 }
 
 /// [`partition_ends`] of produced records: per partition, one past the highest delivered

@@ -44,11 +44,16 @@ pub struct Delivered {
     pub offset: i64,
 }
 
+/// How long [`TestProducer::enqueue`] waits before retrying while librdkafka's queue is
+/// full, unless [`TestProducerBuilder::queue_full_wait`] says otherwise.
+pub const QUEUE_FULL_WAIT: Duration = Duration::from_millis(10);
+
 /// A producer with the settings tests and load generators need. The defaults are the
 /// tests': `compression.type=none`, `linger.ms=5`, `message.timeout.ms=60000`, no
-/// idempotence; [`TestProducer::with`] overrides or adds any librdkafka property.
+/// idempotence; [`TestProducerBuilder::with`] overrides or adds any librdkafka property.
 pub struct TestProducer {
     producer: FutureProducer,
+    queue_full_wait: Duration,
 }
 
 impl std::fmt::Debug for TestProducer {
@@ -61,6 +66,7 @@ impl std::fmt::Debug for TestProducer {
 #[derive(Debug, Clone)]
 pub struct TestProducerBuilder {
     config: ClientConfig,
+    queue_full_wait: Duration,
 }
 
 impl TestProducerBuilder {
@@ -72,13 +78,24 @@ impl TestProducerBuilder {
         self
     }
 
+    /// How long [`TestProducer::enqueue`] waits before retrying while librdkafka's queue is
+    /// full (default [`QUEUE_FULL_WAIT`]).
+    #[must_use]
+    pub fn queue_full_wait(mut self, wait: Duration) -> Self {
+        self.queue_full_wait = wait;
+        self
+    }
+
     /// Creates the producer.
     pub fn build(self) -> Result<TestProducer, HarnessError> {
         let producer = self
             .config
             .create()
             .map_err(kafka("creating the test producer"))?;
-        Ok(TestProducer { producer })
+        Ok(TestProducer {
+            producer,
+            queue_full_wait: self.queue_full_wait,
+        })
     }
 }
 
@@ -92,16 +109,20 @@ impl TestProducer {
             .set("linger.ms", "5")
             .set("message.timeout.ms", "60000")
             .set("enable.idempotence", "false");
-        TestProducerBuilder { config }
+        TestProducerBuilder {
+            config,
+            queue_full_wait: QUEUE_FULL_WAIT,
+        }
     }
 
-    /// Enqueues one record, waiting (10 ms steps) while librdkafka's queue is full; the
-    /// returned future resolves to where it landed.
-    pub async fn enqueue(
+    /// Enqueues one record without waiting: `None` while librdkafka's queue is full (settle
+    /// some deliveries, or wait, then try again); otherwise a future resolving to where it
+    /// landed.
+    pub fn try_enqueue(
         &self,
         topic: &str,
         record: &TestRecord,
-    ) -> Result<DeliveryFuture, HarnessError> {
+    ) -> Result<Option<DeliveryFuture>, HarnessError> {
         let mut future_record = FutureRecord::<String, Vec<u8>>::to(topic).payload(&record.value);
         if let Some(k) = &record.key {
             future_record = future_record.key(k);
@@ -109,20 +130,28 @@ impl TestProducer {
         if let Some(p) = record.partition {
             future_record = future_record.partition(p);
         }
+        match self.producer.send_result(future_record) {
+            Ok(future) => Ok(Some(future)),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => Ok(None),
+            Err((source, _)) => Err(HarnessError::Kafka {
+                action: format!("producing to `{topic}`"),
+                source,
+            }),
+        }
+    }
+
+    /// Enqueues one record, waiting (steps of [`TestProducerBuilder::queue_full_wait`])
+    /// while librdkafka's queue is full; the returned future resolves to where it landed.
+    pub async fn enqueue(
+        &self,
+        topic: &str,
+        record: &TestRecord,
+    ) -> Result<DeliveryFuture, HarnessError> {
         loop {
-            match self.producer.send_result(future_record) {
-                Ok(future) => return Ok(future),
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                    future_record = back;
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-                Err((source, _)) => {
-                    return Err(HarnessError::Kafka {
-                        action: format!("producing to `{topic}`"),
-                        source,
-                    });
-                }
+            if let Some(future) = self.try_enqueue(topic, record)? {
+                return Ok(future);
             }
+            tokio::time::sleep(self.queue_full_wait).await;
         }
     }
 

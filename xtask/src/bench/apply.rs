@@ -163,8 +163,8 @@ impl Bench<'_> {
             "bench: (3) apply {name} (max_in_flight {}): {:.0} msgs/s, processed {}, filtered {:?}, order: {}/{} cases mismatched{}",
             max_in_flight.unwrap_or("default"),
             run.msgs_per_s,
-            run.metrics.sum(PROCESSED, &[]),
-            run.metrics.by_label(FILTERED, "reason"),
+            run.metrics.sum(&PROCESSED, &[]),
+            run.metrics.by_label(&FILTERED, "reason"),
             check.mismatched,
             check.cases,
             check

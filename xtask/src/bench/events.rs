@@ -2,18 +2,18 @@
 //! payload without a JSON serializer per event, the PreFilter-rejected mix of the filter
 //! path, and the bench cases the apply-path events move through their title revisions.
 
-use crate::stack;
-use crate::workload::{
-    ACCOUNT, CONFIGURED_PROJECT, HUMAN_USER, UNCONFIGURED_PROJECT, now_ms, read_json,
-};
+use crate::workload::read_json;
 use anyhow::{Context, Result, bail};
 use case_sandbox::Store;
 use serde_json::Value;
 use std::path::Path;
+use testkit::clock::now_ms;
+use testkit::fixtures::{
+    JIRA_ACCOUNT, JIRA_CONFIGURED_PROJECT, JIRA_HUMAN_USER, JIRA_INTEGRATION_USER,
+    JIRA_UNCONFIGURED_PROJECT, linked_jira_case,
+};
 use thirdparty_core::{CaseId, OrgId};
 
-/// Org 1's integration user: its events are sync-cycle echoes, rejected in PreFilter.
-const INTEGRATION_USER: &str = "712020:7d3e5b1a-2c4f-4a6e-8b9d-0f1e2d3c4b5a";
 /// Unconfigured organisations used by the filter path (each costs one metadata load).
 const UNCONFIGURED_ORGS: u64 = 50;
 
@@ -152,12 +152,12 @@ fn quoted(out: &mut String, s: &str) {
 pub(super) fn filter_event(template: &Template, i: u64, n: u64) -> (String, Vec<u8>) {
     let base = now_ms() - i64::try_from(n).unwrap_or(i64::MAX / 2);
     let (org, project, user) = match i % 3 {
-        0 => (1, UNCONFIGURED_PROJECT, HUMAN_USER),
-        1 => (1, CONFIGURED_PROJECT, INTEGRATION_USER),
+        0 => (1, JIRA_UNCONFIGURED_PROJECT, JIRA_HUMAN_USER),
+        1 => (1, JIRA_CONFIGURED_PROJECT, JIRA_INTEGRATION_USER),
         _ => (
             1_000 + (i / 3) % UNCONFIGURED_ORGS,
-            CONFIGURED_PROJECT,
-            HUMAN_USER,
+            JIRA_CONFIGURED_PROJECT,
+            JIRA_HUMAN_USER,
         ),
     };
     template.render(&EventValues {
@@ -228,9 +228,9 @@ impl CaseBook {
         template.render(&EventValues {
             org: 1,
             timestamp_ms: ts,
-            user: HUMAN_USER.to_owned(),
+            user: JIRA_HUMAN_USER.to_owned(),
             issue_id: issue_id(j),
-            project: CONFIGURED_PROJECT,
+            project: JIRA_CONFIGURED_PROJECT,
             changelog_id: self.next_changelog,
             from: title(j, rev - 1),
             to: title(j, rev),
@@ -243,7 +243,7 @@ impl CaseBook {
 pub(super) fn insert_cases(store: &Store, cases: u64) -> Result<()> {
     for j in 0..cases {
         let id = issue_id(j);
-        let case = stack::linked_jira_case(case_id(j).as_str(), &title(j, 0), ACCOUNT, id, "BEN")
+        let case = linked_jira_case(case_id(j).as_str(), &title(j, 0), JIRA_ACCOUNT, id, "BEN")
             .context("building a bench case")?;
         store.insert_case(case);
     }

@@ -48,11 +48,11 @@ impl Bench<'_> {
             filter.msgs_per_s,
             filter.msgs_per_s / raw.msgs_per_s.max(1e-9)
         );
-        let reasons = filter.metrics.by_label(FILTERED, "reason");
+        let reasons = filter.metrics.by_label(&FILTERED, "reason");
         let only_prefilter = reasons
             .keys()
             .all(|r| r == "no_matching_metadata" || r == "break_synchronization_cycle")
-            && filter.metrics.sum(PROCESSED, &[]) == 0.0;
+            && filter.metrics.sum(&PROCESSED, &[]) == 0.0;
         Ok(FilterRuns {
             produced,
             raw,

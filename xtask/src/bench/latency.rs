@@ -4,46 +4,21 @@
 
 use super::apply::OrderCheck;
 use super::events::{Template, filter_event};
-use super::produce::{Produced, producer, send, settle};
+use super::produce::Sender;
 use super::reader::{handled, rpc_delta, settings_metadata, wait_handled};
 use super::report::Figure;
 use super::{Bench, FILTERED, LATENCY_METRIC, POLL, PROCESSED};
-use crate::stack::{self, Metrics, Reader, peak_rss_kib};
+use crate::stack::Reader;
 use anyhow::{Context, Result, bail};
 use case_sandbox::Rpc;
-use rdkafka::producer::{DeliveryFuture, FutureProducer};
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
+use testkit::prometheus::{Metrics, quantile};
+use testkit::reader::peak_rss_kib;
 
 /// The reader's figures and the sandbox counters when the warm-up ended.
 type Snapshot = (Metrics, BTreeMap<Rpc, u64>);
-
-/// One producer to one topic, one record at a time, delivery reports settled on demand.
-struct Sender<'t> {
-    producer: FutureProducer,
-    topic: &'t str,
-    out: Produced,
-    pending: VecDeque<DeliveryFuture>,
-}
-
-impl Sender<'_> {
-    async fn send(&mut self, (key, value): (String, Vec<u8>)) -> Result<()> {
-        send(
-            &self.producer,
-            self.topic,
-            &key,
-            &value,
-            &mut self.pending,
-            &mut self.out,
-        )
-        .await
-    }
-
-    async fn settle_all(&mut self) -> Result<()> {
-        settle(&mut self.pending, 0, &mut self.out).await
-    }
-}
 
 impl Bench<'_> {
     /// Runs (4) + (6) on a fresh topic.
@@ -51,16 +26,11 @@ impl Bench<'_> {
         let topic = self.topic("latency")?;
         let before = self.cases_before()?;
         let (mut reader, group) = self.start_reader("latency", &topic, &[])?;
-        let mut sender = Sender {
-            producer: producer(&self.bootstrap, "0")?,
-            topic: &topic,
-            out: Produced::default(),
-            pending: VecDeque::new(),
-        };
+        let mut sender = Sender::new(&self.bootstrap, "0", &topic)?;
         // A probe event (a sync-cycle echo, filtered) proves the reader consumes before the
         // clock starts.
         sender.send(filter_event(template, 1, 1)).await?;
-        sender.settle_all().await?;
+        sender.settle(0).await?;
         wait_probe(&mut reader).await?;
         let total = self.args.rate * self.args.latency_secs;
         let started = Instant::now();
@@ -68,7 +38,7 @@ impl Bench<'_> {
             .produce_paced(&mut sender, &reader, template, total)
             .await?;
         let produce_seconds = started.elapsed().as_secs_f64();
-        sender.settle_all().await?;
+        sender.settle(0).await?;
         let (_, metrics, _) = wait_handled(&mut reader, total + 1).await?;
         let rpcs_after = self.store.call_counts();
         let committed_ok = self.wait_committed(&group, &topic, &sender.out).await?;
@@ -85,8 +55,8 @@ impl Bench<'_> {
             buckets: buckets_since(&metrics, &early),
             settings_metadata_rpcs: settings_metadata(&rpcs),
             rpcs: rpcs.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
-            processed: metrics.sum(PROCESSED, &[]),
-            filtered: metrics.by_label(FILTERED, "reason"),
+            processed: metrics.sum(&PROCESSED, &[]),
+            filtered: metrics.by_label(&FILTERED, "reason"),
             committed_ok,
             exit_ok: status.success(),
             peak_rss_kib,
@@ -164,8 +134,8 @@ async fn wait_probe(reader: &mut Reader) -> Result<()> {
 
 /// The latency histogram of `metrics` minus its counts in `early` (cumulative).
 fn buckets_since(metrics: &Metrics, early: &Metrics) -> Vec<(f64, f64)> {
-    let full = metrics.buckets(LATENCY_METRIC);
-    let early = early.buckets(LATENCY_METRIC);
+    let full = metrics.buckets(&LATENCY_METRIC);
+    let early = early.buckets(&LATENCY_METRIC);
     full.iter()
         .map(|(le, c)| {
             let e = early.iter().find(|(l, _)| l == le).map_or(0.0, |(_, c)| *c);
@@ -195,7 +165,7 @@ pub(super) struct LatencyRun {
 impl LatencyRun {
     /// The upper bound of the bucket holding quantile `q` after the warm-up.
     pub(super) fn quantile(&self, q: f64) -> Figure {
-        match stack::quantile(&self.buckets, q) {
+        match quantile(&self.buckets, q) {
             Some(v) => Figure::Value(v),
             None => Figure::NotMeasured("no latency samples after the warm-up".into()),
         }

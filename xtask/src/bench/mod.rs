@@ -1,6 +1,6 @@
 //! `cargo xtask bench`: throughput and latency of the real `reader-jira` binary against a
 //! Kafka broker (Tansu by default) and the sandbox Case API served from this process, all
-//! measured in one run so that ratios hold on a noisy machine (issue 7):
+//! measured in one run so that ratios hold on a noisy machine:
 //!
 //! 1. raw limit: a bare rdkafka consumer reading the filter-path topic, doing nothing;
 //! 2. filter path: the reader on that same topic (every event rejected in PreFilter);
@@ -29,19 +29,27 @@ mod reader;
 mod report;
 
 use crate::stack;
-use crate::workload::{self, Broker, BrokerKind, now_ms};
+use crate::workload::{self, BrokerKind};
 use anyhow::{Context, Result, bail};
 use case_sandbox::{ServerHandle, Store};
 use events::{CaseBook, Template, insert_cases};
-use kafka_runtime::testing::{TANSU_BIN_ENV, TestBroker};
+use observability::names;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{LazyLock, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+use testkit::TANSU_BIN_ENV;
+use testkit::broker::TestBroker;
+use testkit::clock::now_ms;
+use testkit::prometheus::{filtered_name, prometheus_name};
+use testkit::sandbox::serve_store;
 
-const LATENCY_METRIC: &str = "case_case_third_party_reader_end_to_end_latency";
-const PROCESSED: &str = "dd_case_third_party_reader_changelog_processed";
-const FILTERED: &str = "dd_case_third_party_reader_jira_filtered";
-const DECODING_FAILED: &str = "dd_case_third_party_reader_decoding_failed";
+/// The Prometheus names of the reader metrics the bench reads.
+static LATENCY_METRIC: LazyLock<String> =
+    LazyLock::new(|| prometheus_name(names::END_TO_END_LATENCY));
+static PROCESSED: LazyLock<String> = LazyLock::new(|| prometheus_name(names::CHANGELOG_PROCESSED));
+static FILTERED: LazyLock<String> = LazyLock::new(|| filtered_name("jira"));
+static DECODING_FAILED: LazyLock<String> =
+    LazyLock::new(|| prometheus_name(names::DECODING_FAILED));
 /// A wait fails when its counter does not move for this long.
 const STALL: Duration = Duration::from_secs(90);
 const POLL: Duration = Duration::from_millis(50);
@@ -172,9 +180,9 @@ async fn bench(root: &Path, bin_dir: &Path, args: &BenchArgs) -> Result<()> {
     let template = Template::load(&fixtures.join("payloads").join("update_title.json"))?;
 
     let store = Store::load_seed_file(&fixtures.join("seed.json"))?;
-    let sandbox: ServerHandle = stack::serve_sandbox(store.clone()).await?;
-    let running = Broker::start(args.broker, None)?;
-    let broker = running.test_broker();
+    let sandbox: ServerHandle = serve_store(store.clone()).await?;
+    let running = args.broker.start(None)?;
+    let broker: &dyn TestBroker = &running;
     let bootstrap = broker.bootstrap_servers();
     println!(
         "bench: {:?} broker on {bootstrap}, sandbox Case API on {}, {} partitions per topic",
@@ -190,7 +198,7 @@ async fn bench(root: &Path, bin_dir: &Path, args: &BenchArgs) -> Result<()> {
         sandbox_url: sandbox.url(),
         store: store.clone(),
         log_dir: out_dir.clone(),
-        run_id: format!("{}", chrono::Utc::now().timestamp_millis()),
+        run_id: now_ms().to_string(),
         clk_tck: reader::clk_tck(),
         book: Mutex::new(CaseBook::new(
             args.cases,

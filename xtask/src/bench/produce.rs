@@ -4,12 +4,13 @@
 use super::Bench;
 use super::events::{Template, filter_event};
 use crate::workload;
-use anyhow::{Context, Result, bail};
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
+use anyhow::{Context, Result};
+use rdkafka::producer::DeliveryFuture;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
+use testkit::offsets::extend_partition_ends;
+use testkit::produce::{TestProducer, TestRecord, delivery};
 
 #[derive(Debug, Default, Clone)]
 /// What one production delivered.
@@ -27,11 +28,6 @@ impl Produced {
         self.bytes as f64 / self.count.max(1) as f64
     }
 
-    fn record(&mut self, partition: i32, offset: i64) {
-        let end = self.ends.entry(partition).or_insert(0);
-        *end = (*end).max(offset + 1);
-    }
-
     pub(super) fn json(&self) -> Value {
         json!({
             "count": self.count,
@@ -42,66 +38,69 @@ impl Produced {
     }
 }
 
-/// The bench producer, lingering `linger_ms`.
-pub(super) fn producer(bootstrap: &str, linger_ms: &str) -> Result<FutureProducer> {
-    workload::producer(
-        bootstrap,
-        "bench",
-        &[
-            ("linger.ms", linger_ms),
-            ("message.timeout.ms", "120000"),
-            ("queue.buffering.max.messages", "200000"),
-        ],
-    )
+/// One bench producer to one topic: records queued as fast as librdkafka takes them,
+/// delivery reports settled on demand (half of them whenever the queue is full, so the
+/// producer never idles on a timer while reports wait).
+pub(super) struct Sender<'t> {
+    producer: TestProducer,
+    topic: &'t str,
+    pending: VecDeque<DeliveryFuture>,
+    /// What was queued and delivered so far.
+    pub(super) out: Produced,
 }
 
-/// Awaits the oldest delivery reports until at most `keep` are pending.
-pub(super) async fn settle(
-    pending: &mut VecDeque<DeliveryFuture>,
-    keep: usize,
-    out: &mut Produced,
-) -> Result<()> {
-    while pending.len() > keep {
-        let Some(future) = pending.pop_front() else {
-            break;
-        };
-        let delivery = future
-            .await
-            .map_err(|_| anyhow::anyhow!("the producer dropped a delivery report"))?
-            .map_err(|(e, _)| anyhow::anyhow!("producing a bench event failed: {e}"))?;
-        out.record(delivery.partition, delivery.offset);
+impl<'t> Sender<'t> {
+    /// A producer to `topic`, lingering `linger_ms`.
+    pub(super) fn new(bootstrap: &str, linger_ms: &str, topic: &'t str) -> Result<Self> {
+        let producer = workload::lz4_producer(bootstrap)
+            .with("linger.ms", linger_ms)
+            .with("message.timeout.ms", "120000")
+            .with("queue.buffering.max.messages", "200000")
+            .build()
+            .context("creating the bench producer")?;
+        Ok(Self {
+            producer,
+            topic,
+            pending: VecDeque::new(),
+            out: Produced::default(),
+        })
     }
-    Ok(())
-}
 
-/// Queues one record (settling half the pending reports while the queue is full).
-pub(super) async fn send(
-    producer: &FutureProducer,
-    topic: &str,
-    key: &str,
-    value: &[u8],
-    pending: &mut VecDeque<DeliveryFuture>,
-    out: &mut Produced,
-) -> Result<()> {
-    let mut record = FutureRecord::<str, [u8]>::to(topic).key(key).payload(value);
-    loop {
-        match producer.send_result(record) {
-            Ok(future) => {
-                pending.push_back(future);
-                out.count += 1;
-                out.bytes += value.len() as u64;
+    /// Reports not settled yet.
+    pub(super) fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Queues one record (settling half the pending reports while the queue is full).
+    pub(super) async fn send(&mut self, (key, value): (String, Vec<u8>)) -> Result<()> {
+        let bytes = value.len() as u64;
+        let record = TestRecord::keyed(key, value);
+        loop {
+            if let Some(future) = self.producer.try_enqueue(self.topic, &record)? {
+                self.pending.push_back(future);
+                self.out.count += 1;
+                self.out.bytes += bytes;
                 return Ok(());
             }
-            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                record = back;
-                let keep = pending.len() / 2;
-                settle(pending, keep, out).await?;
-                if pending.is_empty() {
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                }
+            self.settle(self.pending.len() / 2).await?;
+            if self.pending.is_empty() {
+                tokio::time::sleep(Duration::from_millis(5)).await;
             }
-            Err((e, _)) => bail!("producing to {topic} failed: {e}"),
         }
+    }
+
+    /// Awaits the oldest delivery reports until at most `keep` are pending.
+    pub(super) async fn settle(&mut self, keep: usize) -> Result<()> {
+        while self.pending.len() > keep {
+            let Some(future) = self.pending.pop_front() else {
+                break;
+            };
+            let landed = delivery(self.topic, future)
+                .await
+                .context("producing a bench event")?;
+            extend_partition_ends(&mut self.out.ends, [(landed.partition, landed.offset)]);
+        }
+        Ok(())
     }
 }
 
@@ -122,20 +121,17 @@ impl Bench<'_> {
         count: u64,
         mut event: impl FnMut(u64) -> (String, Vec<u8>),
     ) -> Result<Produced> {
-        let producer = producer(&self.bootstrap, "5")?;
+        let mut sender = Sender::new(&self.bootstrap, "5", topic)?;
         let started = Instant::now();
-        let mut out = Produced::default();
-        let mut pending = VecDeque::new();
         for i in 0..count {
-            let (key, value) = event(i);
-            send(&producer, topic, &key, &value, &mut pending, &mut out).await?;
-            if pending.len() >= 100_000 {
-                settle(&mut pending, 50_000, &mut out).await?;
+            sender.send(event(i)).await?;
+            if sender.pending() >= 100_000 {
+                sender.settle(50_000).await?;
             }
         }
-        settle(&mut pending, 0, &mut out).await?;
-        out.seconds = started.elapsed().as_secs_f64();
-        Ok(out)
+        sender.settle(0).await?;
+        sender.out.seconds = started.elapsed().as_secs_f64();
+        Ok(sender.out)
     }
 
     /// Creates the topic for `what` and fills it with `count` PreFilter-rejected events.

@@ -2,13 +2,13 @@
 //! filter-path topic from the beginning, doing nothing but counting.
 
 use super::STALL;
-use crate::workload::now_ms;
 use anyhow::{Context, Result, bail};
 use rdkafka::ClientConfig;
 use rdkafka::Message;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use std::time::{Duration, Instant};
+use testkit::clock::now_ms;
 
 /// The raw limit: a bare consumer assigned every partition from the beginning, counting.
 pub(super) struct RawRun {

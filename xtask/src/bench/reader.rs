@@ -4,12 +4,15 @@
 
 use super::produce::Produced;
 use super::{Bench, DECODING_FAILED, FILTERED, POLL, PROCESSED, STALL};
-use crate::stack::{Metrics, Reader, peak_rss_kib};
+use crate::stack::Reader;
 use anyhow::{Result, bail};
 use case_sandbox::Rpc;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
+use testkit::offsets::committed_offsets;
+use testkit::prometheus::Metrics;
+use testkit::reader::peak_rss_kib;
 
 /// The outcome of one reader run over a topic.
 #[derive(Debug, Default)]
@@ -38,9 +41,9 @@ impl ReaderRun {
             "reader_cpu_seconds": self.cpu_seconds,
             "reader_cpu_us_per_event": self.cpu_seconds.map(|c| c * 1e6 / self.events.max(1) as f64),
             "reader_peak_rss_mib": self.peak_rss_kib.map(|k| k as f64 / 1024.0),
-            "processed": self.metrics.sum(PROCESSED, &[]),
-            "filtered": self.metrics.by_label(FILTERED, "reason"),
-            "decoding_failed": self.metrics.sum(DECODING_FAILED, &[]),
+            "processed": self.metrics.sum(&PROCESSED, &[]),
+            "filtered": self.metrics.by_label(&FILTERED, "reason"),
+            "decoding_failed": self.metrics.sum(&DECODING_FAILED, &[]),
             "committed_offsets_match_produced": self.committed_ok,
             "exited_0_on_sigterm": self.exit_ok,
             "settings_metadata_rpcs": self.settings_metadata_rpcs,
@@ -155,13 +158,8 @@ impl Bench<'_> {
     ) -> Result<bool> {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            let committed = kafka_runtime::testing::committed_offsets(
-                &self.bootstrap,
-                group,
-                topic,
-                self.args.partitions,
-            )
-            .await?;
+            let committed =
+                committed_offsets(&self.bootstrap, group, topic, self.args.partitions).await?;
             let ok = produced
                 .ends
                 .iter()
@@ -220,7 +218,7 @@ pub(super) async fn wait_handled(
 
 /// Events the reader handled: processed, filtered or failed to decode.
 pub(super) fn handled(m: &Metrics) -> u64 {
-    let total = m.sum(PROCESSED, &[]) + m.sum(FILTERED, &[]) + m.sum(DECODING_FAILED, &[]);
+    let total = m.sum(&PROCESSED, &[]) + m.sum(&FILTERED, &[]) + m.sum(&DECODING_FAILED, &[]);
     // Counters are whole numbers well inside f64's exact range.
     total.max(0.0) as u64
 }

@@ -147,7 +147,7 @@ impl Figures {
             (
                 "3 apply, max_in_flight=1",
                 self.seq.show("msgs/s"),
-                "(the seed's model)",
+                "(the previous service's model)",
             ),
             ("  apply, default in-flight", self.conc.show("msgs/s"), ""),
             ("  ratio default / 1", self.apply_ratio.show("×"), "≥ 20"),

@@ -1,5 +1,5 @@
 //! `cargo xtask chaos`: fault scenarios against the real `reader-jira` release binary, a Tansu
-//! broker and the sandbox Case API served from this process (issue 8).
+//! broker and the sandbox Case API served from this process.
 //!
 //! Scenarios (`--scenario N|all`):
 //! 1. `kill -9` of the reader at random moments (seeded RNG, the seed is printed), restarted
@@ -43,16 +43,19 @@ mod scenarios;
 mod supervisor;
 
 use crate::stack;
-use crate::workload::{self, Broker, BrokerKind};
+use crate::workload::{self, BrokerKind};
 use anyhow::{Context, Result, bail};
 use case_sandbox::{ServerHandle, Store};
-use kafka_runtime::testing::{TANSU_BIN_ENV, TestBroker};
 use plan::Templates;
 use proxy::Proxy;
 use report::Report;
 use scenarios::ScenarioKind;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use testkit::TANSU_BIN_ENV;
+use testkit::broker::{AnyBroker, TestBroker};
+use testkit::clock::now_ms;
+use testkit::sandbox::serve_store;
 
 /// The readers' log filter: the per-event decision lines of `observability` explicitly, so
 /// the oracle does not depend on the default level.
@@ -199,10 +202,10 @@ struct Env<'a> {
 
 /// Starts the `--broker`: Tansu behind `proxy` (started here), or the mock cluster; returns
 /// it with the bootstrap address clients use.
-fn start_broker(kind: BrokerKind, proxy: &Proxy) -> Result<(Broker, String)> {
-    let broker = Broker::start(kind, Some(proxy.port))?;
+fn start_broker(kind: BrokerKind, proxy: &Proxy) -> Result<(AnyBroker, String)> {
+    let broker = kind.start(Some(proxy.port))?;
     let bootstrap = match &broker {
-        Broker::Tansu(tansu) => {
+        AnyBroker::Tansu(tansu) => {
             proxy.start(tansu.listen_port());
             println!(
                 "chaos: Tansu on 127.0.0.1:{} behind a proxy on 127.0.0.1:{}",
@@ -211,7 +214,7 @@ fn start_broker(kind: BrokerKind, proxy: &Proxy) -> Result<(Broker, String)> {
             );
             format!("127.0.0.1:{}", proxy.port)
         }
-        Broker::Mock(mock) => {
+        AnyBroker::Mock(mock) => {
             let bootstrap = mock.bootstrap_servers();
             println!(
                 "chaos: librdkafka mock cluster on {bootstrap} (no proxy: scenario 4 needs Tansu)"
@@ -231,13 +234,13 @@ async fn run_all(
 ) -> Result<Vec<Report>> {
     let started = Instant::now();
     let out_dir = root.join("target").join("chaos");
-    let run_id = chrono::Utc::now().timestamp_millis();
+    let run_id = now_ms();
     let log_dir = out_dir.join(format!("logs-{run_id}"));
     std::fs::create_dir_all(&log_dir).with_context(|| format!("creating {}", log_dir.display()))?;
     let fixtures = root.join("fixtures").join("jira");
     let templates = Templates::load(&fixtures.join("payloads"))?;
     let store = Store::load_seed_file(&fixtures.join("seed.json"))?;
-    let sandbox: ServerHandle = stack::serve_sandbox(store.clone()).await?;
+    let sandbox: ServerHandle = serve_store(store.clone()).await?;
     let proxy = Proxy::bind().await?;
     let (broker, bootstrap) = start_broker(args.broker, &proxy)?;
     println!(
@@ -249,7 +252,7 @@ async fn run_all(
         args,
         bin_dir: bin_dir.to_path_buf(),
         bootstrap,
-        broker: broker.test_broker(),
+        broker: &broker,
         proxy: &proxy,
         sandbox_url: sandbox.url(),
         store: store.clone(),

@@ -1,15 +1,17 @@
 //! The plan of one scenario: which record is produced when, what each must become, and the
 //! exact bytes of every record (from the Jira fixture payloads).
 
-use crate::stack;
-use crate::workload::{
-    ACCOUNT, CONFIGURED_PROJECT, HUMAN_USER, UNCONFIGURED_PROJECT, now_ms, read_json,
-};
+use crate::workload::read_json;
 use anyhow::{Context, Result};
 use case_sandbox::Store;
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::path::Path;
+use testkit::clock::now_ms;
+use testkit::fixtures::{
+    JIRA_ACCOUNT, JIRA_CONFIGURED_PROJECT, JIRA_HUMAN_USER, JIRA_UNCONFIGURED_PROJECT,
+    linked_jira_case,
+};
 use thirdparty_core::CaseId;
 
 // A seeded RNG (splitmix64): reproducible moments and mixes without a dependency.
@@ -248,14 +250,14 @@ impl Plan {
     ) -> Result<(String, Vec<u8>)> {
         let value: Vec<u8> = match kind {
             RecordKind::Title { case, rev } => {
-                serde_json::to_vec(&self.title_change(t, i, case, rev, CONFIGURED_PROJECT)?)?
+                serde_json::to_vec(&self.title_change(t, i, case, rev, JIRA_CONFIGURED_PROJECT)?)?
             }
             RecordKind::Unconfigured => serde_json::to_vec(&self.title_change(
                 t,
                 i,
                 u32::try_from(i % 1000).unwrap_or(0) + 900_000,
                 1,
-                UNCONFIGURED_PROJECT,
+                JIRA_UNCONFIGURED_PROJECT,
             )?)?,
             RecordKind::Comment { case } => {
                 let cid = self.comment_id(i).to_string();
@@ -264,7 +266,7 @@ impl Plan {
                     &t.comment,
                     i,
                     case,
-                    CONFIGURED_PROJECT,
+                    JIRA_CONFIGURED_PROJECT,
                     &[
                         ("/webhook/comment/id", json!(cid)),
                         ("/webhook/comment/body", json!(body)),
@@ -275,7 +277,7 @@ impl Plan {
                 &t.priority,
                 i,
                 case,
-                CONFIGURED_PROJECT,
+                JIRA_CONFIGURED_PROJECT,
                 &[
                     ("/webhook/changelog/items/0/from", json!("3")),
                     ("/webhook/changelog/items/0/fromString", json!("Medium")),
@@ -329,7 +331,7 @@ impl Plan {
         items: &[(&str, Value)],
     ) -> Result<Value> {
         let mut fields = vec![
-            ("/webhook/user/accountId", json!(HUMAN_USER)),
+            ("/webhook/user/accountId", json!(JIRA_HUMAN_USER)),
             (
                 "/webhook/changelog/id",
                 json!(self.changelog_id(i).to_string()),
@@ -378,7 +380,7 @@ impl Plan {
             }))?,
             Poison::TenMegabytes => {
                 // Valid JSON start, 10 MB of text, never closed.
-                let mut v = format!("{{\"orgId\":1,\"jiraAccountId\":\"{ACCOUNT}\",\"webhook\":{{\"comment\":{{\"body\":\"").into_bytes();
+                let mut v = format!("{{\"orgId\":1,\"jiraAccountId\":\"{JIRA_ACCOUNT}\",\"webhook\":{{\"comment\":{{\"body\":\"").into_bytes();
                 v.resize(10 * 1024 * 1024, b'x');
                 v
             }
@@ -438,10 +440,10 @@ impl Plan {
 pub(super) fn insert_cases(store: &Store, plan: &Plan) -> Result<()> {
     for j in 0..plan.cases {
         let id = plan.issue_id(j);
-        let case = stack::linked_jira_case(
+        let case = linked_jira_case(
             plan.case_id(j).as_str(),
             &plan.title(j, 0),
-            ACCOUNT,
+            JIRA_ACCOUNT,
             id,
             "CHS",
         )

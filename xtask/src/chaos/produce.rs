@@ -1,12 +1,13 @@
 //! Producing a scenario's records and where each landed.
 
 use crate::workload;
-use anyhow::Result;
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use anyhow::{Context, Result};
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
+use testkit::HarnessError;
+use testkit::offsets::partition_ends;
+use testkit::produce::{TestProducer, TestRecord};
 
 /// Where each record landed, filled in by the producer task.
 #[derive(Default)]
@@ -20,12 +21,7 @@ pub(super) struct Deliveries {
 
 impl Deliveries {
     pub(super) fn ends(&self) -> BTreeMap<i32, i64> {
-        let mut ends = BTreeMap::new();
-        for (p, o) in self.at.iter().flatten() {
-            let e = ends.entry(*p).or_insert(0);
-            *e = (*e).max(o + 1);
-        }
-        ends
+        partition_ends(self.at.iter().flatten().copied())
     }
     pub(super) fn delivered(&self) -> u64 {
         self.at.iter().flatten().count() as u64
@@ -33,46 +29,33 @@ impl Deliveries {
 }
 
 /// The producer of the scenario records (10 MB poison included).
-pub(super) fn producer(bootstrap: &str) -> Result<FutureProducer> {
-    workload::producer(
-        bootstrap,
-        "chaos",
-        &[
-            ("linger.ms", "5"),
-            ("message.timeout.ms", "300000"),
-            ("message.max.bytes", "16000000"),
-            ("queue.buffering.max.messages", "20000"),
-            ("queue.buffering.max.kbytes", "262144"),
-        ],
-    )
+pub(super) fn producer(bootstrap: &str) -> Result<TestProducer> {
+    workload::lz4_producer(bootstrap)
+        .with("linger.ms", "5")
+        .with("message.timeout.ms", "300000")
+        .with("message.max.bytes", "16000000")
+        .with("queue.buffering.max.messages", "20000")
+        .with("queue.buffering.max.kbytes", "262144")
+        .queue_full_wait(Duration::from_millis(5))
+        .build()
+        .context("creating the chaos producer")
 }
+
 /// Produces `records` (index, key, value) and records their deliveries.
 pub(super) async fn produce_records(
-    producer: &FutureProducer,
+    producer: &TestProducer,
     topic: &str,
     records: Vec<(u64, String, Vec<u8>)>,
     deliveries: &Mutex<Deliveries>,
 ) -> Result<()> {
     let mut pending = Vec::with_capacity(records.len());
     for (i, key, value) in records {
-        let mut record = FutureRecord::<str, [u8]>::to(topic)
-            .key(key.as_str())
-            .payload(value.as_slice());
-        loop {
-            match producer.send_result(record) {
-                Ok(f) => {
-                    pending.push((i, f));
-                    break;
-                }
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                    record = back;
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                }
-                Err((e, _)) => {
-                    lock(deliveries)?.failed.push((i, e.to_string()));
-                    break;
-                }
-            }
+        match producer
+            .enqueue(topic, &TestRecord::keyed(key, value))
+            .await
+        {
+            Ok(f) => pending.push((i, f)),
+            Err(e) => lock(deliveries)?.failed.push((i, kafka_reason(e))),
         }
     }
     for (i, f) in pending {
@@ -89,6 +72,14 @@ pub(super) async fn produce_records(
         }
     }
     Ok(())
+}
+
+/// Why a record could not be queued, as the Kafka client said it (the oracle's notes).
+fn kafka_reason(e: HarnessError) -> String {
+    match e {
+        HarnessError::Kafka { source, .. } => source.to_string(),
+        other => other.to_string(),
+    }
 }
 
 /// Locks one of the scenario's shared books.

@@ -9,11 +9,11 @@ use super::scenarios::Profile;
 use super::supervisor::Slot;
 use super::{Env, LOG_FILTER, SHUTDOWN_GRACE_MS};
 use anyhow::{Context, Result, bail};
-use kafka_runtime::testing::committed_offsets;
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use testkit::offsets::committed_offsets;
 use thirdparty_core::OrgId;
 
 /// A scenario fails when nothing moves for this long.

@@ -3,9 +3,10 @@
 
 use super::SHUTDOWN_GRACE;
 use super::run::ScenarioRun;
-use crate::stack::{self, Reader};
+use crate::stack::Reader;
 use anyhow::{Context, Result, bail};
 use std::time::{Duration, Instant};
+use testkit::reader::peak_rss_kib;
 
 /// One supervised reader "pod": restarted when it exits (unless stopped on purpose).
 pub(super) struct Slot {
@@ -74,7 +75,7 @@ impl ScenarioRun<'_> {
         let mut to_launch = Vec::new();
         for (i, slot) in self.slots.iter_mut().enumerate() {
             if let Some(reader) = slot.reader.as_mut() {
-                if let Some(kib) = stack::peak_rss_kib(reader.pid()) {
+                if let Some(kib) = peak_rss_kib(reader.pid()) {
                     self.peak_rss_kib = self.peak_rss_kib.max(kib);
                 }
                 if let Some(status) = reader.exit_status() {
@@ -107,7 +108,7 @@ impl ScenarioRun<'_> {
     /// and restarts it.
     pub(super) async fn kill_and_restart(&mut self, i: usize) -> Result<()> {
         if let Some(reader) = self.slots.get_mut(i).and_then(|s| s.reader.as_mut()) {
-            if let Some(kib) = stack::peak_rss_kib(reader.pid()) {
+            if let Some(kib) = peak_rss_kib(reader.pid()) {
                 self.peak_rss_kib = self.peak_rss_kib.max(kib);
             }
             reader.kill()?;
@@ -153,7 +154,7 @@ impl ScenarioRun<'_> {
         slot.supervise = false;
         slot.restart_at = None;
         if let Some(mut reader) = slot.reader.take() {
-            if let Some(kib) = stack::peak_rss_kib(reader.pid()) {
+            if let Some(kib) = peak_rss_kib(reader.pid()) {
                 self.peak_rss_kib = self.peak_rss_kib.max(kib);
             }
             self.sigterms += 1;
