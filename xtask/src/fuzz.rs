@@ -461,12 +461,6 @@ fn print_summary(args: &FuzzArgs, all: &[RunStats]) {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 mod tests {
     use super::*;
 

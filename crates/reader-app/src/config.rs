@@ -365,12 +365,6 @@ impl RawConfig {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 mod tests {
     use super::*;
     use crate::keys::{ConsumerSection, SHELL_SECTIONS};
