@@ -2,7 +2,7 @@
 //! overridden by environment variables, overridden by command-line `--set key=value` flags.
 //!
 //! The keys are declared once, one typed section per crate that uses them
-//! ([`thirdparty_core::config_section!`]); [`crate::keys`] lists the shell's sections. This
+//! ([`thirdparty_core::config_section!`]); the shell's own sections are in its `keys` module. This
 //! module layers the raw values and checks them against the union of the sections.
 //!
 //! To validate a config text without running a reader, parse it with
@@ -67,7 +67,7 @@ impl fmt::Display for Source {
 }
 
 /// A configuration that cannot be used. The message names the key, the bad value and what is
-/// accepted; the binary exits with [`EXIT_CONFIG`].
+/// accepted; the binary exits with 78 (`EX_CONFIG`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {

@@ -27,7 +27,7 @@
 //! the command fails when any oracle does.
 //!
 //! Layout: this file holds the options and the run loop; [`scenarios`] one file per
-//! scenario behind [`scenarios::ScenarioKind`]; [`run`] the shared run of a scenario,
+//! scenario behind [`scenarios::ScenarioKind`]; [`run`](mod@run) the shared run of a scenario,
 //! [`supervisor`] its readers, [`plan`] its records, [`produce`] producing them, [`proxy`] the
 //! broker proxy, [`logbook`] the readers' decision logs, [`oracle`] the checks and
 //! [`report`] the figures.

@@ -413,7 +413,7 @@ pub fn assert_table_matches(table: &str, expected: &[Decision]) {
 }
 
 /// Secrets from the configuration (librdkafka credentials from the file and from `--set`;
-/// the same redaction covers every [`reader_app::config::is_secret`] key)
+/// the same redaction covers every key the shell treats as secret)
 /// never appear in `check-config` output nor in the logs of a running reader at `trace`
 /// level; `check-config` shows them as `<redacted>` and still shows the non-secret
 /// pass-through keys. The running reader talks to a real sandbox and to a Kafka address
