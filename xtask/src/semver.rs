@@ -51,7 +51,20 @@ pub fn run(root: &Path, args: &SemverArgs) -> Result<()> {
             .context("a manifest has a directory")?;
         let baseline = match &args.baseline_rev {
             Some(rev) => rev.clone(),
-            None => baseline(root, member)?,
+            None => match baseline(root, member)? {
+                Some(rev) => rev,
+                None => {
+                    // A shallow clone has neither the tag nor the release commit: say so
+                    // loudly, since nothing can be compared, rather than fail the run.
+                    println!(
+                        "semver: {} {}: NOT CHECKED: no tag {} and no commit setting its version in this clone (shallow?); fetch the history or pass --baseline-rev",
+                        member.name,
+                        member.version,
+                        tag(&member.name, &member.version)
+                    );
+                    continue;
+                }
+            },
         };
         if unchanged_since(root, dir, &baseline)? {
             println!(
@@ -113,7 +126,7 @@ fn ensure_installed() -> Result<()> {
 }
 
 /// The revision a crate's current API is compared against (see the module doc).
-fn baseline(root: &Path, member: &Member) -> Result<String> {
+fn baseline(root: &Path, member: &Member) -> Result<Option<String>> {
     let tag = tag(&member.name, &member.version);
     let tagged = Command::new("git")
         .current_dir(root)
@@ -122,7 +135,7 @@ fn baseline(root: &Path, member: &Member) -> Result<String> {
         .output()
         .context("could not run git rev-parse")?;
     if tagged.status.success() {
-        return Ok(tag);
+        return Ok(Some(tag));
     }
     let out = Command::new("git")
         .current_dir(root)
@@ -131,13 +144,14 @@ fn baseline(root: &Path, member: &Member) -> Result<String> {
         .output()
         .context("could not run git log")?;
     let commit = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    if !out.status.success() || commit.is_empty() {
+    if !out.status.success() {
         bail!(
-            "no release of {} to compare against: no tag {tag} and no commit setting its version (is this a git checkout with history?)",
-            member.name
+            "git log of {} failed: {}",
+            member.manifest.display(),
+            String::from_utf8_lossy(&out.stderr)
         );
     }
-    Ok(commit)
+    Ok((!commit.is_empty()).then_some(commit))
 }
 
 /// Whether nothing under `dir` (work tree included) differs from `rev`.
