@@ -50,6 +50,8 @@ pub struct Member {
     pub manifest: PathBuf,
     /// `false` when `publish = false`.
     pub publishable: bool,
+    /// The names of its `[features]`.
+    pub features: Vec<String>,
 }
 
 /// Every workspace member, from `cargo metadata --no-deps`.
@@ -91,6 +93,11 @@ pub fn members(root: &Path) -> Result<Vec<Member>> {
                     .with_context(|| format!("version of {}", text("name")))?,
                 manifest: PathBuf::from(text("manifest_path")),
                 publishable,
+                features: p
+                    .get("features")
+                    .and_then(Value::as_object)
+                    .map(|f| f.keys().cloned().collect())
+                    .unwrap_or_default(),
             })
         })
         .collect()

@@ -16,6 +16,11 @@ use std::process::Command;
 /// The cargo-semver-checks release CI installs (`.ci/run`).
 pub const SEMVER_CHECKS_VERSION: &str = "0.51.0";
 
+/// Features that change how a crate is built but not its API: `fips` swaps the crypto
+/// module and needs cmake and Go, which the checks must not require. Every other feature is
+/// checked (cargo-semver-checks would otherwise enable all of them).
+pub const API_NEUTRAL_FEATURES: &[&str] = &["fips"];
+
 /// `cargo xtask semver` arguments.
 #[derive(clap::Args, Debug)]
 pub struct SemverArgs {
@@ -81,13 +86,7 @@ pub fn run(root: &Path, args: &SemverArgs) -> Result<()> {
             ensure_installed()?;
             installed = true;
         }
-        let status = Command::new(crate::cargo())
-            .current_dir(root)
-            .args(["semver-checks", "check-release", "--package"])
-            .arg(&member.name)
-            .args(["--baseline-rev", &baseline])
-            .status()
-            .context("could not start cargo semver-checks")?;
+        let status = check(root, member, &baseline)?;
         if !status.success() {
             broken.push(member.name.clone());
         }
@@ -96,10 +95,136 @@ pub fn run(root: &Path, args: &SemverArgs) -> Result<()> {
         Ok(())
     } else {
         bail!(
-            "the public API of {} changed incompatibly since the last release: bump the version as cargo-semver-checks says above (`cargo xtask release <crate> <version>`) or keep the item",
+            "cargo semver-checks failed for {}: either the public API changed incompatibly since the last release (bump the version as it says above: `cargo xtask release <crate> <version>`, or keep the item) or a version could not be built (the error above names what is missing)",
             broken.join(", ")
         )
     }
+}
+
+/// Compares `member`'s API now with its API at `baseline`.
+///
+/// Both rustdoc JSON files are built here, the baseline from a detached worktree, in one
+/// target directory `<target>/semver` shared by every crate and both sides, so the
+/// dependencies are compiled once (cargo-semver-checks on its own builds each crate twice in
+/// fresh target directories: minutes per crate). It is not the main target directory:
+/// `RUSTC_BOOTSTRAP` is part of some build scripts' fingerprints (proc-macro2, anyhow), so
+/// sharing would rebuild the workspace after every check.
+fn check(root: &Path, member: &Member, baseline: &str) -> Result<std::process::ExitStatus> {
+    let work = crate::stack::target_dir(root, std::env::var_os("CARGO_TARGET_DIR")).join("semver");
+    let target = work.join("target");
+    std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
+    let relative = member
+        .manifest
+        .strip_prefix(root)
+        .with_context(|| format!("{} is outside the workspace", member.manifest.display()))?;
+    let current = rustdoc_json(
+        root,
+        &member.manifest,
+        &member.name,
+        &member.features,
+        &target,
+        &work,
+        "current",
+    )?;
+    let tree = work.join(format!("tree-{}", member.name));
+    if tree.exists() {
+        remove_worktree(root, &tree)?;
+    }
+    crate::run(
+        Command::new("git")
+            .current_dir(root)
+            .args(["worktree", "add", "--detach", "--quiet"])
+            .arg(&tree)
+            .arg(baseline),
+    )
+    .with_context(|| format!("checking out {baseline} into {}", tree.display()))?;
+    let old_manifest = tree.join(relative);
+    let old = manifest_features(&old_manifest).and_then(|features| {
+        rustdoc_json(
+            &tree,
+            &old_manifest,
+            &member.name,
+            &features,
+            &target,
+            &work,
+            "baseline",
+        )
+    });
+    remove_worktree(root, &tree)?;
+    let old = old?;
+    Command::new(crate::cargo())
+        .current_dir(root)
+        .args(["semver-checks", "check-release", "--baseline-rustdoc"])
+        .arg(&old)
+        .arg("--current-rustdoc")
+        .arg(&current)
+        .status()
+        .context("could not start cargo semver-checks")
+}
+
+/// The `[features]` a manifest declares (the baseline's may differ from today's).
+fn manifest_features(manifest: &Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(manifest)
+        .with_context(|| format!("reading {}", manifest.display()))?;
+    let doc: toml_edit::DocumentMut = text
+        .parse()
+        .with_context(|| format!("parsing {}", manifest.display()))?;
+    Ok(doc
+        .get("features")
+        .and_then(|f| f.as_table_like())
+        .map(|t| t.iter().map(|(k, _)| k.to_owned()).collect())
+        .unwrap_or_default())
+}
+
+/// Builds the rustdoc JSON of package `name` from `manifest` (default features plus every
+/// feature but [`API_NEUTRAL_FEATURES`]) and copies it to `<work>/<name>-<side>.json`.
+fn rustdoc_json(
+    workspace: &Path,
+    manifest: &Path,
+    name: &str,
+    features: &[String],
+    target: &Path,
+    work: &Path,
+    side: &str,
+) -> Result<std::path::PathBuf> {
+    let mut cmd = Command::new(crate::cargo());
+    cmd.current_dir(workspace)
+        .env("CARGO_TARGET_DIR", target)
+        // rustdoc's JSON output is unstable; cargo-semver-checks sets the same on stable.
+        .env("RUSTC_BOOTSTRAP", "1")
+        .args(["rustdoc", "--quiet", "--locked", "--lib", "--manifest-path"])
+        .arg(manifest);
+    for feature in features {
+        if feature != "default" && !API_NEUTRAL_FEATURES.contains(&feature.as_str()) {
+            cmd.args(["--features", feature]);
+        }
+    }
+    cmd.args([
+        "--",
+        "-Zunstable-options",
+        "--output-format",
+        "json",
+        "--document-hidden-items",
+    ]);
+    crate::run(&mut cmd).with_context(|| format!("rustdoc JSON of {name} ({side})"))?;
+    let built = target
+        .join("doc")
+        .join(format!("{}.json", name.replace('-', "_")));
+    let kept = work.join(format!("{name}-{side}.json"));
+    std::fs::copy(&built, &kept)
+        .with_context(|| format!("copying {} to {}", built.display(), kept.display()))?;
+    Ok(kept)
+}
+
+/// Removes a baseline worktree made by [`check`].
+fn remove_worktree(root: &Path, tree: &Path) -> Result<()> {
+    crate::run(
+        Command::new("git")
+            .current_dir(root)
+            .args(["worktree", "remove", "--force"])
+            .arg(tree),
+    )
+    .with_context(|| format!("removing the worktree {}", tree.display()))
 }
 
 /// Installs the pinned cargo-semver-checks when it is missing (only when a crate changed, so

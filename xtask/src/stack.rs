@@ -38,7 +38,7 @@ pub fn build_readers_with(root: &Path, packages: &[&str], release: bool) -> Resu
 
 /// Cargo's target directory for a build run in `root`: `cargo_target_dir` (the value of
 /// `CARGO_TARGET_DIR`; a relative one is relative to `root`), else `<root>/target`.
-fn target_dir(root: &Path, cargo_target_dir: Option<OsString>) -> PathBuf {
+pub(crate) fn target_dir(root: &Path, cargo_target_dir: Option<OsString>) -> PathBuf {
     match cargo_target_dir {
         Some(dir) if !dir.is_empty() => root.join(dir),
         _ => root.join("target"),
