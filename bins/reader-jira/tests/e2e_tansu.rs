@@ -11,38 +11,16 @@
 //! Tansu's high watermark is not reliable: progress is judged by the group's committed
 //! offsets against the offsets the producer got back, never by lag.
 #![cfg(feature = "real-broker")]
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
+use std::error::Error;
 use testkit::clock::rfc3339_secs;
 use testkit::fixtures::fixtures_dir;
 use testkit::produce::TestRecord;
-use testkit::scenarios::e2e::{Batch, kill_and_sigterm_then_restart, scripted_sequence};
-use testkit::scenarios::sequence::ExpectCase;
+use testkit::scenarios::e2e::{Batch, public_comment_cell};
 
-const BIN: &str = env!("CARGO_BIN_EXE_reader-jira");
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn scripted_sequence_gives_the_expected_cases_timeline_and_counts() {
-    scripted_sequence(BIN, "jira").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn kill_9_and_sigterm_mid_stream_then_restart_converge_without_duplicates() {
-    kill_and_sigterm_then_restart(
-        BIN,
-        "jira",
-        &fixtures_dir().join("jira/seed.json"),
-        batch(60),
-    )
-    .await;
-}
+testkit::reader_e2e_tests!(env!("CARGO_BIN_EXE_reader-jira"), "jira", || batch(60));
 
 /// (issue id, issue key, case id, seeded case version) of the batch's issues.
 const ISSUES: [(&str, &str, &str, u64); 2] = [
@@ -60,98 +38,115 @@ const ISSUES: [(&str, &str, &str, u64); 2] = [
     ),
 ];
 
-fn payload_template(name: &str) -> Value {
+fn payload_template(name: &str) -> Result<Value, Box<dyn Error>> {
     let path = fixtures_dir().join("jira/payloads").join(name);
-    serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
+    Ok(serde_json::from_slice(&std::fs::read(&path)?)?)
+}
+
+/// A copy of the payload `template` for the issue `issue` (id, key) at `time`, with the
+/// values at the JSON pointers `fields` replaced too.
+fn filled(
+    template: &Value,
+    issue: (&str, &str),
+    time: DateTime<Utc>,
+    fields: &[(&str, Value)],
+) -> Result<Vec<u8>, Box<dyn Error>> {
+    let mut v = template.clone();
+    let envelope = [
+        ("/webhook/timestamp", json!(time.timestamp_millis())),
+        ("/webhook/issue/id", json!(issue.0)),
+        ("/webhook/issue/key", json!(issue.1)),
+    ];
+    for (pointer, value) in envelope.iter().chain(fields) {
+        *v.pointer_mut(pointer)
+            .ok_or_else(|| format!("the payload template has no {pointer}"))? = value.clone();
+    }
+    Ok(serde_json::to_vec(&v)?)
 }
 
 /// `per_issue` title changes and as many comments on SUP-101 and SUP-102, interleaved, one
 /// second apart, built from the fixture payloads `update_title.json` and
 /// `create_comment.json`; and what they leave: the last title (version + `per_issue`, the
 /// title stamped with its time) and one public cell per comment.
-fn batch(per_issue: usize) -> Batch {
-    let title_template = payload_template("update_title.json");
-    let comment_template = payload_template("create_comment.json");
-    let base: DateTime<Utc> = "2026-03-03T09:00:00Z".parse().unwrap();
-    let mut records = Vec::new();
-    let mut cells = Vec::new();
-    let mut last_titles = vec![String::new(); ISSUES.len()];
-    let mut last_times = vec![base; ISSUES.len()];
+fn batch(per_issue: usize) -> Result<Batch, Box<dyn Error>> {
+    let title_template = payload_template("update_title.json")?;
+    let comment_template = payload_template("create_comment.json")?;
+    let base: DateTime<Utc> = "2026-03-03T09:00:00Z".parse()?;
+    let mut batch = Batch::default();
+    // The last (title, time) of each issue.
+    let mut last = vec![(String::new(), base); ISSUES.len()];
     for k in 0..per_issue {
-        for (i, (issue_id, issue_key, case_id, _)) in ISSUES.iter().enumerate() {
+        for (i, ((issue_id, issue_key, case_id, _), last_of_issue)) in
+            ISSUES.iter().zip(last.iter_mut()).enumerate()
+        {
             let key = jira::record_key(1, issue_id);
             let title_time = base + TimeDelta::seconds(2 * k as i64);
             let comment_time = title_time + TimeDelta::seconds(1);
 
+            let payload = |template, time, fields: &[(&str, Value)]| {
+                filled(template, (issue_id, issue_key), time, fields)
+            };
+
             let title = format!("{issue_key} batch title {k:03}");
-            let mut v = title_template.clone();
-            v["webhook"]["timestamp"] = json!(title_time.timestamp_millis());
-            v["webhook"]["issue"]["id"] = json!(issue_id);
-            v["webhook"]["issue"]["key"] = json!(issue_key);
-            v["webhook"]["issue"]["fields"]["summary"] = json!(title);
-            v["webhook"]["changelog"]["id"] = json!(format!("{}", 80_000 + 1_000 * i + k));
-            v["webhook"]["changelog"]["items"][0]["fromString"] = json!(last_titles[i]);
-            v["webhook"]["changelog"]["items"][0]["toString"] = json!(title);
-            records.push(TestRecord::keyed(
-                key.clone(),
-                serde_json::to_vec(&v).unwrap(),
-            ));
-            last_titles[i] = title;
-            last_times[i] = title_time;
+            let title_change = payload(
+                &title_template,
+                title_time,
+                &[
+                    ("/webhook/issue/fields/summary", json!(title)),
+                    (
+                        "/webhook/changelog/id",
+                        json!(format!("{}", 80_000 + 1_000 * i + k)),
+                    ),
+                    (
+                        "/webhook/changelog/items/0/fromString",
+                        json!(last_of_issue.0),
+                    ),
+                    ("/webhook/changelog/items/0/toString", json!(title)),
+                ],
+            )?;
+            batch
+                .records
+                .push(TestRecord::keyed(key.clone(), title_change));
+            *last_of_issue = (title, title_time);
 
             let comment_id = format!("{}", 90_000 + 1_000 * i + k);
             let body = format!("Batch comment {k:03} on {issue_key}");
-            let mut v = comment_template.clone();
-            v["webhook"]["timestamp"] = json!(comment_time.timestamp_millis());
-            v["webhook"]["issue"]["id"] = json!(issue_id);
-            v["webhook"]["issue"]["key"] = json!(issue_key);
-            v["webhook"]["comment"]["id"] = json!(comment_id);
-            v["webhook"]["comment"]["body"] = json!(body);
-            records.push(TestRecord::keyed(key, serde_json::to_vec(&v).unwrap()));
-            cells.push(json!({
-                "org_id": 1,
-                "case_id": case_id,
-                "idempotency_key": format!("jira:{comment_id}"),
-                "author_id": "5f1a7c3e9b2d4e0011a2b3c5",
-                "author_name": "Grace Hopper",
-                "body": body,
-                "internal": false,
-                "source": "jira",
-                "created_at": rfc3339_secs(comment_time),
-            }));
+            let fields = [
+                ("/webhook/comment/id", json!(comment_id)),
+                ("/webhook/comment/body", json!(body)),
+            ];
+            let comment = payload(&comment_template, comment_time, &fields)?;
+            batch.records.push(TestRecord::keyed(key, comment));
+            batch.cells.push(public_comment_cell(
+                "jira",
+                1,
+                case_id,
+                &format!("jira:{comment_id}"),
+                ("5f1a7c3e9b2d4e0011a2b3c5", Some("Grace Hopper")),
+                &body,
+                comment_time,
+            ));
         }
     }
-    let changes = ISSUES
-        .iter()
-        .enumerate()
-        .map(|(i, (_, _, case_id, seed_version))| {
-            let mut stamps = serde_json::Map::new();
-            if i == 1 {
-                // SUP-102's seeded status stamp stays.
-                stamps.insert(
-                    "status".into(),
-                    json!({"event_time": "2026-03-02T12:00:00Z", "sequence": null}),
-                );
-            }
+    for (i, ((_, _, case_id, seed_version), (title, time))) in ISSUES.iter().zip(&last).enumerate()
+    {
+        let mut stamps = serde_json::Map::new();
+        if i == 1 {
+            // SUP-102's seeded status stamp stays.
             stamps.insert(
-                "title".into(),
-                json!({"event_time": rfc3339_secs(last_times[i]), "sequence": null}),
+                "status".into(),
+                json!({"event_time": "2026-03-02T12:00:00Z", "sequence": null}),
             );
-            let changes = json!({
-                "title": last_titles[i],
-                "version": seed_version + per_issue as u64,
-                "field_stamps": stamps,
-            });
-            ExpectCase {
-                org_id: 1,
-                id: (*case_id).to_owned(),
-                changes: changes.as_object().unwrap().clone(),
-            }
-        })
-        .collect();
-    Batch {
-        records,
-        changes,
-        cells,
+        }
+        stamps.insert(
+            "title".into(),
+            json!({"event_time": rfc3339_secs(*time), "sequence": null}),
+        );
+        let mut changes = serde_json::Map::new();
+        changes.insert("title".into(), json!(title));
+        changes.insert("version".into(), json!(seed_version + per_issue as u64));
+        changes.insert("field_stamps".into(), Value::Object(stamps));
+        batch.expect_case(1, case_id, changes);
     }
+    Ok(batch)
 }

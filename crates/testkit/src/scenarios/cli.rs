@@ -3,13 +3,18 @@
 
 use super::e2e::{EXIT_LIMIT, stop_with_sigterm};
 use super::spawn_reader;
-use super::store::{assert_logs_free_of, assert_nothing_applied};
+use super::store::assert_logs_free_of;
 use crate::fixtures::fixtures_dir;
-use crate::reader::{CliOutput, args, run_command};
+use crate::net::free_port;
+use crate::reader::{CliOutput, ReaderProcess, args, run_command};
 use crate::sandbox::Sandbox;
 use serde::Deserialize;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+/// Environment variables a command runs with, on top of a clean environment.
+type Env<'a> = &'a [(&'a str, &'a str)];
 
 /// [`run_command`], failing the test when the command cannot run.
 pub async fn run_cli(bin: &str, args: &[String], env: &[(&str, &str)]) -> CliOutput {
@@ -83,56 +88,6 @@ pub async fn config_keys_lists(bin: &str, flavor_keys: &[&str]) {
             out.stdout
         );
     }
-}
-
-/// `replay --dry-run --file FILE --org-id ORG` without the flavor's own source flag (the
-/// Jira site id, the ServiceNow instance) is a usage error: exit 2 naming `--org-id`,
-/// nothing on stdout.
-pub async fn replay_without_the_source_flag_is_a_usage_error(bin: &str, file: &Path, org_id: &str) {
-    let out = run_cli(
-        bin,
-        &args(&[
-            "replay",
-            "--dry-run",
-            "--file",
-            &file.display().to_string(),
-            "--org-id",
-            org_id,
-            "--set",
-            "case_api.endpoint=http://127.0.0.1:9",
-        ]),
-        &[],
-    )
-    .await;
-    assert_eq!(out.code, Some(2), "{out:?}");
-    assert!(out.stderr.contains("--org-id"), "{}", out.stderr);
-    assert!(out.stdout.is_empty(), "{}", out.stdout);
-}
-
-/// `replay --dry-run --output json` (`json_args`) exits 0 even when some inputs do not
-/// decode and prints exactly the `expected` decisions (source suffix, changelog type,
-/// decision, detail fragment); the same replay as a table (`table_args`) shows the same
-/// decisions; nothing reaches the Case API of `sandbox`.
-pub async fn replay_dry_run_prints_decisions_and_applies_nothing(
-    bin: &str,
-    sandbox: &Sandbox,
-    json_args: &[String],
-    table_args: &[String],
-    expected: &[(&str, &str, &str, &str)],
-) {
-    let out = run_cli(bin, json_args, &[]).await;
-    assert_eq!(
-        out.code,
-        Some(0),
-        "decode errors never fail a replay: {out:?}"
-    );
-    let got = decisions(&out.stdout);
-    assert_decisions(&got, expected);
-
-    let out = run_cli(bin, table_args, &[]).await;
-    assert_eq!(out.code, Some(0), "{out:?}");
-    assert_table_matches(&out.stdout, &got);
-    assert_nothing_applied(sandbox);
 }
 
 /// One bad configuration of `fixtures/e2e/check-config/`: the file and the texts its
@@ -255,95 +210,80 @@ pub async fn config_layers_and_unknown_keys(bin: &str, flavor: &str) {
         out.stdout
     );
 
-    let out = run_cli(bin, &check(&["check-config", "--offline"]), &[env_var]).await;
-    assert_eq!(out.code, Some(0), "{out:?}");
-    assert_eq!(
-        reported(&out.stdout, "kafka.group_id").as_deref(),
-        Some("from-env (environment variable CASE_READER_KAFKA_GROUP_ID)")
-    );
-
-    let out = run_cli(
-        bin,
-        &check(&[
-            "--set",
-            "kafka.group_id=from-flag",
-            "check-config",
-            "--offline",
-        ]),
-        &[env_var],
-    )
-    .await;
-    assert_eq!(out.code, Some(0), "{out:?}");
-    assert_eq!(
-        reported(&out.stdout, "kafka.group_id").as_deref(),
-        Some("from-flag (command line)")
-    );
-    // The flavor's own section is a known section.
+    // Where a value comes from: (arguments, environment, key, reported value and source).
     let flavor_key = format!("{flavor}.sync_marker");
-    let out = run_cli(
-        bin,
-        &check(&[
-            "--set",
-            &format!("{flavor_key}=[mirrored]"),
-            "check-config",
-            "--offline",
-        ]),
-        &[],
-    )
-    .await;
-    assert_eq!(out.code, Some(0), "{out:?}");
-    assert_eq!(
-        reported(&out.stdout, &flavor_key).as_deref(),
-        Some("[mirrored] (command line)")
-    );
+    let flavor_flag = format!("{flavor_key}=[mirrored]");
+    let layers: [(&[&str], Env, &str, &str); 3] = [
+        (
+            &["check-config", "--offline"],
+            &[env_var],
+            "kafka.group_id",
+            "from-env (environment variable CASE_READER_KAFKA_GROUP_ID)",
+        ),
+        (
+            &[
+                "--set",
+                "kafka.group_id=from-flag",
+                "check-config",
+                "--offline",
+            ],
+            &[env_var],
+            "kafka.group_id",
+            "from-flag (command line)",
+        ),
+        // The flavor's own section is a known section.
+        (
+            &["--set", &flavor_flag, "check-config", "--offline"],
+            &[],
+            &flavor_key,
+            "[mirrored] (command line)",
+        ),
+    ];
+    for (extra, env, key, expected) in layers {
+        let out = run_cli(bin, &check(extra), env).await;
+        assert_eq!(out.code, Some(0), "{extra:?}: {out:?}");
+        assert_eq!(
+            reported(&out.stdout, key).as_deref(),
+            Some(expected),
+            "{extra:?}"
+        );
+    }
 
-    let out = run_cli(
-        bin,
-        &check(&["check-config"]),
-        &[("CASE_READER_KAFKA_MAX_IN_FLIGHT", "0")],
-    )
-    .await;
-    assert_eq!(out.code, Some(78), "{out:?}");
-    assert!(
-        out.stderr.contains("kafka.max_in_flight")
-            && out
-                .stderr
-                .contains("environment variable CASE_READER_KAFKA_MAX_IN_FLIGHT")
-            && out.stderr.contains("\"0\""),
-        "{}",
-        out.stderr
-    );
-
-    let out = run_cli(
-        bin,
-        &check(&["--set", "kafka.max_in_flight", "check-config"]),
-        &[],
-    )
-    .await;
-    assert_eq!(out.code, Some(78), "{out:?}");
-    assert!(
-        out.stderr.contains("--set \"kafka.max_in_flight\""),
-        "{}",
-        out.stderr
-    );
-
-    let out = run_cli(
-        bin,
-        &args(&[
-            "--config",
-            "/nonexistent/reader.ini",
-            "check-config",
-            "--offline",
-        ]),
-        &[],
-    )
-    .await;
-    assert_eq!(out.code, Some(78), "{out:?}");
-    assert!(
-        out.stderr.contains("/nonexistent/reader.ini"),
-        "{}",
-        out.stderr
-    );
+    // A bad value exits 78 with a message naming where it came from: (arguments,
+    // environment, texts the message contains).
+    let bad_values: [(Vec<String>, Env, &[&str]); 3] = [
+        (
+            check(&["check-config"]),
+            &[("CASE_READER_KAFKA_MAX_IN_FLIGHT", "0")],
+            &[
+                "kafka.max_in_flight",
+                "environment variable CASE_READER_KAFKA_MAX_IN_FLIGHT",
+                "\"0\"",
+            ],
+        ),
+        (
+            check(&["--set", "kafka.max_in_flight", "check-config"]),
+            &[],
+            &["--set \"kafka.max_in_flight\""],
+        ),
+        (
+            args(&[
+                "--config",
+                "/nonexistent/reader.ini",
+                "check-config",
+                "--offline",
+            ]),
+            &[],
+            &["/nonexistent/reader.ini"],
+        ),
+    ];
+    for (command, env, texts) in bad_values {
+        let out = run_cli(bin, &command, env).await;
+        assert_eq!(out.code, Some(78), "{out:?}");
+        for text in texts {
+            assert!(out.stderr.contains(text), "{text:?}: {}", out.stderr);
+        }
+    }
 }
 
 /// One decision `replay --output json` printed.
@@ -422,11 +362,7 @@ pub async fn config_secrets_stay_out_of_output(bin: &str, seed: &Path) {
     const FILE_SECRET: &str = "file-secret-3f9a1c-must-not-leak";
     const FLAG_SECRET: &str = "flag-secret-8b27e4-must-not-leak";
     let sandbox = Sandbox::start(seed).await.unwrap();
-    // A port that was free a moment ago: nothing listens there.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let closed = closed_address();
     let dir = tempfile::tempdir().unwrap();
     let ini = dir.path().join("reader.ini");
     std::fs::write(
@@ -483,32 +419,21 @@ pub async fn config_secrets_stay_out_of_output(bin: &str, seed: &Path) {
     );
 
     let mut reader = spawn_reader("reader-secrets", bin, &with(&["run"]), &[]);
-    let started = Instant::now();
     // Wait until the reader has logged its Kafka connection failures (the consumer is built
     // from the configuration holding the secrets, and librdkafka reports the refused
     // connection), so the lines checked cover start-up, configuration and error paths.
-    loop {
-        let lines = reader.lines();
-        let kafka_error = lines.iter().any(|l| {
-            l.contains(&closed.port().to_string()) && l.contains("\"level\":\"WARN\"")
-                || l.contains(&closed.port().to_string()) && l.contains("\"level\":\"ERROR\"")
-        });
-        if kafka_error {
-            break;
-        }
-        if let Some(status) = reader.try_exit() {
-            panic!(
-                "the reader exited ({status}) before logging its Kafka connection failure\n{}",
-                reader.tail(40)
-            );
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "no log line about the unreachable Kafka broker {closed} within 60 s\n{}",
-            reader.tail(40)
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let port = closed.port().to_string();
+    wait_for_log_line(
+        &mut reader,
+        &format!("a log line about the unreachable Kafka broker {closed}"),
+        Duration::from_secs(60),
+        Duration::from_millis(50),
+        |l| {
+            l.contains(&port)
+                && (l.contains("\"level\":\"WARN\"") || l.contains("\"level\":\"ERROR\""))
+        },
+    )
+    .await;
     reader.sigterm().unwrap_or_else(|e| panic!("{e}"));
     assert!(
         reader.wait_exit(EXIT_LIMIT).await.is_some(),
@@ -526,10 +451,7 @@ pub async fn config_secrets_stay_out_of_output(bin: &str, seed: &Path) {
 /// SIGTERM while the reader is still starting (its Case API is unreachable, so it is warming
 /// its caches with retries) drains and exits 0, instead of the default action killing it.
 pub async fn sigterm_during_start_up_exits_0(bin: &str) {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let closed = closed_address();
     let run = args(&[
         "--set",
         &format!("kafka.brokers={closed}"),
@@ -542,25 +464,14 @@ pub async fn sigterm_during_start_up_exits_0(bin: &str) {
         "run",
     ]);
     let mut reader = spawn_reader("reader-starting", bin, &run, &[]);
-    let started = Instant::now();
-    while !reader
-        .lines()
-        .iter()
-        .any(|l| l.contains("health server listening"))
-    {
-        if let Some(status) = reader.try_exit() {
-            panic!(
-                "the reader exited ({status}) during start-up\n{}",
-                reader.tail(20)
-            );
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "no `health server listening` line within 30 s\n{}",
-            reader.tail(20)
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_for_log_line(
+        &mut reader,
+        "the `health server listening` line",
+        Duration::from_secs(30),
+        Duration::from_millis(10),
+        |l| l.contains("health server listening"),
+    )
+    .await;
     assert!(
         !reader
             .lines()
@@ -571,4 +482,35 @@ pub async fn sigterm_during_start_up_exits_0(bin: &str) {
         reader.tail(20)
     );
     stop_with_sigterm(&mut reader).await;
+}
+
+/// A loopback address that was free a moment ago: nothing listens there.
+fn closed_address() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], free_port().unwrap()))
+}
+
+/// Polls `reader`'s log every `poll` until a line `matches`, failing (with the log tail) if
+/// the reader exits first or nothing matches within `limit`.
+async fn wait_for_log_line(
+    reader: &mut ReaderProcess,
+    what: &str,
+    limit: Duration,
+    poll: Duration,
+    matches: impl Fn(&str) -> bool,
+) {
+    let started = Instant::now();
+    while !reader.lines().iter().any(|l| matches(l)) {
+        if let Some(status) = reader.try_exit() {
+            panic!(
+                "the reader exited ({status}) before {what}\n{}",
+                reader.tail(40)
+            );
+        }
+        assert!(
+            started.elapsed() < limit,
+            "no {what} within {limit:?}\n{}",
+            reader.tail(40)
+        );
+        tokio::time::sleep(poll).await;
+    }
 }

@@ -8,6 +8,7 @@ use super::store::{
 };
 use super::{assert_running, spawn_reader};
 use crate::broker::{TansuBroker, TestBroker};
+use crate::clock::rfc3339_secs;
 use crate::net::{HttpResponse, get};
 use crate::offsets::{commit_targets, committed_offsets};
 use crate::produce::{Delivered, TestRecord, produce};
@@ -17,22 +18,25 @@ use crate::reader_config::ReaderConfig;
 use crate::sandbox::Sandbox;
 use crate::wait::unique_name;
 use case_sandbox::Rpc;
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// Waits until `group` has committed at least `targets` on every partition, failing early
-/// (with the log tail) if `reader` exits.
+/// How long a reader may take to commit a whole batch.
+const COMMIT_LIMIT: Duration = Duration::from_secs(90);
+
+/// Waits until `group` has committed at least `targets` on every partition of `topic`
+/// (within [`COMMIT_LIMIT`]), failing early (with the log tail) if `reader` exits.
 pub async fn wait_committed(
     bootstrap: &str,
     group: &str,
     topic: &str,
-    partitions: i32,
     targets: &BTreeMap<i32, i64>,
     reader: &mut ReaderProcess,
-    limit: Duration,
 ) {
+    let (partitions, limit) = (PARTITIONS, COMMIT_LIMIT);
     let started = Instant::now();
     let mut last = BTreeMap::new();
     loop {
@@ -153,16 +157,7 @@ pub async fn scripted_sequence(bin: &str, flavor: &str) {
         .collect();
     let delivered = produce(&bootstrap, &topic, &records, "none").await.unwrap();
     let targets = commit_targets(&delivered);
-    wait_committed(
-        &bootstrap,
-        &group,
-        &topic,
-        PARTITIONS,
-        &targets,
-        &mut reader,
-        Duration::from_secs(90),
-    )
-    .await;
+    wait_committed(&bootstrap, &group, &topic, &targets, &mut reader).await;
 
     assert_cases_equal(
         &sandbox.cases_json(),
@@ -229,6 +224,7 @@ pub async fn scripted_sequence(bin: &str, flavor: &str) {
 
 /// A larger batch of records and the state it must leave behind: one applied change (a
 /// case version or a timeline cell) per record.
+#[derive(Default)]
 pub struct Batch {
     /// The records, in order.
     pub records: Vec<TestRecord>,
@@ -236,6 +232,46 @@ pub struct Batch {
     pub changes: Vec<ExpectCase>,
     /// Every timeline cell afterwards.
     pub cells: Vec<Value>,
+}
+
+/// The public timeline cell a third-party comment leaves, as the sandbox lists it:
+/// `source` is the flavor, `author` the id and display name (if the flavor has one).
+pub fn public_comment_cell(
+    source: &str,
+    org_id: u64,
+    case_id: &str,
+    idempotency_key: &str,
+    author: (&str, Option<&str>),
+    body: &str,
+    created_at: DateTime<Utc>,
+) -> Value {
+    serde_json::json!({
+        "org_id": org_id,
+        "case_id": case_id,
+        "idempotency_key": idempotency_key,
+        "author_id": author.0,
+        "author_name": author.1,
+        "body": body,
+        "internal": false,
+        "source": source,
+        "created_at": rfc3339_secs(created_at),
+    })
+}
+
+impl Batch {
+    /// Expects the case `case_id` of `org_id` to differ from the seed by `changes` afterwards.
+    pub fn expect_case(
+        &mut self,
+        org_id: u64,
+        case_id: &str,
+        changes: serde_json::Map<String, Value>,
+    ) {
+        self.changes.push(ExpectCase {
+            org_id,
+            id: case_id.to_owned(),
+            changes,
+        });
+    }
 }
 
 /// Sets a Case API latency that outlasts the test, so every call from now on hangs, and
@@ -253,6 +289,65 @@ async fn stall_case_api(sandbox: &Sandbox, reader: &mut ReaderProcess) {
         || sandbox.total_calls() > calls,
     )
     .await;
+}
+
+/// How a run of the reader is stopped mid-stream.
+#[derive(Clone, Copy)]
+enum Stop {
+    /// SIGKILL: nothing drains.
+    Kill9,
+    /// SIGTERM: drains and exits 0 within the grace period.
+    Sigterm,
+}
+
+/// What the runs of a restart scenario share: the sandbox, where the reader reads, and the
+/// number of records in the batch.
+struct Restarts<'a> {
+    sandbox: &'a Sandbox,
+    bootstrap: &'a str,
+    group: &'a str,
+    topic: &'a str,
+    total: u64,
+}
+
+impl Restarts<'_> {
+    /// Waits until `reader` has applied `applied` changes (`what`), stalls the Case API so
+    /// a call hangs, stops the reader with `stop`, checks that it stopped mid-stream and
+    /// logs what the group has committed.
+    async fn stop_mid_stream(
+        &self,
+        reader: &mut ReaderProcess,
+        (applied, what): (u64, &str),
+        limit: Duration,
+        stop: Stop,
+    ) {
+        let sandbox = self.sandbox;
+        wait_for(reader, what, limit, || sandbox.applied_count() >= applied).await;
+        stall_case_api(sandbox, reader).await;
+        let (stopper, stopped) = match stop {
+            Stop::Kill9 => {
+                reader.kill9().unwrap();
+                ("the kill", "killed")
+            }
+            Stop::Sigterm => {
+                stop_with_sigterm(reader).await;
+                ("SIGTERM", "stopped by SIGTERM")
+            }
+        };
+        let total = self.total;
+        let applied = sandbox.applied_count();
+        assert!(
+            applied < total,
+            "{stopper} must land mid-stream: {applied} of {total} applied"
+        );
+        let committed = committed_offsets(self.bootstrap, self.group, self.topic, PARTITIONS)
+            .await
+            .unwrap();
+        eprintln!(
+            "{} {stopped}: {applied}/{total} applied, committed {committed:?}",
+            reader.label()
+        );
+    }
 }
 
 /// `batch` through three runs of the reader `bin` on one group: run A is killed with
@@ -292,61 +387,31 @@ pub async fn kill_and_sigterm_then_restart(bin: &str, flavor: &str, seed: &Path,
     // Run A: auto-commit every 60 s, so nothing is committed before the kill.
     let mut config_a = config.clone();
     config_a.set_file("kafka.librdkafka.auto.commit.interval.ms", "60000");
+    let restarts = Restarts {
+        sandbox: &sandbox,
+        bootstrap: &bootstrap,
+        group: &group,
+        topic: &topic,
+        total,
+    };
     let mut a = spawn(&format!("reader-{flavor}-A"), &config_a);
-    wait_for(
-        &mut a,
-        "a quarter of the batch applied by run A",
-        Duration::from_secs(45),
-        || sandbox.applied_count() >= total / 4,
-    )
-    .await;
-    stall_case_api(&sandbox, &mut a).await;
-    a.kill9().unwrap();
-    let applied_by_a = sandbox.applied_count();
-    assert!(
-        applied_by_a < total,
-        "the kill must land mid-stream: {applied_by_a} of {total} applied"
-    );
-    let committed = committed_offsets(&bootstrap, &group, &topic, PARTITIONS)
-        .await
-        .unwrap();
-    eprintln!("run A killed: {applied_by_a}/{total} applied, committed {committed:?}");
+    let a_target = (total / 4, "a quarter of the batch applied by run A");
+    restarts
+        .stop_mid_stream(&mut a, a_target, Duration::from_secs(45), Stop::Kill9)
+        .await;
 
     // Run B: gets A's work again, goes on, is stopped by SIGTERM while a call hangs.
     sandbox.store.faults().set_latency(slow);
     let mut b = spawn(&format!("reader-{flavor}-B"), &config);
-    wait_for(
-        &mut b,
-        "60% of the batch applied by run B",
-        Duration::from_secs(60),
-        || sandbox.applied_count() >= total * 3 / 5,
-    )
-    .await;
-    stall_case_api(&sandbox, &mut b).await;
-    stop_with_sigterm(&mut b).await;
-    let applied_by_b = sandbox.applied_count();
-    assert!(
-        applied_by_b < total,
-        "SIGTERM must land mid-stream: {applied_by_b} of {total} applied"
-    );
-    let committed = committed_offsets(&bootstrap, &group, &topic, PARTITIONS)
-        .await
-        .unwrap();
-    eprintln!("run B stopped by SIGTERM: {applied_by_b}/{total} applied, committed {committed:?}");
+    let b_target = (total * 3 / 5, "60% of the batch applied by run B");
+    restarts
+        .stop_mid_stream(&mut b, b_target, Duration::from_secs(60), Stop::Sigterm)
+        .await;
 
     // Run C finishes the batch.
     sandbox.store.faults().set_latency(Duration::ZERO);
     let mut c = spawn(&format!("reader-{flavor}-C"), &config);
-    wait_committed(
-        &bootstrap,
-        &group,
-        &topic,
-        PARTITIONS,
-        &targets,
-        &mut c,
-        Duration::from_secs(90),
-    )
-    .await;
+    wait_committed(&bootstrap, &group, &topic, &targets, &mut c).await;
 
     let cells = sandbox.cells_json();
     assert_no_duplicate_cells(&cells);

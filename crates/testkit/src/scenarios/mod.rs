@@ -13,6 +13,7 @@
 pub mod cli;
 pub mod docs;
 pub mod e2e;
+pub mod replay;
 pub mod sequence;
 pub mod store;
 
@@ -42,4 +43,104 @@ pub fn assert_running(reader: &mut ReaderProcess, what: &str) {
     if let Err(e) = reader.check_running(what) {
         panic!("{e}");
     }
+}
+
+/// The command-line tests every reader binary runs, one `#[tokio::test]` each (help, bad
+/// configurations, config layers, SIGTERM during start-up, secrets, `config-keys`): the
+/// binary's path, its flavor (the sandbox seed is `fixtures/<flavor>/seed.json`), the
+/// flavor's source flag `replay --help` must show, and the flavor keys `config-keys` lists.
+///
+/// ```ignore
+/// testkit::reader_cli_tests! {
+///     bin: env!("CARGO_BIN_EXE_reader-jira"),
+///     flavor: "jira",
+///     source_flag: "--jira-account-id",
+///     config_keys: ["jira.integration_users", "CASE_READER_JIRA_INTEGRATION_USERS"],
+/// }
+/// ```
+#[macro_export]
+macro_rules! reader_cli_tests {
+    (
+        bin: $bin:expr,
+        flavor: $flavor:literal,
+        source_flag: $flag:literal,
+        config_keys: [$($key:literal),* $(,)?] $(,)?
+    ) => {
+        #[tokio::test]
+        async fn every_subcommand_has_help() {
+            $crate::scenarios::cli::help_of_every_subcommand($bin, &[$flag]).await;
+        }
+
+        #[tokio::test]
+        async fn check_config_of_a_bad_config_exits_78_naming_the_key() {
+            $crate::scenarios::cli::bad_configs_exit_78($bin).await;
+        }
+
+        #[tokio::test]
+        async fn flags_beat_the_environment_which_beats_the_file() {
+            $crate::scenarios::cli::config_layers_and_unknown_keys($bin, $flavor).await;
+        }
+
+        #[tokio::test]
+        async fn sigterm_while_starting_drains_and_exits_0() {
+            $crate::scenarios::cli::sigterm_during_start_up_exits_0($bin).await;
+        }
+
+        #[tokio::test]
+        async fn config_secrets_never_reach_check_config_or_the_logs() {
+            let seed = $crate::fixtures::fixtures_dir().join(concat!($flavor, "/seed.json"));
+            $crate::scenarios::cli::config_secrets_stay_out_of_output($bin, &seed).await;
+        }
+
+        #[tokio::test]
+        async fn config_keys_lists_the_flavor_keys_with_their_environment_variables() {
+            $crate::scenarios::cli::config_keys_lists($bin, &[$($key),*]).await;
+        }
+    };
+}
+
+/// The generated-documentation tests every reader binary runs: the example ini and the
+/// README key table of the flavor match `config-keys` of the binary.
+///
+/// ```ignore
+/// testkit::reader_docs_tests!(env!("CARGO_BIN_EXE_reader-jira"), "jira");
+/// ```
+#[macro_export]
+macro_rules! reader_docs_tests {
+    ($bin:expr, $flavor:literal $(,)?) => {
+        #[test]
+        fn example_ini_is_fresh() {
+            $crate::scenarios::docs::assert_example_ini_is_fresh($bin, $flavor);
+        }
+
+        #[test]
+        fn readme_key_table_is_fresh() {
+            $crate::scenarios::docs::assert_readme_table_is_fresh($bin, $flavor);
+        }
+    };
+}
+
+/// The end-to-end tests every reader binary runs on Tansu: the scripted sequence of
+/// `fixtures/e2e/<flavor>/sequence.json`, and kill -9 / SIGTERM mid-stream then restart on
+/// `batch` (a `fn() -> Result<Batch, _>` building the flavor's larger batch).
+///
+/// ```ignore
+/// testkit::reader_e2e_tests!(env!("CARGO_BIN_EXE_reader-jira"), "jira", batch);
+/// ```
+#[macro_export]
+macro_rules! reader_e2e_tests {
+    ($bin:expr, $flavor:literal, $batch:expr $(,)?) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn scripted_sequence_gives_the_expected_cases_timeline_and_counts() {
+            $crate::scenarios::e2e::scripted_sequence($bin, $flavor).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn kill_9_and_sigterm_mid_stream_then_restart_converge_without_duplicates() {
+            let seed = $crate::fixtures::fixtures_dir().join(concat!($flavor, "/seed.json"));
+            let batch = ($batch)().unwrap_or_else(|e| panic!("the {} batch: {e}", $flavor));
+            $crate::scenarios::e2e::kill_and_sigterm_then_restart($bin, $flavor, &seed, batch)
+                .await;
+        }
+    };
 }
