@@ -5,9 +5,7 @@
 mod common;
 
 use common::*;
-use kafka_runtime::{
-    Disposition, KafkaRuntime, MessageCoordinates, RetryPolicy, RuntimeError, SkipList,
-};
+use kafka_runtime::{Disposition, MessageCoordinates, RuntimeError, SkipList};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,11 +19,10 @@ use testkit::wait::{wait_until, wait_until_async};
 /// keys keep flowing. Once it succeeds everything completes and is committed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn s2_transient_failure_is_retried_in_place() {
-    let mock = MockTopic::start("transient", 2);
     let records = records(600, 10);
-    let delivered = mock.produce(&records).await;
+    let (mock, delivered) = MockTopic::filled("transient", 2, &records).await;
     let failing_index = 205;
-    let failing_value = String::from_utf8(records[failing_index].value.clone()).unwrap();
+    let failing_value = value_of(&records[failing_index]);
     let failing_key = records[failing_index].key.clone().unwrap();
     let failing_at = delivered[failing_index];
     let blocked: BTreeSet<String> = records
@@ -40,24 +37,14 @@ async fn s2_transient_failure_is_retried_in_place() {
     let handler = {
         let released = released.clone();
         let failing_value = failing_value.clone();
-        RecordingHandler::scripted("a", move |p, _attempt| {
-            if p.value[..] == *failing_value.as_bytes() && !released.load(Ordering::SeqCst) {
-                Disposition::Retry {
-                    reason: "Case API unavailable".into(),
-                }
-            } else {
-                Disposition::Ack
-            }
+        RecordingHandler::retrying_while("a", "Case API unavailable", move |p| {
+            p.value[..] == *failing_value.as_bytes() && !released.load(Ordering::SeqCst)
         })
     };
-    let config = mock.config().with_retry(RetryPolicy {
-        max_attempts: 1_000_000,
-        initial_backoff: Duration::from_millis(5),
-        max_backoff: Duration::from_millis(20),
-    });
-    let running = RunningRuntime::spawn(
-        KafkaRuntime::new(config, Arc::new(handler.clone()), SkipList::new()).unwrap(),
-    );
+    let config = mock
+        .config()
+        .with_retry(fast_retry(1_000_000, Duration::from_millis(20)));
+    let running = RunningRuntime::start(config, &handler, SkipList::new()).unwrap();
     let flowing = records.len() - 1 - blocked.len();
     wait_until(Duration::from_secs(60), "every other key handled", || {
         handler.distinct_count() >= flowing
@@ -114,34 +101,23 @@ async fn s2_transient_failure_is_retried_in_place() {
 /// exactly there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn s3_retries_exhausted_is_fatal_and_resumes_at_the_failed_message() {
-    let mock = MockTopic::start("exhausted", 3);
-    let topic = &mock.topic;
     let records = records(900, 30);
-    let delivered = mock.produce(&records).await;
+    let (mock, delivered) = MockTopic::filled("exhausted", 3, &records).await;
+    let topic = &mock.topic;
     let failing_index = 450;
-    let failing_value = String::from_utf8(records[failing_index].value.clone()).unwrap();
+    let failing_value = value_of(&records[failing_index]);
     let failing_at = delivered[failing_index];
 
     let handler = {
         let failing_value = failing_value.clone();
-        RecordingHandler::scripted("first", move |p, _| {
-            if p.value[..] == *failing_value.as_bytes() {
-                Disposition::Retry {
-                    reason: "Case API unavailable".into(),
-                }
-            } else {
-                Disposition::Ack
-            }
+        RecordingHandler::retrying_while("first", "Case API unavailable", move |p| {
+            p.value[..] == *failing_value.as_bytes()
         })
     };
-    let config = mock.config().with_retry(RetryPolicy {
-        max_attempts: 3,
-        initial_backoff: Duration::from_millis(5),
-        max_backoff: Duration::from_millis(20),
-    });
-    let running = RunningRuntime::spawn(
-        KafkaRuntime::new(config.clone(), Arc::new(handler.clone()), SkipList::new()).unwrap(),
-    );
+    let config = mock
+        .config()
+        .with_retry(fast_retry(3, Duration::from_millis(20)));
+    let running = RunningRuntime::start(config.clone(), &handler, SkipList::new()).unwrap();
     let result = tokio::time::timeout(Duration::from_secs(60), running.join())
         .await
         .expect("the runtime must stop on its own after the retries are exhausted");
@@ -179,9 +155,7 @@ async fn s3_retries_exhausted_is_fatal_and_resumes_at_the_failed_message() {
 
     // The supervisor restarts us; the dependency has recovered.
     let second = RecordingHandler::acking("second");
-    let running = RunningRuntime::spawn(
-        KafkaRuntime::new(config, Arc::new(second.clone()), SkipList::new()).unwrap(),
-    );
+    let running = RunningRuntime::start(config, &second, SkipList::new()).unwrap();
     // Messages after the failed one that the first run finished are redelivered too (at
     // least once), so wait for the missing ids themselves, not for a count.
     let missing = ids_not_in(&records, &first_run);
@@ -204,9 +178,7 @@ async fn s3_retries_exhausted_is_fatal_and_resumes_at_the_failed_message() {
         Some(failing_at.offset),
         "the new consumer resumes exactly at the failed message"
     );
-    let mut union = first_run;
-    union.extend(resumed);
-    check_handled(&union, &records, true);
+    check_handled_across(first_run, resumed, &records);
 }
 
 /// Scenario 5: skip-listed messages are never handed to the handler, are counted and
@@ -214,34 +186,23 @@ async fn s3_retries_exhausted_is_fatal_and_resumes_at_the_failed_message() {
 /// skipping a message produced later).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn s5_skip_list_hits_and_changes_at_run_time() {
-    let mock = MockTopic::start("skip", 2);
-    let topic = &mock.topic;
     let records = records(200, 9);
-    let delivered = mock.produce(&records).await;
+    let (mock, delivered) = MockTopic::filled("skip", 2, &records).await;
+    let topic = &mock.topic;
     let coords =
         |i: usize| MessageCoordinates::new(topic, delivered[i].partition, delivered[i].offset);
-    let value = |i: usize| String::from_utf8(records[i].value.clone()).unwrap();
+    let value = |i: usize| value_of(&records[i]);
     let (skip_a, skip_b, stuck) = (17, 120, 60);
     let skip = SkipList::from_coordinates([coords(skip_a), coords(skip_b)]);
 
     let stuck_value = value(stuck);
-    let handler = RecordingHandler::scripted("a", move |p, _| {
-        if p.value[..] == *stuck_value.as_bytes() {
-            Disposition::Retry {
-                reason: "poison that always fails".into(),
-            }
-        } else {
-            Disposition::Ack
-        }
+    let handler = RecordingHandler::retrying_while("a", "poison that always fails", move |p| {
+        p.value[..] == *stuck_value.as_bytes()
     });
-    let config = mock.config().with_retry(RetryPolicy {
-        max_attempts: 1_000_000,
-        initial_backoff: Duration::from_millis(5),
-        max_backoff: Duration::from_millis(20),
-    });
-    let running = RunningRuntime::spawn(
-        KafkaRuntime::new(config, Arc::new(handler.clone()), skip.clone()).unwrap(),
-    );
+    let config = mock
+        .config()
+        .with_retry(fast_retry(1_000_000, Duration::from_millis(20)));
+    let running = RunningRuntime::start(config, &handler, skip.clone()).unwrap();
     let stuck_key = records[stuck].key.clone();
     let behind_stuck = records
         .iter()
@@ -311,10 +272,9 @@ async fn s5_skip_list_hits_and_changes_at_run_time() {
 /// nothing past the message.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_panicking_handler_stops_the_runtime_without_committing_past_it() {
-    let mock = MockTopic::start("panic", 1);
-    let topic = &mock.topic;
     let records = records(50, 3);
-    let delivered = mock.produce(&records).await;
+    let (mock, delivered) = MockTopic::filled("panic", 1, &records).await;
+    let topic = &mock.topic;
     let bad = delivered[20];
     let handler = RecordingHandler::scripted("a", move |p, _| {
         if p.offset == bad.offset {
@@ -322,9 +282,7 @@ async fn a_panicking_handler_stops_the_runtime_without_committing_past_it() {
         }
         Disposition::Ack
     });
-    let running = RunningRuntime::spawn(
-        KafkaRuntime::new(mock.config(), Arc::new(handler), SkipList::new()).unwrap(),
-    );
+    let running = RunningRuntime::start(mock.config(), &handler, SkipList::new()).unwrap();
     let result = tokio::time::timeout(Duration::from_secs(60), running.join())
         .await
         .expect("the runtime must stop on its own");

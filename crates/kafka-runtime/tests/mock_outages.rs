@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use kafka_runtime::{Disposition, KafkaRuntime, RetryPolicy, SkipList};
+use kafka_runtime::SkipList;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,13 +18,10 @@ use testkit::wait::wait_until;
 /// progress resumes with fresh messages.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn s8_broker_down_then_up() {
-    let mock = MockTopic::start("outage", 2);
     let before = records(500, 17);
-    mock.produce(&before).await;
+    let (mock, _) = MockTopic::filled("outage", 2, &before).await;
     let handler = RecordingHandler::acking("a");
-    let running = RunningRuntime::spawn(
-        KafkaRuntime::new(mock.config(), Arc::new(handler.clone()), SkipList::new()).unwrap(),
-    );
+    let running = RunningRuntime::start(mock.config(), &handler, SkipList::new()).unwrap();
     wait_until(Duration::from_secs(60), "the first 500", || {
         handler.distinct_count() >= 500
     })
@@ -65,9 +62,8 @@ async fn s8_broker_down_then_up() {
 /// and the next consumer gets it again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn shutdown_abandons_stuck_work_after_the_grace_period() {
-    let mock = MockTopic::start("stuck", 1);
     let records = records(100, 4);
-    let delivered = mock.produce(&records).await;
+    let (mock, delivered) = MockTopic::filled("stuck", 1, &records).await;
     let stuck = 40;
     let stuck_at = delivered[stuck];
     let handler = RecordingHandler::acking("first").with_delay_by(move |p| {
@@ -81,9 +77,7 @@ async fn shutdown_abandons_stuck_work_after_the_grace_period() {
         .config()
         .with_shutdown_grace(Duration::from_secs(1))
         .with_close_timeout(Duration::from_secs(3));
-    let running = RunningRuntime::spawn(
-        KafkaRuntime::new(config.clone(), Arc::new(handler.clone()), SkipList::new()).unwrap(),
-    );
+    let running = RunningRuntime::start(config.clone(), &handler, SkipList::new()).unwrap();
     let stuck_key = records[stuck].key.clone();
     let flowing = records
         .iter()
@@ -111,9 +105,7 @@ async fn shutdown_abandons_stuck_work_after_the_grace_period() {
     assert_eq!(committed[&0], Some(stuck_at.offset));
 
     let second = RecordingHandler::acking("second");
-    let running = RunningRuntime::spawn(
-        KafkaRuntime::new(config, Arc::new(second.clone()), SkipList::new()).unwrap(),
-    );
+    let running = RunningRuntime::start(config, &second, SkipList::new()).unwrap();
     let missing = ids_not_in(&records, &handler.handled());
     wait_until(Duration::from_secs(60), "the rest handled", || {
         covers(&second.handled(), &missing)
@@ -128,26 +120,21 @@ async fn shutdown_abandons_stuck_work_after_the_grace_period() {
     let first_run = handler.handled();
     assert!(first_run.iter().all(|h| h.offset != stuck_at.offset));
     assert!(again.iter().all(|h| h.offset >= stuck_at.offset));
-    let mut union = first_run;
-    union.extend(again);
-    check_handled(&union, &records, true);
+    check_handled_across(first_run, again, &records);
 }
 
 /// Shutdown while every broker is unreachable: `run` still returns (within its deadlines,
 /// bounded generously here), without a crash.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn shutdown_returns_while_the_broker_is_unreachable() {
-    let mock = MockTopic::start("unreachable", 2);
     let records = records(200, 5);
-    mock.produce(&records).await;
+    let (mock, _) = MockTopic::filled("unreachable", 2, &records).await;
     let handler = RecordingHandler::acking("a");
     let config = mock
         .config()
         .with_shutdown_grace(Duration::from_secs(1))
         .with_close_timeout(Duration::from_secs(2));
-    let running = RunningRuntime::spawn(
-        KafkaRuntime::new(config, Arc::new(handler.clone()), SkipList::new()).unwrap(),
-    );
+    let running = RunningRuntime::start(config, &handler, SkipList::new()).unwrap();
     wait_until(Duration::from_secs(60), "everything handled", || {
         handler.distinct_count() >= records.len()
     })
@@ -175,14 +162,8 @@ async fn a_full_partition_is_paused_and_memory_stays_bounded() {
     let released = Arc::new(AtomicBool::new(false));
     let handler = {
         let released = released.clone();
-        RecordingHandler::scripted("a", move |p, _| {
-            if p.offset == 0 && !released.load(Ordering::SeqCst) {
-                Disposition::Retry {
-                    reason: "slow dependency".into(),
-                }
-            } else {
-                Disposition::Ack
-            }
+        RecordingHandler::retrying_while("a", "slow dependency", move |p| {
+            p.offset == 0 && !released.load(Ordering::SeqCst)
         })
     };
     let capacity = 8;
@@ -190,14 +171,8 @@ async fn a_full_partition_is_paused_and_memory_stays_bounded() {
         .config()
         .with_max_in_flight(2)
         .with_partition_queue_capacity(capacity)
-        .with_retry(RetryPolicy {
-            max_attempts: 1_000_000,
-            initial_backoff: Duration::from_millis(5),
-            max_backoff: Duration::from_millis(10),
-        });
-    let running = RunningRuntime::spawn(
-        KafkaRuntime::new(config, Arc::new(handler.clone()), SkipList::new()).unwrap(),
-    );
+        .with_retry(fast_retry(1_000_000, Duration::from_millis(10)));
+    let running = RunningRuntime::start(config, &handler, SkipList::new()).unwrap();
     wait_until(Duration::from_secs(60), "the partition queue full", || {
         running.status().snapshot().held == capacity
     })

@@ -69,56 +69,6 @@ impl Processor for Unused {
         Ok(Processed::Applied)
     }
 }
-fn unused(rpc: &'static str) -> CaseApiError {
-    CaseApiError::InvalidArgument {
-        rpc,
-        message: "not used in this test".into(),
-    }
-}
-#[async_trait]
-impl CaseApi for Unused {
-    async fn get_case(&self, _: OrgId, _: &CaseId) -> Result<Option<Case>, CaseApiError> {
-        Err(unused("GetCase"))
-    }
-    async fn find_case_by_third_party(
-        &self,
-        _: OrgId,
-        _: &str,
-        _: &ThirdPartyRef,
-    ) -> Result<Option<Case>, CaseApiError> {
-        Err(unused("FindCase"))
-    }
-    async fn get_project_settings(
-        &self,
-        _: OrgId,
-        _: &ProjectId,
-        _: &str,
-    ) -> Result<Option<ProjectSettings>, CaseApiError> {
-        Err(unused("GetProjectSettings"))
-    }
-    async fn list_integration_metadata(
-        &self,
-        _: OrgId,
-        _: &str,
-    ) -> Result<Vec<IntegrationMetadata>, CaseApiError> {
-        Err(unused("ListIntegrationMetadata"))
-    }
-    async fn list_integration_orgs(&self, _: &str) -> Result<Vec<OrgId>, CaseApiError> {
-        Err(unused("ListIntegrationOrgs"))
-    }
-    async fn update_case(&self, _: &CaseUpdate) -> Result<Case, CaseApiError> {
-        Err(unused("UpdateCase"))
-    }
-    async fn create_timeline_cell(
-        &self,
-        _: &NewTimelineCell,
-    ) -> Result<TimelineCellCreated, CaseApiError> {
-        Err(unused("CreateTimelineCell"))
-    }
-    async fn resolve_user(&self, _: OrgId, _: &UserQuery) -> Result<Option<UserId>, CaseApiError> {
-        Err(unused("ResolveUser"))
-    }
-}
 #[derive(Default)]
 struct OutcomeLog(Mutex<Vec<(i32, i64, &'static str)>>);
 impl Telemetry for OutcomeLog {
@@ -149,7 +99,8 @@ async fn s4_poison_message_last_in_partition_is_acked_and_committed() {
         Arc::new(JsonOnly),
         Arc::new(Unused),
         Arc::new(Unused),
-        Arc::new(Unused),
+        // Never called: the decoder skips every payload that decodes.
+        Arc::new(case_sandbox::Store::new()),
     )
     .with_telemetry(outcomes.clone());
     let running = RunningRuntime::spawn(

@@ -6,10 +6,10 @@
 
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::topic_partition_list::TopicPartitionList;
-use rdkafka::{ClientConfig, Message, Offset};
+use rdkafka::{Message, Offset};
 use std::time::{Duration, Instant};
 use testkit::broker::{MockBroker, TestBroker};
-use testkit::offsets::committed_offsets;
+use testkit::offsets::{committed_offsets, manual_commit_consumer};
 use testkit::produce::{TestRecord, produce};
 use testkit::wait::unique_name;
 
@@ -27,13 +27,7 @@ async fn store_offset_adds_one_and_store_offsets_stores_what_it_is_given() {
 
     let (b, t, g) = (bootstrap.clone(), topic.clone(), group.clone());
     tokio::task::spawn_blocking(move || {
-        let consumer: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", &b)
-            .set("group.id", &g)
-            .set("enable.auto.commit", "false")
-            .set("enable.auto.offset.store", "false")
-            .create()
-            .unwrap();
+        let consumer = manual_commit_consumer(&b, &g).unwrap();
         let mut tpl = TopicPartitionList::new();
         tpl.add_partition_offset(&t, 0, Offset::Beginning).unwrap();
         consumer.assign(&tpl).unwrap();

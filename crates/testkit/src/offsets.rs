@@ -9,6 +9,18 @@ use rdkafka::topic_partition_list::TopicPartitionList;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+/// A consumer of `group` that stores and commits offsets only when told (automatic commit
+/// and automatic offset store off): the offset probes, and tests of the offset convention.
+pub fn manual_commit_consumer(bootstrap: &str, group: &str) -> Result<BaseConsumer, HarnessError> {
+    ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .create()
+        .map_err(kafka("creating a manual-commit consumer"))
+}
+
 /// The committed offsets (next offset to read) of `group` for partitions `0..partitions`;
 /// `None` where nothing was committed.
 pub async fn committed_offsets(
@@ -19,12 +31,7 @@ pub async fn committed_offsets(
 ) -> Result<BTreeMap<i32, Option<i64>>, HarnessError> {
     let (bootstrap, group, topic) = (bootstrap.to_owned(), group.to_owned(), topic.to_owned());
     tokio::task::spawn_blocking(move || {
-        let consumer: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", &bootstrap)
-            .set("group.id", &group)
-            .set("enable.auto.commit", "false")
-            .create()
-            .map_err(kafka("creating the offset probe"))?;
+        let consumer = manual_commit_consumer(&bootstrap, &group)?;
         let mut tpl = TopicPartitionList::new();
         for p in 0..partitions {
             tpl.add_partition(&topic, p);

@@ -1,7 +1,9 @@
 //! Driving the runtime in process: a recording, scriptable handler and a background run.
 
 use async_trait::async_trait;
-use kafka_runtime::{ConsumerStatus, KafkaRuntime, RunSummary, RuntimeError};
+use kafka_runtime::{
+    ConsumerConfig, ConsumerStatus, KafkaRuntime, RunSummary, RuntimeError, SkipList,
+};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -66,6 +68,24 @@ impl RecordingHandler {
             handled: Arc::new(Mutex::new(Vec::new())),
             attempts: Arc::new(Mutex::new(BTreeMap::new())),
         }
+    }
+
+    /// A handler answering `Retry { reason }` for every message `failing` holds for (at the
+    /// time of the call), acknowledging the others.
+    pub fn retrying_while(
+        label: impl Into<String>,
+        reason: &'static str,
+        failing: impl Fn(&Payload) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        Self::scripted(label, move |p, _| {
+            if failing(p) {
+                Disposition::Retry {
+                    reason: reason.into(),
+                }
+            } else {
+                Disposition::Ack
+            }
+        })
     }
 
     /// Sleeps this long in every call (simulated work).
@@ -189,6 +209,18 @@ impl RunningRuntime {
             stop: Some(stop),
             status,
         }
+    }
+
+    /// Builds the runtime for `config` with `handler` (a clone: the caller keeps reading
+    /// what it records) and `skip_list`, and starts it in the background. Fails when the
+    /// configuration is invalid (the error names the key).
+    pub fn start(
+        config: ConsumerConfig,
+        handler: &RecordingHandler,
+        skip_list: SkipList,
+    ) -> Result<Self, RuntimeError> {
+        let runtime = KafkaRuntime::new(config, Arc::new(handler.clone()), skip_list)?;
+        Ok(Self::spawn(runtime))
     }
 
     /// The runtime's status.

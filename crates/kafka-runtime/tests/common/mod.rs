@@ -31,11 +31,21 @@ pub fn test_config(bootstrap: &str, topic: &str, group: &str) -> ConsumerConfig 
         .with_statistics_interval(Duration::from_secs(1))
         .with_max_in_flight(8)
         .with_partition_queue_capacity(64)
-        .with_retry(RetryPolicy {
-            max_attempts: 5,
-            initial_backoff: Duration::from_millis(5),
-            max_backoff: Duration::from_millis(50),
-        })
+        .with_retry(fast_retry(5, Duration::from_millis(50)))
+}
+
+/// Retries 5 ms apart at first, backing off to `max_backoff`, `max_attempts` in all.
+pub fn fast_retry(max_attempts: u32, max_backoff: Duration) -> RetryPolicy {
+    RetryPolicy {
+        max_attempts,
+        initial_backoff: Duration::from_millis(5),
+        max_backoff,
+    }
+}
+
+/// The value of `record` (an `id-<i>`).
+pub fn value_of(record: &TestRecord) -> String {
+    String::from_utf8(record.value.clone()).unwrap()
 }
 
 /// Uneven work: every 5th message takes 25 ms, the others 1 ms, so completions of
@@ -66,10 +76,7 @@ pub fn seq(value: &str) -> usize {
 /// The oracle: every expected id handled, none twice (when `allow_duplicates` is false),
 /// and per key, the first handling of each message in production order.
 pub fn check_handled(handled: &[HandledRecord], expected: &[TestRecord], allow_duplicates: bool) {
-    let expected_ids: BTreeSet<String> = expected
-        .iter()
-        .map(|r| String::from_utf8(r.value.clone()).unwrap())
-        .collect();
+    let expected_ids: BTreeSet<String> = expected.iter().map(value_of).collect();
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     for h in handled {
         *seen.entry(h.value.as_str()).or_default() += 1;
@@ -101,7 +108,7 @@ pub fn ids_not_in(records: &[TestRecord], handled: &[HandledRecord]) -> BTreeSet
     let seen: BTreeSet<&str> = handled.iter().map(|h| h.value.as_str()).collect();
     records
         .iter()
-        .map(|r| String::from_utf8(r.value.clone()).unwrap())
+        .map(value_of)
         .filter(|v| !seen.contains(v.as_str()))
         .collect()
 }
@@ -150,14 +157,35 @@ pub struct MockTopic {
     pub partitions: i32,
 }
 
+/// Creates `<what>-…` with `partitions` partitions on `broker`: (its bootstrap servers, the
+/// topic, a group name no other test uses).
+pub fn fresh_topic(
+    broker: &impl TestBroker,
+    what: &str,
+    partitions: i32,
+) -> (String, String, String) {
+    let topic = unique_name(what);
+    broker.create_topic(&topic, partitions).unwrap();
+    (broker.bootstrap_servers(), topic, unique_name("group"))
+}
+
+/// The union of two runs' handled records holds every id of `expected` (redeliveries
+/// allowed: the second run gets again what the first did not commit).
+pub fn check_handled_across(
+    first: Vec<HandledRecord>,
+    second: Vec<HandledRecord>,
+    expected: &[TestRecord],
+) {
+    let mut union = first;
+    union.extend(second);
+    check_handled(&union, expected, true);
+}
+
 impl MockTopic {
     /// Starts a mock cluster and creates `<what>-…` with `partitions` partitions.
     pub fn start(what: &str, partitions: i32) -> Self {
         let broker = MockBroker::start().unwrap();
-        let bootstrap = broker.bootstrap_servers();
-        let topic = unique_name(what);
-        let group = unique_name("group");
-        broker.create_topic(&topic, partitions).unwrap();
+        let (bootstrap, topic, group) = fresh_topic(&broker, what, partitions);
         Self {
             broker,
             bootstrap,
@@ -165,6 +193,18 @@ impl MockTopic {
             group,
             partitions,
         }
+    }
+
+    /// A new mock cluster with `<what>-…` (`partitions` partitions) filled with `records`,
+    /// and where each record landed.
+    pub async fn filled(
+        what: &str,
+        partitions: i32,
+        records: &[TestRecord],
+    ) -> (Self, Vec<Delivered>) {
+        let mock = Self::start(what, partitions);
+        let delivered = mock.produce(records).await;
+        (mock, delivered)
     }
 
     /// Owned copies of (bootstrap, topic, group).
@@ -276,10 +316,7 @@ async fn check_committed_at_end(
 /// Scenario 1: `n` messages over 3 partitions, all handled once, per-key order kept,
 /// committed at the end.
 pub async fn scenario_happy_path(broker: &impl TestBroker, n: usize, watermarks: Watermarks) {
-    let bootstrap = broker.bootstrap_servers();
-    let topic = unique_name("happy");
-    let group = unique_name("group");
-    broker.create_topic(&topic, 3).unwrap();
+    let (bootstrap, topic, group) = fresh_topic(broker, "happy", 3);
     let records = records(n, 97);
     let delivered = produce(&bootstrap, &topic, &records, "none").await.unwrap();
     assert_eq!(delivered.len(), n);
@@ -346,10 +383,7 @@ fn produce_over_time(
 /// partitions to it), then leaves (they move back): nothing lost, nothing handled twice,
 /// per-key order kept across the moves.
 pub async fn scenario_join_then_leave(broker: &impl TestBroker, watermarks: Watermarks) {
-    let bootstrap = broker.bootstrap_servers();
-    let topic = unique_name("rebalance");
-    let group = unique_name("group");
-    broker.create_topic(&topic, 4).unwrap();
+    let (bootstrap, topic, group) = fresh_topic(broker, "rebalance", 4);
     let records = records(3_000, 61);
     let producer = produce_over_time(
         bootstrap.clone(),
@@ -365,17 +399,13 @@ pub async fn scenario_join_then_leave(broker: &impl TestBroker, watermarks: Wate
     };
     let handler_a = RecordingHandler::acking("a").with_delay_by(uneven_delay);
     let handler_b = handler_a.relabeled("b");
-    let a = RunningRuntime::spawn(
-        KafkaRuntime::new(config(), Arc::new(handler_a.clone()), SkipList::new()).unwrap(),
-    );
+    let a = RunningRuntime::start(config(), &handler_a, SkipList::new()).unwrap();
     wait_until(Duration::from_secs(60), "consumer a handling", || {
         handler_a.distinct_count() >= 300
     })
     .await
     .unwrap();
-    let b = RunningRuntime::spawn(
-        KafkaRuntime::new(config(), Arc::new(handler_b.clone()), SkipList::new()).unwrap(),
-    );
+    let b = RunningRuntime::start(config(), &handler_b, SkipList::new()).unwrap();
     let count_by = |label: &str| {
         handler_a
             .handled()
@@ -435,18 +465,13 @@ pub async fn scenario_join_then_leave(broker: &impl TestBroker, watermarks: Wate
 /// Scenario 7: shutdown mid-stream, then a new consumer of the same group: the union of
 /// both runs is every id, none handled twice (in-flight work was finished and committed).
 pub async fn scenario_shutdown_and_restart(broker: &impl TestBroker, watermarks: Watermarks) {
-    let bootstrap = broker.bootstrap_servers();
-    let topic = unique_name("restart");
-    let group = unique_name("group");
-    broker.create_topic(&topic, 3).unwrap();
+    let (bootstrap, topic, group) = fresh_topic(broker, "restart", 3);
     let records = records(3_000, 53);
     produce(&bootstrap, &topic, &records, "zstd").await.unwrap();
     let config = test_config(&bootstrap, &topic, &group).with_max_in_flight(4);
 
     let first = RecordingHandler::acking("first").with_delay_by(uneven_delay);
-    let run = RunningRuntime::spawn(
-        KafkaRuntime::new(config.clone(), Arc::new(first.clone()), SkipList::new()).unwrap(),
-    );
+    let run = RunningRuntime::start(config.clone(), &first, SkipList::new()).unwrap();
     wait_until(Duration::from_secs(60), "a third handled", || {
         first.distinct_count() >= 1_000
     })
@@ -462,9 +487,7 @@ pub async fn scenario_shutdown_and_restart(broker: &impl TestBroker, watermarks:
     );
 
     let second = first.relabeled("second");
-    let run = RunningRuntime::spawn(
-        KafkaRuntime::new(config, Arc::new(second.clone()), SkipList::new()).unwrap(),
-    );
+    let run = RunningRuntime::start(config, &second, SkipList::new()).unwrap();
     wait_until(Duration::from_secs(90), "the rest handled", || {
         second.distinct_count() >= records.len()
     })
