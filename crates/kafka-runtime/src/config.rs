@@ -183,6 +183,21 @@ pub struct ConsumerConfig {
     pub librdkafka_overrides: BTreeMap<String, String>,
 }
 
+/// Builder setters: `name => field: Type;` makes `pub fn name(self, field: Type) -> Self`
+/// that replaces the field, with the doc comment given.
+macro_rules! setters {
+    ($($(#[doc = $doc:literal])+ $name:ident => $field:ident: $ty:ty;)*) => {
+        $(
+            $(#[doc = $doc])+
+            #[must_use]
+            pub fn $name(mut self, $field: $ty) -> Self {
+                self.$field = $field;
+                self
+            }
+        )*
+    };
+}
+
 impl ConsumerConfig {
     /// A configuration with the [`KafkaSection`] defaults for `topic` on `brokers`.
     pub fn new(brokers: impl Into<String>, topic: impl Into<String>) -> Self {
@@ -226,73 +241,31 @@ impl ConsumerConfig {
         self
     }
 
-    /// Sets the per-partition concurrency (different keys only).
-    #[must_use]
-    pub fn with_max_in_flight(mut self, max_in_flight: usize) -> Self {
-        self.max_in_flight = max_in_flight;
-        self
-    }
-
-    /// Sets the per-partition queue capacity.
-    #[must_use]
-    pub fn with_partition_queue_capacity(mut self, capacity: usize) -> Self {
-        self.partition_queue_capacity = capacity;
-        self
-    }
-
-    /// Sets the retry policy.
-    #[must_use]
-    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    /// Sets the revoke drain deadline.
-    #[must_use]
-    pub fn with_drain_timeout(mut self, timeout: Duration) -> Self {
-        self.drain_timeout = timeout;
-        self
-    }
-
-    /// Sets the shutdown grace period.
-    #[must_use]
-    pub fn with_shutdown_grace(mut self, grace: Duration) -> Self {
-        self.shutdown_grace = grace;
-        self
-    }
-
-    /// Sets the final commit + close deadline.
-    #[must_use]
-    pub fn with_close_timeout(mut self, timeout: Duration) -> Self {
-        self.close_timeout = timeout;
-        self
-    }
-
-    /// Sets `session.timeout.ms`.
-    #[must_use]
-    pub fn with_session_timeout(mut self, timeout: Duration) -> Self {
-        self.session_timeout = timeout;
-        self
+    setters! {
+        /// Sets the per-partition concurrency (different keys only).
+        with_max_in_flight => max_in_flight: usize;
+        /// Sets the per-partition queue capacity.
+        with_partition_queue_capacity => partition_queue_capacity: usize;
+        /// Sets the retry policy.
+        with_retry => retry: RetryPolicy;
+        /// Sets the revoke drain deadline.
+        with_drain_timeout => drain_timeout: Duration;
+        /// Sets the shutdown grace period.
+        with_shutdown_grace => shutdown_grace: Duration;
+        /// Sets the final commit + close deadline.
+        with_close_timeout => close_timeout: Duration;
+        /// Sets `session.timeout.ms`.
+        with_session_timeout => session_timeout: Duration;
+        /// Sets `auto.commit.interval.ms`.
+        with_auto_commit_interval => auto_commit_interval: Duration;
+        /// Sets `statistics.interval.ms` (zero disables statistics).
+        with_statistics_interval => statistics_interval: Duration;
     }
 
     /// Sets `auto.offset.reset` (`latest`, `earliest`, …).
     #[must_use]
     pub fn with_auto_offset_reset(mut self, reset: impl Into<String>) -> Self {
         self.auto_offset_reset = reset.into();
-        self
-    }
-
-    /// Sets `auto.commit.interval.ms`.
-    #[must_use]
-    pub fn with_auto_commit_interval(mut self, interval: Duration) -> Self {
-        self.auto_commit_interval = interval;
-        self
-    }
-
-    /// Sets `statistics.interval.ms` (zero disables statistics).
-    #[must_use]
-    pub fn with_statistics_interval(mut self, interval: Duration) -> Self {
-        self.statistics_interval = interval;
         self
     }
 

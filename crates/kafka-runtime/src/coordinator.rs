@@ -5,18 +5,17 @@
 //! Its lifecycle is a small typestate: [`Consuming`] → [`Draining`] → back to
 //! [`Consuming`] after a revoke, or to the end after a shutdown.
 
+use crate::RuntimeError;
 use crate::context::{Callback, RuntimeContext};
 use crate::events::{DrainDeadlineExceeded, PartitionsAssigned, PartitionsRevoked, TelemetryEvent};
-use crate::partition::{Fence, PartitionCtx, PartitionExit, PartitionTask};
-use crate::status::{ConsumerStatus, TopicPartition};
-use crate::{RetryPolicy, RuntimeError, SkipList};
+use crate::partition::{Fence, PartitionCtx, PartitionExit, PartitionShared, PartitionTask};
+use crate::status::TopicPartition;
 use rdkafka::consumer::StreamConsumer;
 use std::collections::{HashMap, HashSet};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::mpsc::SyncSender;
 use std::time::Duration;
-use thirdparty_core::PayloadHandler;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::{AbortHandle, Id, JoinSet};
 use tokio::time::Sleep;
@@ -24,9 +23,6 @@ use tracing::{debug, warn};
 
 /// Settings the coordinator passes on to partition tasks.
 pub(crate) struct CoordinatorSettings {
-    pub(crate) retry: RetryPolicy,
-    pub(crate) max_in_flight: usize,
-    pub(crate) capacity: usize,
     pub(crate) drain_timeout: Duration,
     pub(crate) shutdown_grace: Duration,
 }
@@ -34,14 +30,12 @@ pub(crate) struct CoordinatorSettings {
 /// The coordinator's inputs.
 pub(crate) struct Coordinator {
     pub(crate) topic: String,
-    pub(crate) consumer: Arc<StreamConsumer<RuntimeContext>>,
-    pub(crate) handler: Arc<dyn PayloadHandler>,
-    pub(crate) skip_list: SkipList,
+    /// What the coordinator and every partition task share (its `fatal` is the sending
+    /// side of `fatal_rx`).
+    pub(crate) partitions: PartitionShared,
     pub(crate) settings: CoordinatorSettings,
-    pub(crate) status: ConsumerStatus,
     pub(crate) callbacks: mpsc::UnboundedReceiver<Callback>,
     pub(crate) fatal_rx: mpsc::UnboundedReceiver<RuntimeError>,
-    pub(crate) fatal_tx: mpsc::UnboundedSender<RuntimeError>,
     /// Asks the driver thread to stop polling and shut down.
     pub(crate) stop: Arc<watch::Sender<bool>>,
 }
@@ -180,7 +174,7 @@ impl Coordinator {
             old.fence.fence();
             old.abort.abort();
         }
-        let Some(queue) = self.consumer.split_partition_queue(&tp.0, tp.1) else {
+        let Some(queue) = self.partitions.consumer.split_partition_queue(&tp.0, tp.1) else {
             warn!(
                 topic = tp.0,
                 partition = tp.1,
@@ -193,15 +187,8 @@ impl Coordinator {
         let task = PartitionTask {
             ctx: PartitionCtx {
                 tp: tp.clone(),
-                consumer: self.consumer.clone(),
-                handler: self.handler.clone(),
-                skip_list: self.skip_list.clone(),
-                retry: self.settings.retry,
-                max_in_flight: self.settings.max_in_flight,
-                capacity: self.settings.capacity,
-                status: self.status.clone(),
+                shared: self.partitions.clone(),
                 fence: fence.clone(),
-                fatal: self.fatal_tx.clone(),
             },
             queue,
             stop: stop_rx,
@@ -287,7 +274,7 @@ impl Coordinator {
                         let stopping = fatal.is_some() || matches!(mode, Mode::Complete)
                             || matches!(&mode, Mode::Draining(d) if d.shutdown);
                         let numbers: Vec<i32> = assigned.iter().map(|tp| tp.1).collect();
-                        self.status.add_assigned(&assigned);
+                        self.partitions.status.add_assigned(&assigned);
                         PartitionsAssigned { topic: &self.topic, partitions: &numbers }.emit();
                         for tp in assigned {
                             self.spawn_partition(&mut partitions, tp, stopping);
@@ -296,7 +283,7 @@ impl Coordinator {
                     }
                     Some(Callback::Revoked { partitions: revoked, progress }) => {
                         let numbers: Vec<i32> = revoked.iter().map(|tp| tp.1).collect();
-                        self.status.remove_assigned(&revoked);
+                        self.partitions.status.remove_assigned(&revoked);
                         PartitionsRevoked { topic: &self.topic, partitions: &numbers }.emit();
                         let mut drain = match mode {
                             Mode::Consuming(c) => c.begin_drain(self.settings.drain_timeout, "revoke", false, progress),
@@ -318,7 +305,7 @@ impl Coordinator {
                         mode = drain.next();
                     }
                     Some(Callback::Shutdown { progress }) => {
-                        self.status.set_joined(false);
+                        self.partitions.status.set_joined(false);
                         let mut drain = match mode {
                             Mode::Consuming(c) => c.begin_drain(self.settings.shutdown_grace, "shutdown", true, progress),
                             Mode::Draining(mut d) => {
@@ -341,7 +328,7 @@ impl Coordinator {
                     mode = match mode {
                         Mode::Draining(mut d) => {
                             for tp in d.waiting.drain() {
-                                self.status.count_drain_deadline();
+                                self.partitions.status.count_drain_deadline();
                                 DrainDeadlineExceeded {
                                     topic: &tp.0,
                                     partition: tp.1,
@@ -385,7 +372,7 @@ impl Coordinator {
         }
         // Hand the last coordinator-side handle over: the consumer must close on the driver
         // thread, never on a runtime worker.
-        let consumer = self.consumer;
+        let consumer = self.partitions.consumer;
         let _ = done.send(consumer);
         CoordinatorExit { fatal }
     }

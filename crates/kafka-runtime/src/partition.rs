@@ -58,9 +58,10 @@ pub(crate) struct PartitionTask {
     pub(crate) stop: oneshot::Receiver<()>,
 }
 
-/// Everything a partition task needs besides its queue.
-pub(crate) struct PartitionCtx {
-    pub(crate) tp: TopicPartition,
+/// What every partition task of one run shares: the consumer, the handler and skip list,
+/// the per-partition settings, the status and the channel for fatal errors.
+#[derive(Clone)]
+pub(crate) struct PartitionShared {
     pub(crate) consumer: Arc<StreamConsumer<RuntimeContext>>,
     pub(crate) handler: Arc<dyn PayloadHandler>,
     pub(crate) skip_list: SkipList,
@@ -68,8 +69,14 @@ pub(crate) struct PartitionCtx {
     pub(crate) max_in_flight: usize,
     pub(crate) capacity: usize,
     pub(crate) status: ConsumerStatus,
-    pub(crate) fence: Arc<Fence>,
     pub(crate) fatal: UnboundedSender<RuntimeError>,
+}
+
+/// Everything a partition task needs besides its queue.
+pub(crate) struct PartitionCtx {
+    pub(crate) tp: TopicPartition,
+    pub(crate) shared: PartitionShared,
+    pub(crate) fence: Arc<Fence>,
 }
 
 /// How a partition task ended.
@@ -214,9 +221,12 @@ impl PartitionCtx {
         let Some(tpl) = self.tpl(Some(offset)) else {
             return false;
         };
-        match self.fence.guarded(|| self.consumer.store_offsets(&tpl)) {
+        match self
+            .fence
+            .guarded(|| self.shared.consumer.store_offsets(&tpl))
+        {
             Some(Ok(())) => {
-                self.status.set_stored(&self.tp, offset);
+                self.shared.status.set_stored(&self.tp, offset);
                 true
             }
             Some(Err(e)) => {
@@ -236,9 +246,9 @@ impl PartitionCtx {
     fn set_paused(&self, pause: bool) {
         let Some(tpl) = self.tpl(None) else { return };
         let result = if pause {
-            self.consumer.pause(&tpl)
+            self.shared.consumer.pause(&tpl)
         } else {
-            self.consumer.resume(&tpl)
+            self.shared.consumer.resume(&tpl)
         };
         if let Err(e) = result {
             warn!(
@@ -252,7 +262,8 @@ impl PartitionCtx {
     }
 
     fn report_load(&self, scheduler: &KeyedScheduler<Payload>) {
-        self.status
+        self.shared
+            .status
             .set_load(&self.tp, scheduler.in_flight(), scheduler.held());
         InFlight {
             topic: &self.tp.0,
@@ -264,17 +275,17 @@ impl PartitionCtx {
 
     fn job(&self, started: Started<Payload>) -> BoxFuture<'static, JobResult> {
         Box::pin(handle_message(
-            self.handler.clone(),
-            self.skip_list.clone(),
-            self.retry,
-            self.status.clone(),
+            self.shared.handler.clone(),
+            self.shared.skip_list.clone(),
+            self.shared.retry,
+            self.shared.status.clone(),
             started,
         ))
     }
 
     fn internal_failure(&self, scheduler: &mut KeyedScheduler<Payload>, detail: String) {
         scheduler.stop_taking();
-        let _ = self.fatal.send(RuntimeError::PartitionTaskFailed {
+        let _ = self.shared.fatal.send(RuntimeError::PartitionTaskFailed {
             topic: self.tp.0.clone(),
             partition: self.tp.1,
             detail,
@@ -282,11 +293,11 @@ impl PartitionCtx {
     }
 
     fn finish(&self, scheduler: &mut KeyedScheduler<Payload>, result: JobResult) {
-        self.status.mark_progress();
+        self.shared.status.mark_progress();
         match result.outcome {
             JobOutcome::Handled | JobOutcome::Skipped => {
                 if matches!(result.outcome, JobOutcome::Handled) {
-                    self.status.count_handled();
+                    self.shared.status.count_handled();
                     MessageHandled {
                         topic: &self.tp.0,
                         partition: self.tp.1,
@@ -301,7 +312,7 @@ impl PartitionCtx {
                 if let Err(e) = scheduler.fail(result.offset, &result.lane) {
                     self.internal_failure(scheduler, e.to_string());
                 }
-                let _ = self.fatal.send(RuntimeError::RetriesExhausted {
+                let _ = self.shared.fatal.send(RuntimeError::RetriesExhausted {
                     topic: self.tp.0.clone(),
                     partition: self.tp.1,
                     offset: result.offset,
@@ -313,7 +324,7 @@ impl PartitionCtx {
     }
 
     fn take(&self, scheduler: &mut KeyedScheduler<Payload>, message: &BorrowedMessage<'_>) {
-        self.status.mark_progress();
+        self.shared.status.mark_progress();
         let payload = payload_of(message);
         let offset = payload.offset;
         let lane = LaneKey::of(payload.key.as_ref());
@@ -352,7 +363,7 @@ impl PartitionTask {
         // A partition paused under an earlier assignment would stay paused.
         ctx.set_paused(false);
         let mut scheduler: KeyedScheduler<Payload> =
-            KeyedScheduler::new(ctx.max_in_flight, ctx.capacity);
+            KeyedScheduler::new(ctx.shared.max_in_flight, ctx.shared.capacity);
         let mut running: FuturesUnordered<BoxFuture<'static, JobResult>> = FuturesUnordered::new();
         let mut messages = queue.stream();
         let mut paused = false;
@@ -375,7 +386,7 @@ impl PartitionTask {
             if !room && !paused && !scheduler.is_stopped() {
                 ctx.set_paused(true);
                 paused = true;
-                ctx.status.count_pause();
+                ctx.shared.status.count_pause();
                 PartitionPaused {
                     topic: &ctx.tp.0,
                     partition: ctx.tp.1,

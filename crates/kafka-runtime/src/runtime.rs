@@ -5,6 +5,7 @@
 use crate::context::{Callback, RuntimeContext, commit_stored};
 use crate::coordinator::{Coordinator, CoordinatorExit, CoordinatorSettings};
 use crate::events::{ClientError, TelemetryEvent};
+use crate::partition::PartitionShared;
 use crate::status::{ConsumerStatus, RunSummary};
 use crate::{ConsumerConfig, RuntimeError, SkipList};
 use futures::future::{Either, select};
@@ -127,20 +128,22 @@ impl KafkaRuntime {
         let (coordinator_done_tx, coordinator_done_rx) = std::sync::mpsc::channel();
         let coordinator = Coordinator {
             topic: config.topic.clone(),
-            consumer: consumer.clone(),
-            handler,
-            skip_list,
-            settings: CoordinatorSettings {
+            partitions: PartitionShared {
+                consumer: consumer.clone(),
+                handler,
+                skip_list,
                 retry: config.retry,
                 max_in_flight: config.max_in_flight,
                 capacity: config.partition_queue_capacity,
+                status: status.clone(),
+                fatal: fatal_tx,
+            },
+            settings: CoordinatorSettings {
                 drain_timeout: config.drain_timeout,
                 shutdown_grace: config.shutdown_grace,
             },
-            status: status.clone(),
             callbacks: callbacks_rx,
             fatal_rx,
-            fatal_tx,
             stop: stop_tx.clone(),
         };
         let mut coordinator = tokio::spawn(coordinator.run(coordinator_done_tx));

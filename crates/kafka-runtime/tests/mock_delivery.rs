@@ -12,7 +12,6 @@ use std::time::Duration;
 use testkit::broker::MockBroker;
 use testkit::produce::{TestRecord, produce};
 use testkit::runtime::{RecordingHandler, RunningRuntime};
-use testkit::wait::wait_until;
 
 /// Scenario 1.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -44,11 +43,10 @@ async fn compressed_batches_of_every_codec_are_consumed() {
     let runtime =
         KafkaRuntime::new(mock.config(), Arc::new(handler.clone()), SkipList::new()).unwrap();
     let running = RunningRuntime::spawn(runtime);
-    wait_until(Duration::from_secs(60), "1200 compressed messages", || {
-        handler.distinct_count() >= all.len()
-    })
-    .await
-    .unwrap();
+    handler
+        .wait_all(&all, Duration::from_secs(60))
+        .await
+        .unwrap();
     running.stop().await.unwrap();
     let mut handled: Vec<String> = handler.handled().into_iter().map(|h| h.value).collect();
     let mut expected: Vec<String> = all

@@ -46,11 +46,10 @@ async fn s2_transient_failure_is_retried_in_place() {
         .with_retry(fast_retry(1_000_000, Duration::from_millis(20)));
     let running = RunningRuntime::start(config, &handler, SkipList::new()).unwrap();
     let flowing = records.len() - 1 - blocked.len();
-    wait_until(Duration::from_secs(60), "every other key handled", || {
-        handler.distinct_count() >= flowing
-    })
-    .await
-    .unwrap();
+    handler
+        .wait_distinct(flowing, "every other key handled", Duration::from_secs(60))
+        .await
+        .unwrap();
     // Let a few auto-commits (every 200 ms) happen while the message keeps failing.
     wait_until_async(
         Duration::from_secs(30),
@@ -83,16 +82,7 @@ async fn s2_transient_failure_is_retried_in_place() {
     assert!(handler.attempts(failing_at.partition, failing_at.offset) >= 3);
 
     released.store(true, Ordering::SeqCst);
-    wait_until(
-        Duration::from_secs(60),
-        "everything handled after recovery",
-        || handler.distinct_count() >= records.len(),
-    )
-    .await
-    .unwrap();
-    running.stop().await.unwrap();
-    let handled = handler.handled();
-    check_handled(&handled, &records, false);
+    finish_exactly_once(running, &handler, &records, Duration::from_secs(60)).await;
     mock.assert_committed_at_high_watermarks().await;
 }
 
@@ -210,13 +200,14 @@ async fn s5_skip_list_hits_and_changes_at_run_time() {
         .filter(|(i, r)| *i > stuck && r.key == stuck_key && *i != skip_a && *i != skip_b)
         .count();
     let flowing = records.len() - 2 - 1 - behind_stuck;
-    wait_until(
-        Duration::from_secs(60),
-        "all but the skipped and stuck messages",
-        || handler.distinct_count() >= flowing,
-    )
-    .await
-    .unwrap();
+    handler
+        .wait_distinct(
+            flowing,
+            "all but the skipped and stuck messages",
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
     assert_eq!(running.status().messages_skipped(), 2);
     wait_until(Duration::from_secs(30), "the stuck message retried", || {
         handler.attempts(delivered[stuck].partition, delivered[stuck].offset) >= 3
@@ -241,13 +232,14 @@ async fn s5_skip_list_hits_and_changes_at_run_time() {
         .collect();
     let late_delivered = mock.produce(&late).await;
     assert_eq!(late_delivered[0].offset, late_offset);
-    wait_until(
-        Duration::from_secs(60),
-        "everything but the 4 skipped",
-        || handler.distinct_count() >= records.len() + late.len() - 4,
-    )
-    .await
-    .unwrap();
+    handler
+        .wait_distinct(
+            records.len() + late.len() - 4,
+            "everything but the 4 skipped",
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
     let high = mock.high_watermarks().await;
     mock.wait_committed_up_to("skipped messages acknowledged and committed", &high)
         .await;

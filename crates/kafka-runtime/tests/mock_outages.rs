@@ -22,11 +22,10 @@ async fn s8_broker_down_then_up() {
     let (mock, _) = MockTopic::filled("outage", 2, &before).await;
     let handler = RecordingHandler::acking("a");
     let running = RunningRuntime::start(mock.config(), &handler, SkipList::new()).unwrap();
-    wait_until(Duration::from_secs(60), "the first 500", || {
-        handler.distinct_count() >= 500
-    })
-    .await
-    .unwrap();
+    handler
+        .wait_distinct(500, "the first 500", Duration::from_secs(60))
+        .await
+        .unwrap();
 
     mock.broker.all_brokers_down().unwrap();
     tokio::time::sleep(Duration::from_secs(4)).await;
@@ -40,13 +39,14 @@ async fn s8_broker_down_then_up() {
         .map(|i| TestRecord::keyed(format!("key-{}", i % 17), format!("id-{i:06}")))
         .collect();
     mock.produce(&after).await;
-    wait_until(
-        Duration::from_secs(90),
-        "fresh messages after the outage",
-        || handler.distinct_count() >= 1000,
-    )
-    .await
-    .unwrap();
+    handler
+        .wait_distinct(
+            1000,
+            "fresh messages after the outage",
+            Duration::from_secs(90),
+        )
+        .await
+        .unwrap();
     let summary = running.stop().await.unwrap();
     assert!(summary.closed_cleanly);
     let mut all = before;
@@ -85,13 +85,14 @@ async fn shutdown_abandons_stuck_work_after_the_grace_period() {
         .filter(|(i, r)| *i < stuck || r.key != stuck_key)
         .count()
         - 1;
-    wait_until(
-        Duration::from_secs(60),
-        "all but the stuck key handled",
-        || handler.distinct_count() >= flowing,
-    )
-    .await
-    .unwrap();
+    handler
+        .wait_distinct(
+            flowing,
+            "all but the stuck key handled",
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
     let summary = tokio::time::timeout(Duration::from_secs(60), running.stop())
         .await
         .expect("run must return after the grace period")
@@ -135,11 +136,10 @@ async fn shutdown_returns_while_the_broker_is_unreachable() {
         .with_shutdown_grace(Duration::from_secs(1))
         .with_close_timeout(Duration::from_secs(2));
     let running = RunningRuntime::start(config, &handler, SkipList::new()).unwrap();
-    wait_until(Duration::from_secs(60), "everything handled", || {
-        handler.distinct_count() >= records.len()
-    })
-    .await
-    .unwrap();
+    handler
+        .wait_all(&records, Duration::from_secs(60))
+        .await
+        .unwrap();
     mock.broker.all_brokers_down().unwrap();
     let result = tokio::time::timeout(Duration::from_secs(60), running.stop())
         .await

@@ -45,3 +45,15 @@ pub mod scenarios;
 pub mod wait;
 
 pub use error::{HarnessError, TANSU_BIN_ENV};
+
+/// `Debug` of a handle whose only printable part is one field: `Name { field: …, .. }`.
+fn debug_one_field(
+    f: &mut std::fmt::Formatter<'_>,
+    name: &str,
+    field: &str,
+    value: &dyn std::fmt::Debug,
+) -> std::fmt::Result {
+    f.debug_struct(name)
+        .field(field, value)
+        .finish_non_exhaustive()
+}

@@ -44,9 +44,7 @@ pub struct RecordingHandler {
 
 impl std::fmt::Debug for RecordingHandler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RecordingHandler")
-            .field("label", &self.label)
-            .finish_non_exhaustive()
+        crate::debug_one_field(f, "RecordingHandler", "label", &self.label)
     }
 }
 
@@ -140,6 +138,28 @@ impl RecordingHandler {
             .map(|h| h.value.as_str())
             .collect::<std::collections::BTreeSet<_>>()
             .len()
+    }
+
+    /// Waits (polling, at most `limit`) until every one of `records` was acknowledged (as
+    /// many distinct messages as there are records).
+    pub async fn wait_all(
+        &self,
+        records: &[crate::produce::TestRecord],
+        limit: Duration,
+    ) -> Result<(), crate::HarnessError> {
+        let what = format!("all {} records handled", records.len());
+        self.wait_distinct(records.len(), &what, limit).await
+    }
+
+    /// Waits (polling, at most `limit`) until at least `at_least` distinct messages were
+    /// acknowledged; the error names `what`.
+    pub async fn wait_distinct(
+        &self,
+        at_least: usize,
+        what: &str,
+        limit: Duration,
+    ) -> Result<(), crate::HarnessError> {
+        crate::wait::wait_until(limit, what, || self.distinct_count() >= at_least).await
     }
 
     /// Handler calls made for the message at `partition`/`offset`.

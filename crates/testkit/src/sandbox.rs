@@ -32,9 +32,7 @@ pub struct Sandbox {
 
 impl std::fmt::Debug for Sandbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sandbox")
-            .field("url", &self.url)
-            .finish_non_exhaustive()
+        crate::debug_one_field(f, "Sandbox", "url", &self.url)
     }
 }
 

@@ -10,23 +10,30 @@ pub async fn wait_until(
     what: &str,
     mut condition: impl FnMut() -> bool,
 ) -> Result<(), HarnessError> {
-    let started = Instant::now();
-    while !condition() {
-        if started.elapsed() > limit {
-            return Err(HarnessError::Timeout {
-                what: what.to_owned(),
-                waited: limit,
-            });
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    Ok(())
+    poll_until(limit, what, Duration::from_millis(20), || {
+        std::future::ready(condition())
+    })
+    .await
 }
 
 /// Polls an async `condition` every 100 ms until it holds, or fails after `limit`.
 pub async fn wait_until_async<F, Fut>(
     limit: Duration,
     what: &str,
+    condition: F,
+) -> Result<(), HarnessError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    poll_until(limit, what, Duration::from_millis(100), condition).await
+}
+
+/// Polls `condition` every `every` until it holds, or fails after `limit` naming `what`.
+async fn poll_until<F, Fut>(
+    limit: Duration,
+    what: &str,
+    every: Duration,
     mut condition: F,
 ) -> Result<(), HarnessError>
 where
@@ -41,7 +48,7 @@ where
                 waited: limit,
             });
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(every).await;
     }
     Ok(())
 }

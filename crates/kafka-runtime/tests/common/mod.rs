@@ -103,6 +103,21 @@ pub fn check_handled(handled: &[HandledRecord], expected: &[TestRecord], allow_d
     check_key_order(handled);
 }
 
+/// Waits until `handler` has handled every one of `records` (within `limit`), stops
+/// `running`, and checks the oracle with no duplicate allowed; returns what was handled.
+pub async fn finish_exactly_once(
+    running: RunningRuntime,
+    handler: &RecordingHandler,
+    records: &[TestRecord],
+    limit: Duration,
+) -> Vec<HandledRecord> {
+    handler.wait_all(records, limit).await.unwrap();
+    running.stop().await.unwrap();
+    let handled = handler.handled();
+    check_handled(&handled, records, false);
+    handled
+}
+
 /// The ids of `records` that `handled` does not contain.
 pub fn ids_not_in(records: &[TestRecord], handled: &[HandledRecord]) -> BTreeSet<String> {
     let seen: BTreeSet<&str> = handled.iter().map(|h| h.value.as_str()).collect();
@@ -329,11 +344,10 @@ pub async fn scenario_happy_path(broker: &impl TestBroker, n: usize, watermarks:
     )
     .unwrap();
     let running = RunningRuntime::spawn(runtime);
-    wait_until(Duration::from_secs(120), "every message handled", || {
-        handler.distinct_count() >= n
-    })
-    .await
-    .unwrap();
+    handler
+        .wait_distinct(n, "every message handled", Duration::from_secs(120))
+        .await
+        .unwrap();
     let status = running.status().snapshot();
     assert!(status.joined_group);
     assert_eq!(status.assignment.len(), 3, "{status:?}");
@@ -400,11 +414,10 @@ pub async fn scenario_join_then_leave(broker: &impl TestBroker, watermarks: Wate
     let handler_a = RecordingHandler::acking("a").with_delay_by(uneven_delay);
     let handler_b = handler_a.relabeled("b");
     let a = RunningRuntime::start(config(), &handler_a, SkipList::new()).unwrap();
-    wait_until(Duration::from_secs(60), "consumer a handling", || {
-        handler_a.distinct_count() >= 300
-    })
-    .await
-    .unwrap();
+    handler_a
+        .wait_distinct(300, "consumer a handling", Duration::from_secs(60))
+        .await
+        .unwrap();
     let b = RunningRuntime::start(config(), &handler_b, SkipList::new()).unwrap();
     let count_by = |label: &str| {
         handler_a
@@ -441,11 +454,10 @@ pub async fn scenario_join_then_leave(broker: &impl TestBroker, watermarks: Wate
     .unwrap();
     let delivered = producer.await.unwrap();
     assert_eq!(delivered.len(), records.len());
-    wait_until(Duration::from_secs(90), "every message handled", || {
-        handler_a.distinct_count() >= records.len()
-    })
-    .await
-    .unwrap();
+    handler_a
+        .wait_all(&records, Duration::from_secs(90))
+        .await
+        .unwrap();
     let a_summary = a.stop().await.unwrap();
     assert!(a_summary.status.rebalances >= 3, "{:?}", a_summary.status);
 
@@ -472,11 +484,10 @@ pub async fn scenario_shutdown_and_restart(broker: &impl TestBroker, watermarks:
 
     let first = RecordingHandler::acking("first").with_delay_by(uneven_delay);
     let run = RunningRuntime::start(config.clone(), &first, SkipList::new()).unwrap();
-    wait_until(Duration::from_secs(60), "a third handled", || {
-        first.distinct_count() >= 1_000
-    })
-    .await
-    .unwrap();
+    first
+        .wait_distinct(1_000, "a third handled", Duration::from_secs(60))
+        .await
+        .unwrap();
     let in_flight_at_stop = run.status().in_flight();
     let summary = run.stop().await.unwrap();
     assert!(summary.closed_cleanly);
@@ -488,13 +499,6 @@ pub async fn scenario_shutdown_and_restart(broker: &impl TestBroker, watermarks:
 
     let second = first.relabeled("second");
     let run = RunningRuntime::start(config, &second, SkipList::new()).unwrap();
-    wait_until(Duration::from_secs(90), "the rest handled", || {
-        second.distinct_count() >= records.len()
-    })
-    .await
-    .unwrap();
-    run.stop().await.unwrap();
-    let handled = second.handled();
-    check_handled(&handled, &records, false);
+    let handled = finish_exactly_once(run, &second, &records, Duration::from_secs(90)).await;
     check_committed_at_end(broker, &group, &topic, 3, &handled, watermarks).await;
 }
