@@ -2,8 +2,8 @@
 //! where `fixtures/` is, the Jira site and users of `fixtures/jira/seed.json`, and builders
 //! of the cases they seed.
 
-use crate::error::HarnessError;
-use std::path::PathBuf;
+use crate::error::{HarnessError, io};
+use std::path::{Path, PathBuf};
 
 /// The workspace root (two levels above this crate).
 pub fn repo_root() -> PathBuf {
@@ -13,6 +13,20 @@ pub fn repo_root() -> PathBuf {
 /// The repository's `fixtures/` folder.
 pub fn fixtures_dir() -> PathBuf {
     repo_root().join("fixtures")
+}
+
+/// The files of `dir` whose name ends in `.<extension>`, sorted by name.
+pub fn files_with_extension(dir: &Path, extension: &str) -> Result<Vec<PathBuf>, HarnessError> {
+    let listing = format!("listing {}", dir.display());
+    let mut paths = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io(listing.clone()))? {
+        let path = entry.map_err(io(listing.clone()))?.path();
+        if path.extension().is_some_and(|x| x == extension) {
+            paths.push(path);
+        }
+    }
+    paths.sort();
+    Ok(paths)
 }
 
 /// The Jira site (account) of org 1 in `fixtures/jira/seed.json`.

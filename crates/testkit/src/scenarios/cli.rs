@@ -4,7 +4,7 @@
 use super::e2e::{EXIT_LIMIT, stop_with_sigterm};
 use super::spawn_reader;
 use super::store::assert_logs_free_of;
-use crate::fixtures::fixtures_dir;
+use crate::fixtures::{files_with_extension, fixtures_dir};
 use crate::net::free_port;
 use crate::reader::{CliOutput, ReaderProcess, args, run_command};
 use crate::sandbox::Sandbox;
@@ -102,12 +102,7 @@ pub struct BadConfig {
 /// Every `fixtures/e2e/check-config/*.ini`, sorted by name.
 pub fn bad_configs() -> Vec<BadConfig> {
     let dir = fixtures_dir().join("e2e/check-config");
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "ini"))
-        .collect();
-    paths.sort();
+    let paths = files_with_extension(&dir, "ini").unwrap_or_else(|e| panic!("{e}"));
     assert!(!paths.is_empty(), "no bad configs in {}", dir.display());
     paths
         .into_iter()
