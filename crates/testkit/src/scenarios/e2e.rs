@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 const COMMIT_LIMIT: Duration = Duration::from_secs(90);
 
 /// Waits until `group` has committed at least `targets` on every partition of `topic`
-/// (within [`COMMIT_LIMIT`]), failing early (with the log tail) if `reader` exits.
+/// (within 90 s), failing early (with the log tail) if `reader` exits.
 pub async fn wait_committed(
     bootstrap: &str,
     group: &str,
