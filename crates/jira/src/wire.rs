@@ -19,31 +19,9 @@ impl JStr<'_> {
     }
 }
 
-struct JStrVisitor;
-
-impl<'de> Visitor<'de> for JStrVisitor {
-    type Value = JStr<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a string")
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(JStr(Cow::Borrowed(v)))
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(JStr(Cow::Owned(v.to_owned())))
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok(JStr(Cow::Owned(v)))
-    }
-}
-
 impl<'de: 'a, 'a> Deserialize<'de> for JStr<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_str(JStrVisitor)
+        d.deserialize_str(TextVisitor { scalars: false }).map(JStr)
     }
 }
 
@@ -58,47 +36,69 @@ impl Scalar<'_> {
     }
 }
 
-struct ScalarVisitor;
-
-impl<'de> Visitor<'de> for ScalarVisitor {
-    type Value = Scalar<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a string or a number")
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Scalar(Cow::Borrowed(v)))
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Scalar(Cow::Owned(v.to_owned())))
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Scalar(Cow::Owned(v)))
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Scalar(Cow::Owned(v.to_string())))
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Scalar(Cow::Owned(v.to_string())))
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(Scalar(Cow::Owned(v.to_string())))
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(Scalar(Cow::Owned(v.to_string())))
+impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(TextVisitor { scalars: true }).map(Scalar)
     }
 }
 
-impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(ScalarVisitor)
+/// The text of a JSON string (borrowed when it has no escapes) or, when `scalars`, of a
+/// number or boolean too: the one reader behind [`JStr`] and [`Scalar`].
+struct TextVisitor {
+    scalars: bool,
+}
+
+impl TextVisitor {
+    fn scalar<'de, E: de::Error>(
+        self,
+        text: impl fmt::Display,
+        unexpected: de::Unexpected<'_>,
+    ) -> Result<Cow<'de, str>, E> {
+        if self.scalars {
+            Ok(Cow::Owned(text.to_string()))
+        } else {
+            Err(E::invalid_type(unexpected, &self))
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for TextVisitor {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.scalars {
+            "a string or a number"
+        } else {
+            "a string"
+        })
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        self.scalar(v, de::Unexpected::Unsigned(v))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        self.scalar(v, de::Unexpected::Signed(v))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        self.scalar(v, de::Unexpected::Float(v))
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        self.scalar(v, de::Unexpected::Bool(v))
     }
 }
 

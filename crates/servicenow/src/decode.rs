@@ -17,7 +17,7 @@ use fields::{
     ENVELOPE_SHAPE, data_string, instance_name, org_id, required, required_string, sys_id,
     sys_mod_count, table_api_shape, updated_time,
 };
-pub(crate) use fields::{error, json_kind, parse_time};
+pub(crate) use fields::{error, json_kind, parse_time, wrong_type};
 
 /// The envelope `type` this crate syncs.
 pub const EVENT_TYPE: &str = "datadog_x_incident";
@@ -133,13 +133,10 @@ fn decode_object(envelope: &Map<String, Value>) -> Result<Vec<Decoded>, DecodeEr
             })]);
         }
         Some(other) => {
-            return Err(error(
+            return Err(wrong_type(
                 "type",
-                Kind::WRONG_TYPE,
-                format!(
-                    "`type` must be the string \"{EVENT_TYPE}\", found {}",
-                    json_kind(other)
-                ),
+                &format!("`type` must be the string \"{EVENT_TYPE}\""),
+                other,
             ));
         }
     }
@@ -159,13 +156,10 @@ fn decode_object(envelope: &Map<String, Value>) -> Result<Vec<Decoded>, DecodeEr
     let data = match required(envelope, "data")? {
         Value::Object(data) => data,
         other => {
-            return Err(error(
+            return Err(wrong_type(
                 "data",
-                Kind::WRONG_TYPE,
-                format!(
-                    "`data` must be an object holding the changed fields, found {}",
-                    json_kind(other)
-                ),
+                "`data` must be an object holding the changed fields",
+                other,
             ));
         }
     };

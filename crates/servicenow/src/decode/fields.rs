@@ -22,6 +22,15 @@ pub(crate) fn error(
     DecodeError::new(INTEGRATION, kind, path, message)
 }
 
+/// A `wrong_type` error at `path`: `expected` (what the value must be), then what was found.
+pub(crate) fn wrong_type(path: impl Into<String>, expected: &str, found: &Value) -> DecodeError {
+    error(
+        path,
+        Kind::WRONG_TYPE,
+        format!("{expected}, found {}", json_kind(found)),
+    )
+}
+
 /// A JSON value's kind, for `wrong_type` messages.
 pub(crate) fn json_kind(value: &Value) -> &'static str {
     match value {
@@ -56,11 +65,7 @@ pub(super) fn required_string<'a>(
 ) -> Result<&'a str, DecodeError> {
     match required(envelope, key)? {
         Value::String(s) => Ok(s),
-        other => Err(error(
-            key,
-            Kind::WRONG_TYPE,
-            format!("`{key}` must be a string, found {}", json_kind(other)),
-        )),
+        other => Err(wrong_type(key, &format!("`{key}` must be a string"), other)),
     }
 }
 
@@ -70,13 +75,10 @@ pub(super) fn org_id(value: &Value) -> Result<OrgId, DecodeError> {
         Value::Number(n) => n.as_u64(),
         Value::String(s) => s.trim().parse::<u64>().ok(),
         other => {
-            return Err(error(
+            return Err(wrong_type(
                 "orgId",
-                Kind::WRONG_TYPE,
-                format!(
-                    "`orgId` must be an unsigned integer (the Case Management organisation id), found {}",
-                    json_kind(other)
-                ),
+                "`orgId` must be an unsigned integer (the Case Management organisation id)",
+                other,
             ));
         }
     };
@@ -92,13 +94,10 @@ pub(super) fn org_id(value: &Value) -> Result<OrgId, DecodeError> {
 /// `sysId`: 32 hexadecimal characters, returned in lower case (ServiceNow's form).
 pub(super) fn sys_id(value: &Value) -> Result<String, DecodeError> {
     let Value::String(s) = value else {
-        return Err(error(
+        return Err(wrong_type(
             "sysId",
-            Kind::WRONG_TYPE,
-            format!(
-                "`sysId` must be a string of 32 hexadecimal characters, found {}",
-                json_kind(value)
-            ),
+            "`sysId` must be a string of 32 hexadecimal characters",
+            value,
         ));
     };
     let s = s.trim();
@@ -115,13 +114,10 @@ pub(super) fn sys_id(value: &Value) -> Result<String, DecodeError> {
 /// `instanceName`: the ServiceNow instance (`company` of `company.service-now.com`).
 pub(super) fn instance_name(value: &Value) -> Result<String, DecodeError> {
     let Value::String(s) = value else {
-        return Err(error(
+        return Err(wrong_type(
             "instanceName",
-            Kind::WRONG_TYPE,
-            format!(
-                "`instanceName` must be a string such as \"company\", found {}",
-                json_kind(value)
-            ),
+            "`instanceName` must be a string such as \"company\"",
+            value,
         ));
     };
     let s = s.trim();
@@ -137,13 +133,10 @@ pub(super) fn instance_name(value: &Value) -> Result<String, DecodeError> {
 
 pub(super) fn updated_time(value: &Value) -> Result<DateTime<Utc>, DecodeError> {
     let Value::String(s) = value else {
-        return Err(error(
+        return Err(wrong_type(
             "updatedTime",
-            Kind::WRONG_TYPE,
-            format!(
-                "`updatedTime` must be an RFC 3339 string, found {}",
-                json_kind(value)
-            ),
+            "`updatedTime` must be an RFC 3339 string",
+            value,
         ));
     };
     parse_time(s).ok_or_else(|| {
@@ -184,10 +177,10 @@ pub(super) fn data_string<'a>(
                 ),
             ))
         }
-        Some(other) => Err(error(
+        Some(other) => Err(wrong_type(
             format!("data.{key}"),
-            Kind::WRONG_TYPE,
-            format!("`data.{key}` must be a string, found {}", json_kind(other)),
+            &format!("`data.{key}` must be a string"),
+            other,
         )),
     }
 }
@@ -216,13 +209,7 @@ pub(super) fn sys_mod_count(data: &Map<String, Value>) -> Result<Option<u64>, De
                 Kind::WRONG_TYPE, "`data.sysModCount` is a Table-API {display_value, value} pair; the envelope carries plain strings (send the `value`)",
             ))
         }
-        Some(other) => Err(error(
-            PATH,
-            Kind::WRONG_TYPE, format!(
-                "`data.sysModCount` must be a string of digits or an integer, found {}",
-                json_kind(other)
-            ),
-        )),
+        Some(other) => Err(wrong_type(PATH, "`data.sysModCount` must be a string of digits or an integer", other)),
     }
 }
 
@@ -294,90 +281,56 @@ mod tests {
     use super::super::tests::{SYS_ID, decode, envelope};
     use serde_json::{Value, json};
 
+    /// The empty-diff envelope with `key` set to `value`.
+    fn envelope_with(key: &str, value: Value) -> Value {
+        let mut v = envelope(json!({}));
+        v[key] = value;
+        v
+    }
+
+    /// The empty-diff envelope without `key`.
+    fn envelope_without(key: &str) -> Value {
+        let mut v = envelope(json!({}));
+        v.as_object_mut().unwrap().remove(key);
+        v
+    }
+
     #[test]
     fn malformed_envelopes_name_path_and_kind() {
         let cases: Vec<(Value, &str, &str)> = vec![
             (json!([1, 2]), "$", "wrong_type"),
             (json!({"orgId": 1}), "type", "missing_field"),
             (json!({"type": 7, "orgId": 1}), "type", "wrong_type"),
+            (envelope_without("orgId"), "orgId", "missing_field"),
+            (envelope_with("orgId", json!(1.5)), "orgId", "invalid_value"),
+            (envelope_with("orgId", json!(true)), "orgId", "wrong_type"),
             (
-                {
-                    let mut v = envelope(json!({}));
-                    v.as_object_mut().unwrap().remove("orgId");
-                    v
-                },
-                "orgId",
-                "missing_field",
-            ),
-            (
-                {
-                    let mut v = envelope(json!({}));
-                    v["orgId"] = json!(1.5);
-                    v
-                },
-                "orgId",
-                "invalid_value",
-            ),
-            (
-                {
-                    let mut v = envelope(json!({}));
-                    v["orgId"] = json!(true);
-                    v
-                },
-                "orgId",
-                "wrong_type",
-            ),
-            (
-                {
-                    let mut v = envelope(json!({}));
-                    v["sysId"] = json!("abc");
-                    v
-                },
+                envelope_with("sysId", json!("abc")),
                 "sysId",
                 "invalid_value",
             ),
             (
-                {
-                    let mut v = envelope(json!({}));
-                    v["instanceName"] = json!(" ");
-                    v
-                },
+                envelope_with("instanceName", json!(" ")),
                 "instanceName",
                 "invalid_value",
             ),
             (
-                {
-                    let mut v = envelope(json!({}));
-                    v["updatedTime"] = json!("15/01/2024");
-                    v
-                },
+                envelope_with("updatedTime", json!("15/01/2024")),
                 "updatedTime",
                 "invalid_value",
             ),
             (
-                {
-                    let mut v = envelope(json!({}));
-                    v["updatedBy"] = json!("");
-                    v
-                },
+                envelope_with("updatedBy", json!("")),
                 "updatedBy",
                 "missing_field",
             ),
             (
-                {
-                    let mut v = envelope(json!({}));
-                    v["updatedBy"] = json!(3);
-                    v
-                },
+                envelope_with("updatedBy", json!(3)),
                 "updatedBy",
                 "wrong_type",
             ),
             (
-                {
-                    let mut v = envelope(json!({}));
-                    v["data"] = json!("state=7");
-                    v
-                },
+                envelope_with("data", json!("state=7")),
                 "data",
                 "wrong_type",
             ),
