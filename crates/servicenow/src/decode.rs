@@ -315,26 +315,30 @@ mod tests {
         decode_bytes(&serde_json::to_vec(v).unwrap())
     }
 
+    /// What `v` decodes to: its changelogs and the reasons of what it skipped.
+    fn outcomes(v: &Value) -> (Vec<Changelog>, Vec<FilteredReason>) {
+        let mut changelogs = Vec::new();
+        let mut skipped = Vec::new();
+        for d in decode(v).unwrap() {
+            match d {
+                Decoded::Changelog(c) => changelogs.push(c),
+                Decoded::Skipped(s) => skipped.push(s.reason),
+            }
+        }
+        (changelogs, skipped)
+    }
+
     fn changelogs(v: &Value) -> Vec<Changelog> {
-        decode(v)
-            .unwrap()
-            .into_iter()
-            .map(|d| match d {
-                Decoded::Changelog(c) => c,
-                Decoded::Skipped(s) => panic!("skipped: {s:?}"),
-            })
-            .collect()
+        let (changelogs, skipped) = outcomes(v);
+        assert!(skipped.is_empty(), "skipped: {skipped:?}");
+        changelogs
     }
 
     fn skipped(v: &Value) -> Vec<FilteredReason> {
-        decode(v)
-            .unwrap()
-            .into_iter()
-            .map(|d| match d {
-                Decoded::Skipped(s) => s.reason,
-                Decoded::Changelog(c) => panic!("not skipped: {}", c.event_id),
-            })
-            .collect()
+        let (changelogs, skipped) = outcomes(v);
+        let ids: Vec<&str> = changelogs.iter().map(|c| c.event_id.as_str()).collect();
+        assert!(ids.is_empty(), "not skipped: {ids:?}");
+        skipped
     }
 
     #[test]

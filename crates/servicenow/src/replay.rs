@@ -136,9 +136,12 @@ fn required_value<'a>(
     })
 }
 
+/// (envelope key, record key) pairs: where each envelope field is read from.
+type Renames = Vec<(&'static str, &'static str)>;
+
 fn from_record(path: &str, record: &Map<String, Value>) -> Result<Map<String, Value>, DecodeError> {
     // (envelope key, record key) of the envelope's own fields, then of its `data` fields.
-    let (envelope_keys, data_keys): ([(&str, &str); 3], Vec<(&str, &str)>) =
+    let (envelope_keys, data_keys): (Renames, Renames) =
         if record.contains_key("element") && record.contains_key("element_id") {
             let field = match required_value(path, record, "element")? {
                 "comments" => "comment",
@@ -152,7 +155,7 @@ fn from_record(path: &str, record: &Map<String, Value>) -> Result<Map<String, Va
                 }
             };
             (
-                [
+                vec![
                     ("sysId", "element_id"),
                     ("updatedTime", "sys_created_on"),
                     ("updatedBy", "sys_created_by"),
@@ -161,7 +164,7 @@ fn from_record(path: &str, record: &Map<String, Value>) -> Result<Map<String, Va
             )
         } else {
             (
-                [
+                vec![
                     ("sysId", "sys_id"),
                     ("updatedTime", "sys_updated_on"),
                     ("updatedBy", "sys_updated_by"),

@@ -91,44 +91,52 @@ pub(super) fn org_id(value: &Value) -> Result<OrgId, DecodeError> {
     })
 }
 
-/// `sysId`: 32 hexadecimal characters, returned in lower case (ServiceNow's form).
-pub(super) fn sys_id(value: &Value) -> Result<String, DecodeError> {
+/// `value` trimmed, when it is a string (else `wrong_type`: it `must be {expected}`) that
+/// passes `valid` (else `invalid_value` with `invalid` as the message).
+fn checked_string<'a>(
+    key: &str,
+    value: &'a Value,
+    expected: &str,
+    valid: impl FnOnce(&str) -> bool,
+    invalid: &str,
+) -> Result<&'a str, DecodeError> {
     let Value::String(s) = value else {
         return Err(wrong_type(
-            "sysId",
-            "`sysId` must be a string of 32 hexadecimal characters",
+            key,
+            &format!("`{key}` must be {expected}"),
             value,
         ));
     };
     let s = s.trim();
-    if s.len() != 32 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(error(
-            "sysId",
-            Kind::INVALID_VALUE,
-            "`sysId` must be a ServiceNow sys_id, 32 hexadecimal characters",
-        ));
+    if valid(s) {
+        Ok(s)
+    } else {
+        Err(error(key, Kind::INVALID_VALUE, invalid))
     }
-    Ok(s.to_ascii_lowercase())
+}
+
+/// `sysId`: 32 hexadecimal characters, returned in lower case (ServiceNow's form).
+pub(super) fn sys_id(value: &Value) -> Result<String, DecodeError> {
+    checked_string(
+        "sysId",
+        value,
+        "a string of 32 hexadecimal characters",
+        |s| s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit()),
+        "`sysId` must be a ServiceNow sys_id, 32 hexadecimal characters",
+    )
+    .map(str::to_ascii_lowercase)
 }
 
 /// `instanceName`: the ServiceNow instance (`company` of `company.service-now.com`).
 pub(super) fn instance_name(value: &Value) -> Result<String, DecodeError> {
-    let Value::String(s) = value else {
-        return Err(wrong_type(
-            "instanceName",
-            "`instanceName` must be a string such as \"company\"",
-            value,
-        ));
-    };
-    let s = s.trim();
-    if s.is_empty() || s.len() > 255 || s.chars().any(char::is_control) {
-        return Err(error(
-            "instanceName",
-            Kind::INVALID_VALUE,
-            "`instanceName` must be a non-empty ServiceNow instance name such as \"company\" (at most 255 bytes, no control characters)",
-        ));
-    }
-    Ok(s.to_owned())
+    checked_string(
+        "instanceName",
+        value,
+        "a string such as \"company\"",
+        |s| !s.is_empty() && s.len() <= 255 && !s.chars().any(char::is_control),
+        "`instanceName` must be a non-empty ServiceNow instance name such as \"company\" (at most 255 bytes, no control characters)",
+    )
+    .map(str::to_owned)
 }
 
 pub(super) fn updated_time(value: &Value) -> Result<DateTime<Utc>, DecodeError> {
@@ -281,17 +289,14 @@ mod tests {
     use super::super::tests::{SYS_ID, decode, envelope};
     use serde_json::{Value, json};
 
-    /// The empty-diff envelope with `key` set to `value`.
-    fn envelope_with(key: &str, value: Value) -> Value {
+    /// The empty-diff envelope with `key` set to `value`, or removed when `None`.
+    fn envelope_with(key: &str, value: Option<Value>) -> Value {
         let mut v = envelope(json!({}));
-        v[key] = value;
-        v
-    }
-
-    /// The empty-diff envelope without `key`.
-    fn envelope_without(key: &str) -> Value {
-        let mut v = envelope(json!({}));
-        v.as_object_mut().unwrap().remove(key);
+        let object = v.as_object_mut().unwrap();
+        match value {
+            Some(value) => object.insert(key.to_owned(), value),
+            None => object.remove(key),
+        };
         v
     }
 
@@ -301,36 +306,44 @@ mod tests {
             (json!([1, 2]), "$", "wrong_type"),
             (json!({"orgId": 1}), "type", "missing_field"),
             (json!({"type": 7, "orgId": 1}), "type", "wrong_type"),
-            (envelope_without("orgId"), "orgId", "missing_field"),
-            (envelope_with("orgId", json!(1.5)), "orgId", "invalid_value"),
-            (envelope_with("orgId", json!(true)), "orgId", "wrong_type"),
+            (envelope_with("orgId", None), "orgId", "missing_field"),
             (
-                envelope_with("sysId", json!("abc")),
+                envelope_with("orgId", Some(json!(1.5))),
+                "orgId",
+                "invalid_value",
+            ),
+            (
+                envelope_with("orgId", Some(json!(true))),
+                "orgId",
+                "wrong_type",
+            ),
+            (
+                envelope_with("sysId", Some(json!("abc"))),
                 "sysId",
                 "invalid_value",
             ),
             (
-                envelope_with("instanceName", json!(" ")),
+                envelope_with("instanceName", Some(json!(" "))),
                 "instanceName",
                 "invalid_value",
             ),
             (
-                envelope_with("updatedTime", json!("15/01/2024")),
+                envelope_with("updatedTime", Some(json!("15/01/2024"))),
                 "updatedTime",
                 "invalid_value",
             ),
             (
-                envelope_with("updatedBy", json!("")),
+                envelope_with("updatedBy", Some(json!(""))),
                 "updatedBy",
                 "missing_field",
             ),
             (
-                envelope_with("updatedBy", json!(3)),
+                envelope_with("updatedBy", Some(json!(3))),
                 "updatedBy",
                 "wrong_type",
             ),
             (
-                envelope_with("data", json!("state=7")),
+                envelope_with("data", Some(json!("state=7"))),
                 "data",
                 "wrong_type",
             ),
