@@ -2,7 +2,9 @@
 //!
 //! Every struct tolerates unknown fields (Jira sends hundreds) and treats every field it can
 //! do without as optional (`null` and absent are the same). Strings borrow from the payload
-//! where JSON allows it (no escapes), so decoding a large issue copies little.
+//! where JSON allows it (no escapes), so decoding a large issue copies little: each struct
+//! says so once, `bound(deserialize = "'de: 'a")`, and a missing `Option` field is `None`
+//! without a per-field `default`.
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
@@ -141,132 +143,103 @@ impl<'de> Deserialize<'de> for EpochMillis {
 /// The Kafka record value: `{"orgId", "jiraAccountId", "receivedAt", "webhook"}`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[serde(bound(deserialize = "'de: 'a"))]
 pub(crate) struct Envelope<'a> {
     pub org_id: u64,
-    #[serde(borrow)]
     pub jira_account_id: JStr<'a>,
-    #[serde(borrow)]
     pub received_at: JStr<'a>,
-    #[serde(borrow)]
     pub webhook: Webhook<'a>,
 }
 
 /// A Jira webhook body (the parts read here).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[serde(bound(deserialize = "'de: 'a"))]
 pub(crate) struct Webhook<'a> {
-    #[serde(default)]
     pub timestamp: Option<EpochMillis>,
-    #[serde(default, borrow)]
     pub webhook_event: Option<JStr<'a>>,
-    #[serde(default, borrow, rename = "issue_event_type_name")]
+    #[serde(rename = "issue_event_type_name")]
     pub issue_event_type_name: Option<JStr<'a>>,
-    #[serde(default, borrow)]
     pub user: Option<User<'a>>,
-    #[serde(default, borrow)]
     pub issue: Option<Issue<'a>>,
-    #[serde(default, borrow)]
     pub changelog: Option<ChangelogBody<'a>>,
-    #[serde(default, borrow)]
     pub comment: Option<CommentBody<'a>>,
 }
 
 /// A Jira user: Cloud has `accountId`, Server / legacy Cloud `name` and `key`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[serde(bound(deserialize = "'de: 'a"))]
 pub(crate) struct User<'a> {
-    #[serde(default, borrow)]
     pub account_id: Option<JStr<'a>>,
-    #[serde(default, borrow)]
     pub name: Option<JStr<'a>>,
-    #[serde(default, borrow)]
     pub key: Option<JStr<'a>>,
-    #[serde(default, borrow)]
     pub display_name: Option<JStr<'a>>,
 }
 
 /// The issue object (absent on some comment events).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[serde(bound(deserialize = "'de: 'a"))]
 pub(crate) struct Issue<'a> {
-    #[serde(default, borrow)]
     pub id: Option<Scalar<'a>>,
-    #[serde(default, borrow)]
     pub key: Option<JStr<'a>>,
-    #[serde(default, borrow)]
     pub fields: Option<IssueFields<'a>>,
 }
 
 /// The issue fields read here.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[serde(bound(deserialize = "'de: 'a"))]
 pub(crate) struct IssueFields<'a> {
-    #[serde(default, borrow)]
     pub project: Option<IdRef<'a>>,
-    #[serde(default, borrow)]
     pub issuetype: Option<IdRef<'a>>,
-    #[serde(default, borrow)]
     pub updated: Option<JStr<'a>>,
 }
 
 /// Any object referenced by id (`project`, `issuetype`).
 #[derive(Debug, Deserialize)]
+#[serde(bound(deserialize = "'de: 'a"))]
 pub(crate) struct IdRef<'a> {
-    #[serde(default, borrow)]
     pub id: Option<Scalar<'a>>,
 }
 
 /// `changelog`: an id and the changed items.
 #[derive(Debug, Deserialize)]
+#[serde(bound(deserialize = "'de: 'a"))]
 pub(crate) struct ChangelogBody<'a> {
-    #[serde(default, borrow)]
     pub id: Option<Scalar<'a>>,
-    #[serde(default, borrow)]
     pub items: Option<Vec<Item<'a>>>,
 }
 
 /// One changed field.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[serde(bound(deserialize = "'de: 'a"))]
 pub(crate) struct Item<'a> {
-    #[serde(default, borrow)]
     pub field: Option<JStr<'a>>,
-    #[serde(default, borrow)]
     pub fieldtype: Option<JStr<'a>>,
-    #[serde(default, borrow)]
     pub field_id: Option<JStr<'a>>,
-    #[serde(default, borrow)]
     pub from: Option<Scalar<'a>>,
-    #[serde(default, borrow)]
     pub from_string: Option<JStr<'a>>,
-    #[serde(default, borrow)]
     pub to: Option<Scalar<'a>>,
-    #[serde(default, borrow)]
     pub to_string: Option<JStr<'a>>,
-    #[serde(default, borrow)]
     pub tmp_from_account_id: Option<Scalar<'a>>,
-    #[serde(default, borrow)]
     pub tmp_to_account_id: Option<Scalar<'a>>,
 }
 
 /// A comment.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[serde(bound(deserialize = "'de: 'a"))]
 pub(crate) struct CommentBody<'a> {
-    #[serde(default, borrow)]
     pub id: Option<Scalar<'a>>,
-    #[serde(default, borrow, rename = "self")]
+    #[serde(rename = "self")]
     pub self_url: Option<JStr<'a>>,
-    #[serde(default, borrow)]
     pub author: Option<User<'a>>,
-    #[serde(default, borrow)]
     pub body: Option<JStr<'a>>,
-    #[serde(default, borrow)]
     pub created: Option<JStr<'a>>,
-    #[serde(default, borrow)]
     pub updated: Option<JStr<'a>>,
-    #[serde(default)]
     pub jsd_public: Option<bool>,
-    #[serde(default)]
     pub visibility: Option<de::IgnoredAny>,
 }

@@ -302,51 +302,26 @@ mod tests {
 
     #[test]
     fn malformed_envelopes_name_path_and_kind() {
-        let cases: Vec<(Value, &str, &str)> = vec![
+        // (envelope field, its value or None for absent, kind): the error's path is the field.
+        let field_cases: [(&str, Option<Value>, &str); 9] = [
+            ("orgId", None, "missing_field"),
+            ("orgId", Some(json!(1.5)), "invalid_value"),
+            ("orgId", Some(json!(true)), "wrong_type"),
+            ("sysId", Some(json!("abc")), "invalid_value"),
+            ("instanceName", Some(json!(" ")), "invalid_value"),
+            ("updatedTime", Some(json!("15/01/2024")), "invalid_value"),
+            ("updatedBy", Some(json!("")), "missing_field"),
+            ("updatedBy", Some(json!(3)), "wrong_type"),
+            ("data", Some(json!("state=7")), "wrong_type"),
+        ];
+        let mut cases: Vec<(Value, &str, &str)> = field_cases
+            .into_iter()
+            .map(|(key, value, kind)| (envelope_with(key, value), key, kind))
+            .collect();
+        cases.extend([
             (json!([1, 2]), "$", "wrong_type"),
             (json!({"orgId": 1}), "type", "missing_field"),
             (json!({"type": 7, "orgId": 1}), "type", "wrong_type"),
-            (envelope_with("orgId", None), "orgId", "missing_field"),
-            (
-                envelope_with("orgId", Some(json!(1.5))),
-                "orgId",
-                "invalid_value",
-            ),
-            (
-                envelope_with("orgId", Some(json!(true))),
-                "orgId",
-                "wrong_type",
-            ),
-            (
-                envelope_with("sysId", Some(json!("abc"))),
-                "sysId",
-                "invalid_value",
-            ),
-            (
-                envelope_with("instanceName", Some(json!(" "))),
-                "instanceName",
-                "invalid_value",
-            ),
-            (
-                envelope_with("updatedTime", Some(json!("15/01/2024"))),
-                "updatedTime",
-                "invalid_value",
-            ),
-            (
-                envelope_with("updatedBy", Some(json!(""))),
-                "updatedBy",
-                "missing_field",
-            ),
-            (
-                envelope_with("updatedBy", Some(json!(3))),
-                "updatedBy",
-                "wrong_type",
-            ),
-            (
-                envelope_with("data", Some(json!("state=7"))),
-                "data",
-                "wrong_type",
-            ),
             (envelope(json!({"state": 7})), "data.state", "wrong_type"),
             (
                 envelope(json!({"state": {"display_value": "Closed", "value": "7"}})),
@@ -378,7 +353,7 @@ mod tests {
                 "$",
                 "not_servicenow",
             ),
-        ];
+        ]);
         for (v, path, kind) in cases {
             let e = decode(&v).expect_err(&v.to_string());
             assert_eq!((e.path.as_str(), e.kind()), (path, kind), "{v}: {e}");
