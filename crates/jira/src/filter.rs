@@ -34,14 +34,20 @@ pub struct JiraConfig {
     pub sync_marker: String,
 }
 
+/// How long [`JiraConfig::default`] caches an organisation's metadata.
+const DEFAULT_METADATA_TTL: Duration = Duration::from_secs(300);
+
+/// How many organisations' metadata [`JiraConfig::default`] caches at most.
+const DEFAULT_METADATA_CAPACITY: usize = 10_000;
+
 impl Default for JiraConfig {
+    /// The `[jira]` section's defaults ([`crate::JiraSection`]), with the default cache.
     fn default() -> Self {
-        Self {
-            metadata_ttl: Duration::from_secs(300),
-            metadata_capacity: 10_000,
-            integration_users: Vec::new(),
-            sync_marker: DEFAULT_SYNC_MARKER.to_owned(),
-        }
+        Self::from_section(
+            &crate::JiraSection::default(),
+            DEFAULT_METADATA_TTL,
+            DEFAULT_METADATA_CAPACITY,
+        )
     }
 }
 

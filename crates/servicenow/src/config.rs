@@ -38,16 +38,12 @@ mod tests {
     use thirdparty_core::config::ConfigSection;
 
     #[test]
-    fn the_section_defaults_are_the_filterer_defaults() {
+    fn the_filterer_defaults_are_the_documented_ones() {
         let d = ServiceNowConfig::default();
-        assert_eq!(
-            ServiceNowConfig::from_section(
-                &ServiceNowSection::default(),
-                d.instance_ttl,
-                d.instance_capacity
-            ),
-            d
-        );
+        assert_eq!(d.instance_ttl, Duration::from_secs(300));
+        assert_eq!(d.instance_capacity, 10_000);
+        assert_eq!(d.integration_user, "datadog");
+        assert_eq!(d.sync_marker, "[Synced from Datadog Case Management]");
     }
 
     #[test]

@@ -30,14 +30,21 @@ pub struct ServiceNowConfig {
     pub sync_marker: String,
 }
 
+/// How long [`ServiceNowConfig::default`] keeps an organisation's instances.
+const DEFAULT_INSTANCE_TTL: Duration = Duration::from_secs(300);
+
+/// How many organisations [`ServiceNowConfig::default`] caches at most.
+const DEFAULT_INSTANCE_CAPACITY: usize = 10_000;
+
 impl Default for ServiceNowConfig {
+    /// The `[servicenow]` section's defaults ([`crate::ServiceNowSection`]), with the default
+    /// cache.
     fn default() -> Self {
-        Self {
-            instance_ttl: Duration::from_secs(300),
-            instance_capacity: 10_000,
-            integration_user: "datadog".to_owned(),
-            sync_marker: "[Synced from Datadog Case Management]".to_owned(),
-        }
+        Self::from_section(
+            &crate::ServiceNowSection::default(),
+            DEFAULT_INSTANCE_TTL,
+            DEFAULT_INSTANCE_CAPACITY,
+        )
     }
 }
 
