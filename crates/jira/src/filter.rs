@@ -114,9 +114,8 @@ impl JiraFilterer {
     /// (`list_integration_orgs`), so the first events are not slowed by cache misses. Call
     /// it before reporting ready. Returns the number of organisations loaded.
     pub async fn warm(&self) -> Result<usize, SyncError> {
-        let orgs = self.metadata.warm().await?;
-        debug!(orgs, "jira metadata cache warmed");
-        Ok(orgs)
+        // The shell logs the count (`metadata caches warmed`).
+        Ok(self.metadata.warm().await?)
     }
 
     /// Hit, miss and load-error counts of the metadata cache.

@@ -11,7 +11,6 @@ use thirdparty_core::{
     FieldStamp, FilterVerdict, FilteredReason, Filterer, MetadataCache, PreFiltered,
     ProjectSettings, SyncError, check_project_settings,
 };
-use tracing::debug;
 
 /// Configuration of the ServiceNow filterer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -102,9 +101,8 @@ impl ServiceNowFilterer {
     /// organisations loaded. A failure is a [`SyncError::CaseApi`]; retrying may help when it
     /// [`SyncError::is_retryable`], and the cache fills lazily anyway.
     pub async fn warm(&self) -> Result<usize, SyncError> {
-        let orgs = self.metadata.warm().await?;
-        debug!(orgs, "servicenow instance cache warmed");
-        Ok(orgs)
+        // The shell logs the count (`metadata caches warmed`).
+        Ok(self.metadata.warm().await?)
     }
 
     /// Hit, miss and load-error counts of the instance cache.
