@@ -34,19 +34,14 @@ pub struct JiraConfig {
     pub sync_marker: String,
 }
 
-/// How long [`JiraConfig::default`] caches an organisation's metadata.
-const DEFAULT_METADATA_TTL: Duration = Duration::from_secs(300);
-
-/// How many organisations' metadata [`JiraConfig::default`] caches at most.
-const DEFAULT_METADATA_CAPACITY: usize = 10_000;
-
 impl Default for JiraConfig {
-    /// The `[jira]` section's defaults ([`crate::JiraSection`]), with the default cache.
+    /// The `[jira]` section's defaults ([`crate::JiraSection`]); metadata cached 300 s, for
+    /// at most 10 000 organisations.
     fn default() -> Self {
         Self::from_section(
             &crate::JiraSection::default(),
-            DEFAULT_METADATA_TTL,
-            DEFAULT_METADATA_CAPACITY,
+            Duration::from_secs(300),
+            10_000,
         )
     }
 }

@@ -39,11 +39,15 @@ mod tests {
 
     #[test]
     fn the_filterer_defaults_are_the_documented_ones() {
-        let d = ServiceNowConfig::default();
-        assert_eq!(d.instance_ttl, Duration::from_secs(300));
-        assert_eq!(d.instance_capacity, 10_000);
-        assert_eq!(d.integration_user, "datadog");
-        assert_eq!(d.sync_marker, "[Synced from Datadog Case Management]");
+        assert_eq!(
+            ServiceNowConfig::default(),
+            ServiceNowConfig {
+                instance_ttl: Duration::from_secs(300),
+                instance_capacity: 10_000,
+                integration_user: "datadog".into(),
+                sync_marker: "[Synced from Datadog Case Management]".into(),
+            }
+        );
     }
 
     #[test]

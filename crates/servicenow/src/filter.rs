@@ -29,21 +29,12 @@ pub struct ServiceNowConfig {
     pub sync_marker: String,
 }
 
-/// How long [`ServiceNowConfig::default`] keeps an organisation's instances.
-const DEFAULT_INSTANCE_TTL: Duration = Duration::from_secs(300);
-
-/// How many organisations [`ServiceNowConfig::default`] caches at most.
-const DEFAULT_INSTANCE_CAPACITY: usize = 10_000;
-
 impl Default for ServiceNowConfig {
-    /// The `[servicenow]` section's defaults ([`crate::ServiceNowSection`]), with the default
-    /// cache.
+    /// The `[servicenow]` section's defaults ([`crate::ServiceNowSection`]); instances cached
+    /// 300 s, for at most 10 000 organisations.
     fn default() -> Self {
-        Self::from_section(
-            &crate::ServiceNowSection::default(),
-            DEFAULT_INSTANCE_TTL,
-            DEFAULT_INSTANCE_CAPACITY,
-        )
+        let section = crate::ServiceNowSection::default();
+        Self::from_section(&section, Duration::from_secs(300), 10_000)
     }
 }
 
