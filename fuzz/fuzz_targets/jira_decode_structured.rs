@@ -2,12 +2,12 @@
 //! comment, an `issue_commented` without an issue object) with arbitrary JSON put at the
 //! envelope's and the webhook's positions, so the fuzzer spends its time past the JSON syntax.
 //!
-//! Checks: those of [`case_reader_fuzz::check_decoder`], plus that no decode error repeats text
+//! Checks: those of [`case_reader_fuzz::check_decoder`] (run by
+//! [`case_reader_fuzz::check_structured_decoder`]), plus that no decode error repeats text
 //! from a comment body, a description or a title.
 #![no_main]
 
-use arbitrary::Unstructured;
-use case_reader_fuzz::{Slot, check_decoder, structured_document};
+use case_reader_fuzz::{Slot, check_structured_decoder};
 use libfuzzer_sys::fuzz_target;
 
 const SKELETONS: &[&str] = &[
@@ -209,9 +209,11 @@ const DICTIONARY: &[&str] = &[
 ];
 
 fuzz_target!(|data: &[u8]| {
-    let mut u = Unstructured::new(data);
-    let Ok(doc) = structured_document(&mut u, SKELETONS, SLOTS, DICTIONARY) else {
-        return;
-    };
-    check_decoder(&jira::JiraDecoder::new(), &doc.bytes, doc.secret);
+    check_structured_decoder(
+        &jira::JiraDecoder::new(),
+        data,
+        SKELETONS,
+        SLOTS,
+        DICTIONARY,
+    );
 });

@@ -51,6 +51,22 @@ pub fn check_decoder(decoder: &dyn Decoder, value: &[u8], secret: Option<&str>) 
     }
 }
 
+/// The body of a `*_structured` target: builds a [`structured_document`] from the fuzzer's
+/// `data` (skeletons, slots and dictionary as there) and runs [`check_decoder`] on it with
+/// the document's secret. Data too short to build a document is skipped.
+pub fn check_structured_decoder(
+    decoder: &dyn Decoder,
+    data: &[u8],
+    skeletons: &[&str],
+    slots: &[Slot],
+    dictionary: &[&str],
+) {
+    let mut u = Unstructured::new(data);
+    if let Ok(doc) = structured_document(&mut u, skeletons, slots, dictionary) {
+        check_decoder(decoder, &doc.bytes, doc.secret);
+    }
+}
+
 /// A position in a skeleton document where the structured targets put arbitrary values.
 #[derive(Clone, Copy, Debug)]
 pub struct Slot {

@@ -19,19 +19,44 @@ use std::time::{Duration, Instant, SystemTime};
 /// The cargo-fuzz release this project is tested with (installed with `--locked`).
 pub const CARGO_FUZZ_VERSION: &str = "0.13.2";
 
-/// Every fuzz target of `fuzz/`, in the order they run.
-pub const TARGETS: &[&str] = &[
-    "jira_decode",
-    "jira_decode_structured",
-    "jira_markup",
-    "servicenow_decode",
-    "servicenow_decode_structured",
-    "config_ini",
-];
+/// A fuzz target as `fuzz/Cargo.toml` declares it: a `[[bin]]` under `fuzz_targets/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Target {
+    name: String,
+    /// It needs the `config` feature of the fuzz project (the reader-app crate, which brings
+    /// the whole service shell); the others build without it.
+    needs_config: bool,
+}
 
-/// Targets that need the `config` feature of the fuzz project (the reader-app crate, which
-/// brings the whole service shell); the others build without it.
-const CONFIG_TARGETS: &[&str] = &["config_ini"];
+/// Every fuzz target of `fuzz/Cargo.toml`, in the order it lists them (the order they run).
+fn targets(root: &Path) -> Result<Vec<Target>> {
+    let manifest = root.join("fuzz").join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest)
+        .with_context(|| format!("cannot read {}", manifest.display()))?;
+    let doc: toml_edit::DocumentMut = text
+        .parse()
+        .with_context(|| format!("{} is not valid TOML", manifest.display()))?;
+    let bins = doc
+        .get("bin")
+        .and_then(toml_edit::Item::as_array_of_tables)
+        .with_context(|| format!("{} declares no [[bin]]", manifest.display()))?;
+    Ok(bins
+        .iter()
+        .filter(|bin| {
+            bin.get("path")
+                .and_then(toml_edit::Item::as_str)
+                .is_some_and(|path| path.starts_with("fuzz_targets/"))
+        })
+        .filter_map(|bin| {
+            let name = bin.get("name")?.as_str()?.to_owned();
+            let needs_config = bin
+                .get("required-features")
+                .and_then(toml_edit::Item::as_array)
+                .is_some_and(|features| features.iter().any(|f| f.as_str() == Some("config")));
+            Some(Target { name, needs_config })
+        })
+        .collect())
+}
 
 /// Arguments of `cargo xtask fuzz`.
 #[derive(clap::Args, Debug, Clone)]
@@ -75,7 +100,7 @@ struct RunStats {
 
 /// Runs `cargo xtask fuzz` from the workspace `root`.
 pub fn run(root: &Path, args: &FuzzArgs) -> Result<()> {
-    let targets = selected_targets(args)?;
+    let targets = selected_targets(args, targets(root)?)?;
     if args.jobs == 0 {
         bail!("--jobs must be at least 1");
     }
@@ -83,7 +108,8 @@ pub fn run(root: &Path, args: &FuzzArgs) -> Result<()> {
     let fuzz_dir = root.join("fuzz");
     let work = root.join("target").join("fuzz");
     let build_dir = work.join("build");
-    let with_config = targets.iter().any(|t| CONFIG_TARGETS.contains(t));
+    let with_config = targets.iter().any(|t| t.needs_config);
+    let targets: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
     let triple = host_triple(root)?;
 
     build_targets(root, &build_dir, &triple, &targets, with_config)?;
@@ -106,21 +132,21 @@ pub fn run(root: &Path, args: &FuzzArgs) -> Result<()> {
     Ok(())
 }
 
-fn selected_targets(args: &FuzzArgs) -> Result<Vec<&'static str>> {
+fn selected_targets(args: &FuzzArgs, all: Vec<Target>) -> Result<Vec<Target>> {
     if args.targets.is_empty() {
-        return Ok(TARGETS.to_vec());
+        return Ok(all);
     }
     args.targets
         .iter()
         .map(|name| {
-            TARGETS
-                .iter()
-                .copied()
-                .find(|t| t == name)
+            all.iter()
+                .find(|t| &t.name == name)
+                .cloned()
                 .with_context(|| {
+                    let names: Vec<&str> = all.iter().map(|t| t.name.as_str()).collect();
                     format!(
                         "unknown fuzz target `{name}`; the targets are: {}",
-                        TARGETS.join(", ")
+                        names.join(", ")
                     )
                 })
         })
@@ -496,7 +522,35 @@ mod tests {
             replay_only: false,
             libfuzzer_args: vec![],
         };
-        let err = selected_targets(&args).unwrap_err().to_string();
+        let all = targets(&root()).unwrap();
+        let err = selected_targets(&args, all).unwrap_err().to_string();
         assert!(err.contains("jira_decode") && err.contains("nope"), "{err}");
+    }
+
+    fn root() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    }
+
+    #[test]
+    fn the_targets_are_the_fuzz_binaries_of_the_manifest() {
+        let all = targets(&root()).unwrap();
+        let names: Vec<&str> = all.iter().map(|t| t.name.as_str()).collect();
+        assert!(names.len() >= 6, "{names:?}");
+        assert!(
+            !names.contains(&"seed-corpus"),
+            "a tool, not a target: {names:?}"
+        );
+        for t in &all {
+            let source = root()
+                .join("fuzz/fuzz_targets")
+                .join(format!("{}.rs", t.name));
+            assert!(source.is_file(), "{} has no {}", t.name, source.display());
+        }
+        assert!(
+            all.iter()
+                .all(|t| t.needs_config == (t.name == "config_ini")),
+            "only the config parser needs reader-app: {all:?}"
+        );
+        assert!(names.contains(&"config_ini"), "{names:?}");
     }
 }

@@ -11,10 +11,10 @@
 //!    after the edits).
 
 use anyhow::{Context, Result, bail};
-use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use toml_edit::{DocumentMut, Item, value};
+use xtask::{Member, members};
 
 /// `cargo xtask release` arguments.
 #[derive(clap::Args, Debug)]
@@ -37,70 +37,6 @@ pub const UNRELEASED: &str = "## [Unreleased]";
 /// The git tag of a crate's release: the baseline of later semver checks.
 pub fn tag(crate_name: &str, version: &semver::Version) -> String {
     format!("{crate_name}-v{version}")
-}
-
-/// A workspace member as the release needs it.
-#[derive(Debug, Clone)]
-pub struct Member {
-    /// Package name.
-    pub name: String,
-    /// Its version.
-    pub version: semver::Version,
-    /// Its `Cargo.toml`.
-    pub manifest: PathBuf,
-    /// `false` when `publish = false`.
-    pub publishable: bool,
-    /// The names of its `[features]`.
-    pub features: Vec<String>,
-}
-
-/// Every workspace member, from `cargo metadata --no-deps`.
-pub fn members(root: &Path) -> Result<Vec<Member>> {
-    let output = Command::new(crate::cargo())
-        .current_dir(root)
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--no-deps",
-            "--offline",
-        ])
-        .output()
-        .context("could not run cargo metadata")?;
-    if !output.status.success() {
-        bail!(
-            "cargo metadata failed in {}: {}",
-            root.display(),
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    let meta: Value = serde_json::from_slice(&output.stdout).context("cargo metadata output")?;
-    let packages = meta
-        .get("packages")
-        .and_then(Value::as_array)
-        .context("cargo metadata printed no packages")?;
-    packages
-        .iter()
-        .map(|p| {
-            let text = |key: &str| p.get(key).and_then(Value::as_str).unwrap_or("").to_owned();
-            let publishable = match p.get("publish") {
-                Some(Value::Array(registries)) => !registries.is_empty(),
-                _ => true,
-            };
-            Ok(Member {
-                name: text("name"),
-                version: semver::Version::parse(&text("version"))
-                    .with_context(|| format!("version of {}", text("name")))?,
-                manifest: PathBuf::from(text("manifest_path")),
-                publishable,
-                features: p
-                    .get("features")
-                    .and_then(Value::as_object)
-                    .map(|f| f.keys().cloned().collect())
-                    .unwrap_or_default(),
-            })
-        })
-        .collect()
 }
 
 /// Runs the release (see the module doc).
@@ -334,25 +270,29 @@ mod tests {
     /// A two-crate workspace: `core-lib` and `user` (depends on it through the workspace).
     fn scratch_workspace() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        write(
-            &root.join("Cargo.toml"),
-            "[workspace]\nresolver = \"3\"\nmembers = [\"crates/*\"]\n\n[workspace.dependencies]\ncore-lib = { path = \"crates/core-lib\", version = \"0.1.0\" }\n",
-        );
-        write(
-            &root.join("crates/core-lib/Cargo.toml"),
-            "[package]\nname = \"core-lib\"\nversion = \"0.1.0\"\nedition = \"2024\"\n",
-        );
-        write(&root.join("crates/core-lib/src/lib.rs"), "");
-        write(
-            &root.join("crates/core-lib/CHANGELOG.md"),
-            "# Changelog\n\n## [Unreleased]\n\n### Added\n- `thing`.\n\n## [0.1.0] - 2026-11-28\n\n### Added\n- First release.\n",
-        );
-        write(
-            &root.join("crates/user/Cargo.toml"),
-            "[package]\nname = \"user\"\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n\n[dependencies]\ncore-lib.workspace = true\n",
-        );
-        write(&root.join("crates/user/src/lib.rs"), "");
+        let files = [
+            (
+                "Cargo.toml",
+                "[workspace]\nresolver = \"3\"\nmembers = [\"crates/*\"]\n\n[workspace.dependencies]\ncore-lib = { path = \"crates/core-lib\", version = \"0.1.0\" }\n",
+            ),
+            (
+                "crates/core-lib/Cargo.toml",
+                "[package]\nname = \"core-lib\"\nversion = \"0.1.0\"\nedition = \"2024\"\n",
+            ),
+            ("crates/core-lib/src/lib.rs", ""),
+            (
+                "crates/core-lib/CHANGELOG.md",
+                "# Changelog\n\n## [Unreleased]\n\n### Added\n- `thing`.\n\n## [0.1.0] - 2026-11-28\n\n### Added\n- First release.\n",
+            ),
+            (
+                "crates/user/Cargo.toml",
+                "[package]\nname = \"user\"\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n\n[dependencies]\ncore-lib.workspace = true\n",
+            ),
+            ("crates/user/src/lib.rs", ""),
+        ];
+        for (path, text) in files {
+            write(&dir.path().join(path), text);
+        }
         dir
     }
 

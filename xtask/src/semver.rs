@@ -8,10 +8,11 @@
 //! whose directory is unchanged since its baseline is skipped, which keeps CI short; the
 //! pinned cargo-semver-checks is installed only when some crate needs checking.
 
-use crate::release::{Member, members, tag};
+use crate::release::tag;
 use anyhow::{Context, Result, bail};
 use std::path::Path;
 use std::process::Command;
+use xtask::{Member, members};
 
 /// The cargo-semver-checks release CI installs (`.ci/run`).
 pub const SEMVER_CHECKS_VERSION: &str = "0.51.0";

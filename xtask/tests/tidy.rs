@@ -3,10 +3,10 @@
 //! `cargo metadata` and the files git knows. Each failure names the offending crate or file
 //! and the rule it breaks.
 
-use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use xtask::Member;
 
 /// The longest `.rs` file the workspace accepts (tests included).
 const MAX_RS_LINES: usize = 800;
@@ -24,84 +24,9 @@ fn workspace_root() -> PathBuf {
         .map_or(manifest.clone(), Path::to_path_buf)
 }
 
-/// A workspace member as `cargo metadata` describes it.
-struct Member {
-    name: String,
-    manifest: PathBuf,
-    /// (dependency name, kind: "normal" | "dev" | "build")
-    deps: Vec<(String, String)>,
-    /// Source paths of the member's `custom-build` targets (build.rs).
-    build_scripts: Vec<PathBuf>,
-    /// Names of its `bin` targets.
-    bins: Vec<String>,
-}
-
+/// Every workspace member, read by the same parser `cargo xtask release` uses.
 fn members() -> Result<Vec<Member>, String> {
-    let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .current_dir(workspace_root())
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--no-deps",
-            "--offline",
-        ])
-        .output()
-        .map_err(|e| format!("could not run cargo metadata: {e}"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "cargo metadata failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        ));
-    }
-    let meta: Value = serde_json::from_slice(&output.stdout)
-        .map_err(|e| format!("cargo metadata printed invalid JSON: {e}"))?;
-    let packages = meta
-        .get("packages")
-        .and_then(Value::as_array)
-        .ok_or("cargo metadata has no packages array")?;
-    let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).unwrap_or("").to_owned();
-    Ok(packages
-        .iter()
-        .map(|p| {
-            let deps = p
-                .get("dependencies")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .map(|d| {
-                    let kind = d.get("kind").and_then(Value::as_str).unwrap_or("normal");
-                    (text(d, "name"), kind.to_owned())
-                })
-                .collect();
-            let targets: Vec<&Value> = p
-                .get("targets")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .collect();
-            let has_kind = |t: &Value, kind: &str| {
-                t.get("kind")
-                    .and_then(Value::as_array)
-                    .is_some_and(|ks| ks.iter().any(|k| k.as_str() == Some(kind)))
-            };
-            Member {
-                name: text(p, "name"),
-                manifest: PathBuf::from(text(p, "manifest_path")),
-                deps,
-                build_scripts: targets
-                    .iter()
-                    .filter(|t| has_kind(t, "custom-build"))
-                    .map(|t| PathBuf::from(text(t, "src_path")))
-                    .collect(),
-                bins: targets
-                    .iter()
-                    .filter(|t| has_kind(t, "bin"))
-                    .map(|t| text(t, "name"))
-                    .collect(),
-            }
-        })
-        .collect())
+    xtask::members(&workspace_root()).map_err(|e| format!("{e:#}"))
 }
 
 /// Flavors are discovered, not listed: every member with a `reader-<flavor>` binary is one,
@@ -173,7 +98,10 @@ fn integration_crates_depend_only_on_thirdparty_core() -> Result<(), String> {
 fn the_integration_rule_catches_a_forbidden_dependency() {
     let member = |name: &str, deps: &[(&str, &str)], bins: &[&str]| Member {
         name: name.to_owned(),
+        version: semver::Version::new(0, 1, 0),
         manifest: PathBuf::from(format!("{name}/Cargo.toml")),
+        publishable: false,
+        features: Vec::new(),
         deps: deps
             .iter()
             .map(|(d, k)| ((*d).to_owned(), (*k).to_owned()))
@@ -260,25 +188,16 @@ fn only_case_proto_compiles_protobuf() -> Result<(), String> {
 #[test]
 fn no_source_file_is_over_the_line_limit() -> Result<(), String> {
     let root = workspace_root();
-    let output = Command::new("git")
-        .current_dir(&root)
-        .args([
-            "ls-files",
-            "--cached",
-            "--others",
-            "--exclude-standard",
-            "*.rs",
-        ])
-        .output()
-        .map_err(|e| format!("could not run git ls-files: {e}"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "git ls-files failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        ));
-    }
+    let stdout = xtask::stdout_of(Command::new("git").current_dir(&root).args([
+        "ls-files",
+        "--cached",
+        "--others",
+        "--exclude-standard",
+        "*.rs",
+    ]))
+    .map_err(|e| format!("{e:#}"))?;
     let mut too_long = BTreeMap::new();
-    let listed = String::from_utf8_lossy(&output.stdout);
+    let listed = String::from_utf8_lossy(&stdout);
     for file in listed.lines() {
         let path = root.join(file);
         let Ok(text) = std::fs::read_to_string(&path) else {

@@ -38,12 +38,13 @@ mod tests {
     use thirdparty_core::config::ConfigSection;
 
     #[test]
-    fn the_section_defaults_are_the_filterer_defaults() {
+    fn the_filterer_defaults_are_the_documented_ones() {
         let d = JiraConfig::default();
         assert_eq!(
-            JiraConfig::from_section(&JiraSection::default(), d.metadata_ttl, d.metadata_capacity),
-            d
+            (d.metadata_ttl.as_secs(), d.metadata_capacity),
+            (300, 10_000)
         );
+        assert!(d.integration_users.is_empty() && d.sync_marker == DEFAULT_SYNC_MARKER);
     }
 
     #[test]

@@ -35,13 +35,14 @@ pub struct JiraConfig {
 }
 
 impl Default for JiraConfig {
+    /// The `[jira]` section's defaults ([`crate::JiraSection`]); metadata cached 300 s, for
+    /// at most 10 000 organisations.
     fn default() -> Self {
-        Self {
-            metadata_ttl: Duration::from_secs(300),
-            metadata_capacity: 10_000,
-            integration_users: Vec::new(),
-            sync_marker: DEFAULT_SYNC_MARKER.to_owned(),
-        }
+        Self::from_section(
+            &crate::JiraSection::default(),
+            Duration::from_secs(300),
+            10_000,
+        )
     }
 }
 
@@ -108,9 +109,8 @@ impl JiraFilterer {
     /// (`list_integration_orgs`), so the first events are not slowed by cache misses. Call
     /// it before reporting ready. Returns the number of organisations loaded.
     pub async fn warm(&self) -> Result<usize, SyncError> {
-        let orgs = self.metadata.warm().await?;
-        debug!(orgs, "jira metadata cache warmed");
-        Ok(orgs)
+        // The shell logs the count (`metadata caches warmed`).
+        Ok(self.metadata.warm().await?)
     }
 
     /// Hit, miss and load-error counts of the metadata cache.

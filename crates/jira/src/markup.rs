@@ -227,21 +227,17 @@ fn render_lines(text: &str, out: &mut String) {
         }
         first = false;
         let lead = line.trim_start();
-        if let Some(rest) = lead.strip_prefix("||") {
-            let cells = split_cells(rest.trim_end().trim_end_matches("||"), "||");
+        // `||` starts a header row, `|` a body row.
+        let row = lead
+            .strip_prefix("||")
+            .map(|rest| (rest, "||", true))
+            .or_else(|| lead.strip_prefix('|').map(|rest| (rest, "|", false)));
+        if let Some((rest, separator, header)) = row {
+            let cells = split_cells(rest.trim_end().trim_end_matches(separator), separator);
             push_row(&cells, out);
-            out.push('\n');
-            out.push('|');
-            for _ in &cells {
-                out.push_str(" --- |");
-            }
-            in_table = true;
-            continue;
-        }
-        if let Some(rest) = lead.strip_prefix('|') {
-            let cells = split_cells(rest.trim_end().trim_end_matches('|'), "|");
-            push_row(&cells, out);
-            if !in_table {
+            // Markdown needs the `---` line after a header, or before the first body row of a
+            // table without one.
+            if header || !in_table {
                 out.push('\n');
                 out.push('|');
                 for _ in &cells {

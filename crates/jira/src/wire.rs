@@ -2,7 +2,9 @@
 //!
 //! Every struct tolerates unknown fields (Jira sends hundreds) and treats every field it can
 //! do without as optional (`null` and absent are the same). Strings borrow from the payload
-//! where JSON allows it (no escapes), so decoding a large issue copies little.
+//! where JSON allows it (no escapes), so decoding a large issue copies little: each struct
+//! says so once, `bound(deserialize = "'de: 'a")`, and a missing `Option` field is `None`
+//! without a per-field `default`.
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
@@ -19,31 +21,9 @@ impl JStr<'_> {
     }
 }
 
-struct JStrVisitor;
-
-impl<'de> Visitor<'de> for JStrVisitor {
-    type Value = JStr<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a string")
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(JStr(Cow::Borrowed(v)))
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(JStr(Cow::Owned(v.to_owned())))
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok(JStr(Cow::Owned(v)))
-    }
-}
-
 impl<'de: 'a, 'a> Deserialize<'de> for JStr<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_str(JStrVisitor)
+        d.deserialize_str(TextVisitor { scalars: false }).map(JStr)
     }
 }
 
@@ -58,47 +38,69 @@ impl Scalar<'_> {
     }
 }
 
-struct ScalarVisitor;
-
-impl<'de> Visitor<'de> for ScalarVisitor {
-    type Value = Scalar<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a string or a number")
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Scalar(Cow::Borrowed(v)))
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Scalar(Cow::Owned(v.to_owned())))
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Scalar(Cow::Owned(v)))
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Scalar(Cow::Owned(v.to_string())))
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Scalar(Cow::Owned(v.to_string())))
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(Scalar(Cow::Owned(v.to_string())))
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(Scalar(Cow::Owned(v.to_string())))
+impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(TextVisitor { scalars: true }).map(Scalar)
     }
 }
 
-impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(ScalarVisitor)
+/// The text of a JSON string (borrowed when it has no escapes) or, when `scalars`, of a
+/// number or boolean too: the one reader behind [`JStr`] and [`Scalar`].
+struct TextVisitor {
+    scalars: bool,
+}
+
+impl TextVisitor {
+    fn scalar<'de, E: de::Error>(
+        self,
+        text: impl fmt::Display,
+        unexpected: de::Unexpected<'_>,
+    ) -> Result<Cow<'de, str>, E> {
+        if self.scalars {
+            Ok(Cow::Owned(text.to_string()))
+        } else {
+            Err(E::invalid_type(unexpected, &self))
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for TextVisitor {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.scalars {
+            "a string or a number"
+        } else {
+            "a string"
+        })
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        self.scalar(v, de::Unexpected::Unsigned(v))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        self.scalar(v, de::Unexpected::Signed(v))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        self.scalar(v, de::Unexpected::Float(v))
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        self.scalar(v, de::Unexpected::Bool(v))
     }
 }
 
@@ -141,132 +143,103 @@ impl<'de> Deserialize<'de> for EpochMillis {
 /// The Kafka record value: `{"orgId", "jiraAccountId", "receivedAt", "webhook"}`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[serde(bound(deserialize = "'de: 'a"))]
 pub(crate) struct Envelope<'a> {
     pub org_id: u64,
-    #[serde(borrow)]
     pub jira_account_id: JStr<'a>,
-    #[serde(borrow)]
     pub received_at: JStr<'a>,
-    #[serde(borrow)]
     pub webhook: Webhook<'a>,
 }
 
 /// A Jira webhook body (the parts read here).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[serde(bound(deserialize = "'de: 'a"))]
 pub(crate) struct Webhook<'a> {
-    #[serde(default)]
     pub timestamp: Option<EpochMillis>,
-    #[serde(default, borrow)]
     pub webhook_event: Option<JStr<'a>>,
-    #[serde(default, borrow, rename = "issue_event_type_name")]
+    #[serde(rename = "issue_event_type_name")]
     pub issue_event_type_name: Option<JStr<'a>>,
-    #[serde(default, borrow)]
     pub user: Option<User<'a>>,
-    #[serde(default, borrow)]
     pub issue: Option<Issue<'a>>,
-    #[serde(default, borrow)]
     pub changelog: Option<ChangelogBody<'a>>,
-    #[serde(default, borrow)]
     pub comment: Option<CommentBody<'a>>,
 }
 
 /// A Jira user: Cloud has `accountId`, Server / legacy Cloud `name` and `key`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[serde(bound(deserialize = "'de: 'a"))]
 pub(crate) struct User<'a> {
-    #[serde(default, borrow)]
     pub account_id: Option<JStr<'a>>,
-    #[serde(default, borrow)]
     pub name: Option<JStr<'a>>,
-    #[serde(default, borrow)]
     pub key: Option<JStr<'a>>,
-    #[serde(default, borrow)]
     pub display_name: Option<JStr<'a>>,
 }
 
 /// The issue object (absent on some comment events).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[serde(bound(deserialize = "'de: 'a"))]
 pub(crate) struct Issue<'a> {
-    #[serde(default, borrow)]
     pub id: Option<Scalar<'a>>,
-    #[serde(default, borrow)]
     pub key: Option<JStr<'a>>,
-    #[serde(default, borrow)]
     pub fields: Option<IssueFields<'a>>,
 }
 
 /// The issue fields read here.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[serde(bound(deserialize = "'de: 'a"))]
 pub(crate) struct IssueFields<'a> {
-    #[serde(default, borrow)]
     pub project: Option<IdRef<'a>>,
-    #[serde(default, borrow)]
     pub issuetype: Option<IdRef<'a>>,
-    #[serde(default, borrow)]
     pub updated: Option<JStr<'a>>,
 }
 
 /// Any object referenced by id (`project`, `issuetype`).
 #[derive(Debug, Deserialize)]
+#[serde(bound(deserialize = "'de: 'a"))]
 pub(crate) struct IdRef<'a> {
-    #[serde(default, borrow)]
     pub id: Option<Scalar<'a>>,
 }
 
 /// `changelog`: an id and the changed items.
 #[derive(Debug, Deserialize)]
+#[serde(bound(deserialize = "'de: 'a"))]
 pub(crate) struct ChangelogBody<'a> {
-    #[serde(default, borrow)]
     pub id: Option<Scalar<'a>>,
-    #[serde(default, borrow)]
     pub items: Option<Vec<Item<'a>>>,
 }
 
 /// One changed field.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[serde(bound(deserialize = "'de: 'a"))]
 pub(crate) struct Item<'a> {
-    #[serde(default, borrow)]
     pub field: Option<JStr<'a>>,
-    #[serde(default, borrow)]
     pub fieldtype: Option<JStr<'a>>,
-    #[serde(default, borrow)]
     pub field_id: Option<JStr<'a>>,
-    #[serde(default, borrow)]
     pub from: Option<Scalar<'a>>,
-    #[serde(default, borrow)]
     pub from_string: Option<JStr<'a>>,
-    #[serde(default, borrow)]
     pub to: Option<Scalar<'a>>,
-    #[serde(default, borrow)]
     pub to_string: Option<JStr<'a>>,
-    #[serde(default, borrow)]
     pub tmp_from_account_id: Option<Scalar<'a>>,
-    #[serde(default, borrow)]
     pub tmp_to_account_id: Option<Scalar<'a>>,
 }
 
 /// A comment.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[serde(bound(deserialize = "'de: 'a"))]
 pub(crate) struct CommentBody<'a> {
-    #[serde(default, borrow)]
     pub id: Option<Scalar<'a>>,
-    #[serde(default, borrow, rename = "self")]
+    #[serde(rename = "self")]
     pub self_url: Option<JStr<'a>>,
-    #[serde(default, borrow)]
     pub author: Option<User<'a>>,
-    #[serde(default, borrow)]
     pub body: Option<JStr<'a>>,
-    #[serde(default, borrow)]
     pub created: Option<JStr<'a>>,
-    #[serde(default, borrow)]
     pub updated: Option<JStr<'a>>,
-    #[serde(default)]
     pub jsd_public: Option<bool>,
-    #[serde(default)]
     pub visibility: Option<de::IgnoredAny>,
 }

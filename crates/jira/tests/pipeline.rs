@@ -13,6 +13,7 @@ use std::sync::Arc;
 use thirdparty_core::testing::EditBeforeFirstUpdate;
 use thirdparty_core::{
     CaseApi, CaseId, CaseUpdate, FieldUpdate, FilteredReason, OrgId, Outcome, Payload,
+    PayloadReport,
 };
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/jira");
@@ -26,17 +27,40 @@ fn payload(name: &str) -> Payload {
     Payload::from_value(std::fs::read(format!("{FIXTURES}/payloads/{name}")).unwrap())
 }
 
-async fn run_with_concurrent_edit(edit: FieldUpdate) -> (Outcome, Store) {
+/// Applied, no conflict overridden.
+const APPLIED: Outcome = Outcome::Processed {
+    overridden_conflict: false,
+};
+
+/// Runs `payload` through the default Jira pipeline (dry when `dry_run`) over the API
+/// `wrap` builds around a fresh seed store; returns the report and that store.
+async fn run_seeded(
+    payload: &Payload,
+    dry_run: bool,
+    wrap: impl FnOnce(&Store) -> Arc<dyn CaseApi>,
+) -> (PayloadReport, Store) {
     let store = seed_store();
-    let writer = store.clone();
-    let api: Arc<dyn CaseApi> = Arc::new(EditBeforeFirstUpdate::new(
-        store.clone(),
-        Box::new(move |u: &CaseUpdate| {
-            writer.edit_case(u.org_id, &u.case_id, edit).unwrap();
-        }),
-    ));
-    let (pipeline, _) = jira::pipeline(api, &jira::JiraConfig::default());
-    let report = pipeline.run(&payload("update_priority.json")).await;
+    let (pipeline, _) = jira::pipeline(wrap(&store), &jira::JiraConfig::default());
+    let report = pipeline.dry_run(dry_run).run(payload).await;
+    (report, store)
+}
+
+/// The store itself as the API.
+fn plain(store: &Store) -> Arc<dyn CaseApi> {
+    Arc::new(store.clone())
+}
+
+async fn run_with_concurrent_edit(edit: FieldUpdate) -> (Outcome, Store) {
+    let (report, store) = run_seeded(&payload("update_priority.json"), false, |store| {
+        let writer = store.clone();
+        Arc::new(EditBeforeFirstUpdate::new(
+            store.clone(),
+            Box::new(move |u: &CaseUpdate| {
+                writer.edit_case(u.org_id, &u.case_id, edit).unwrap();
+            }),
+        ))
+    })
+    .await;
     assert_eq!(report.outcomes.len(), 1);
     (report.outcomes[0].outcome.clone(), store)
 }
@@ -56,12 +80,7 @@ async fn a_concurrent_edit_of_the_same_field_becomes_a_state_conflict() {
 async fn a_concurrent_edit_of_another_field_is_retried_and_applied() {
     let (outcome, store) =
         run_with_concurrent_edit(FieldUpdate::Status("IN_PROGRESS".into())).await;
-    assert_eq!(
-        outcome,
-        Outcome::Processed {
-            overridden_conflict: false
-        }
-    );
+    assert_eq!(outcome, APPLIED);
     let case = store.case(OrgId(1), &CaseId(CASE_1.into())).unwrap();
     assert_eq!(case.priority.as_deref(), Some("P2"));
     assert_eq!(case.status, "IN_PROGRESS");
@@ -82,15 +101,8 @@ async fn a_600_kb_description_applies_as_markdown() {
     let bytes = serde_json::to_vec(&value).unwrap();
     assert!(bytes.len() > 1_200_000, "{} bytes", bytes.len());
 
-    let store = seed_store();
-    let (pipeline, _) = jira::pipeline(Arc::new(store.clone()), &jira::JiraConfig::default());
-    let report = pipeline.run(&Payload::from_value(bytes)).await;
-    assert_eq!(
-        report.outcomes[0].outcome,
-        Outcome::Processed {
-            overridden_conflict: false
-        }
-    );
+    let (report, store) = run_seeded(&Payload::from_value(bytes), false, plain).await;
+    assert_eq!(report.outcomes[0].outcome, APPLIED);
     let case = store.case(OrgId(1), &CaseId(CASE_1.into())).unwrap();
     let description = case.description.expose();
     assert!(description.starts_with("## Section ñ 日本語 😀\n- bullet with [link](https://example.com/ä?x=1)\n```rust\nfn main() {}\n```\n## Section"), "{}", &description[..200]);
@@ -109,15 +121,8 @@ async fn raw_webhooks_replay_through_envelope() {
         .unwrap()
         .to_utc();
     let enveloped = jira::envelope(1, value["jiraAccountId"].as_str().unwrap(), at, &raw).unwrap();
-    let store = seed_store();
-    let (pipeline, _) = jira::pipeline(Arc::new(store.clone()), &jira::JiraConfig::default());
-    let report = pipeline.run(&Payload::from_value(enveloped)).await;
-    assert_eq!(
-        report.outcomes[0].outcome,
-        Outcome::Processed {
-            overridden_conflict: false
-        }
-    );
+    let (report, _) = run_seeded(&Payload::from_value(enveloped), false, plain).await;
+    assert_eq!(report.outcomes[0].outcome, APPLIED);
     assert_eq!(
         report.outcomes[0].event_id.as_deref(),
         Some("jira:21001:summary")
@@ -126,12 +131,7 @@ async fn raw_webhooks_replay_through_envelope() {
 
 #[tokio::test]
 async fn dry_run_writes_nothing() {
-    let store = seed_store();
-    let (pipeline, _) = jira::pipeline(Arc::new(store.clone()), &jira::JiraConfig::default());
-    let pipeline = pipeline.dry_run(true);
-    let report = pipeline
-        .run(&payload("state_conflict_overridden.json"))
-        .await;
+    let (report, store) = run_seeded(&payload("state_conflict_overridden.json"), true, plain).await;
     assert_eq!(
         report.outcomes[0].outcome,
         Outcome::WouldApply {

@@ -38,6 +38,13 @@ fn store() -> Store {
     store
 }
 
+/// [`store`] whose next `rpc` call fails as unavailable.
+fn store_failing_once(rpc: Rpc) -> Store {
+    let store = store();
+    store.faults().fail_next(rpc, 1, FaultStatus::Unavailable);
+    store
+}
+
 fn changelog(org: u64, project: &str, n: u64) -> Changelog {
     Changelog {
         org_id: OrgId(org),
@@ -163,10 +170,7 @@ async fn concurrent_misses_share_one_load_and_the_ttl_expires() {
 
 #[tokio::test]
 async fn a_failed_load_is_retryable_and_not_cached() {
-    let store = store();
-    store
-        .faults()
-        .fail_next(Rpc::ListIntegrationMetadata, 1, FaultStatus::Unavailable);
+    let store = store_failing_once(Rpc::ListIntegrationMetadata);
     let f = filterer(&store, Duration::from_secs(300));
     let err = f.prefilter(changelog(1, "10000", 1)).await.unwrap_err();
     assert!(err.is_retryable(), "{err}");
@@ -181,10 +185,7 @@ async fn a_failed_load_is_retryable_and_not_cached() {
 
 #[tokio::test]
 async fn warm_reports_a_failing_org_listing() {
-    let store = store();
-    store
-        .faults()
-        .fail_next(Rpc::ListIntegrationOrgs, 1, FaultStatus::Unavailable);
+    let store = store_failing_once(Rpc::ListIntegrationOrgs);
     let f = filterer(&store, Duration::from_secs(300));
     assert!(f.warm().await.unwrap_err().is_retryable());
     assert_eq!(f.warm().await.unwrap(), 2);

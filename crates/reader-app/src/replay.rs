@@ -87,26 +87,19 @@ impl Decision {
             .as_ref()
             .map(|t| t.as_tag().into_owned())
             .unwrap_or_default();
+        let detail_if = |yes: bool, text: &str| if yes { text.to_owned() } else { String::new() };
         let (decision, detail) = match &o.outcome {
             Outcome::Processed {
                 overridden_conflict,
             } => (
                 "applied",
-                if *overridden_conflict {
-                    "overrode a state conflict".to_owned()
-                } else {
-                    String::new()
-                },
+                detail_if(*overridden_conflict, "overrode a state conflict"),
             ),
             Outcome::WouldApply {
                 overridden_conflict,
             } => (
                 "would_apply",
-                if *overridden_conflict {
-                    "would override a state conflict".to_owned()
-                } else {
-                    String::new()
-                },
+                detail_if(*overridden_conflict, "would override a state conflict"),
             ),
             Outcome::Filtered(r) => ("filtered", r.as_str().to_owned()),
             Outcome::DecodeFailed(e) => ("decode_error", e.to_string()),

@@ -9,30 +9,17 @@
     clippy::panic
 )]
 
-use case_sandbox::Store;
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::json;
 use servicenow::{ServiceNowConfig, ServiceNowDecoder, ServiceNowFilterer};
 use std::hint::black_box;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
+use support::{SYS_ID, payload, seed_store};
 use thirdparty_core::{Decoded, Decoder, Filterer, Payload, PreFiltered};
-
-const SEED: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../fixtures/servicenow/seed.json"
-);
-
-fn payload(data: serde_json::Value) -> Payload {
-    let v = json!({
-        "type": "datadog_x_incident", "orgId": 1001,
-        "sysId": "be5fc89a31cc968c758ec576a4ba3425", "instanceName": "acme",
-        "updatedTime": "2024-03-04T10:15:00Z", "updatedBy": "jane.roe", "data": data,
-    });
-    Payload::from_value(serde_json::to_vec(&v).unwrap())
-        .with_key("1001:be5fc89a31cc968c758ec576a4ba3425")
-}
 
 fn decode(c: &mut Criterion) {
     let decoder = ServiceNowDecoder::new();
@@ -43,10 +30,8 @@ fn decode(c: &mut Criterion) {
         "workNote": "Ticket CHG0030001 filed; root cause expired certificate.",
         "correlationId": "5e1f0c0a-9b1e-4c0a-8d2e-000000000001", "number": "INC0010001"}));
     let table_api = Payload::from_value(
-        serde_json::to_vec(
-            &json!({"result": {"sys_id": "be5fc89a31cc968c758ec576a4ba3425",
-            "state": "7", "number": "INC0010001", "sys_updated_on": "2024-03-04 10:15:00"}}),
-        )
+        serde_json::to_vec(&json!({"result": {"sys_id": SYS_ID,
+            "state": "7", "number": "INC0010001", "sys_updated_on": "2024-03-04 10:15:00"}}))
         .unwrap(),
     );
 
@@ -69,7 +54,7 @@ fn decode_and_prefilter(c: &mut Criterion) {
         .enable_time()
         .build()
         .unwrap();
-    let store = Store::load_seed_file(Path::new(SEED)).unwrap();
+    let store = seed_store();
     let filterer = ServiceNowFilterer::new(Arc::new(store.clone()), &ServiceNowConfig::default());
     rt.block_on(filterer.warm()).unwrap();
     let decoder = ServiceNowDecoder::new();

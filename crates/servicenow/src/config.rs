@@ -38,15 +38,15 @@ mod tests {
     use thirdparty_core::config::ConfigSection;
 
     #[test]
-    fn the_section_defaults_are_the_filterer_defaults() {
-        let d = ServiceNowConfig::default();
+    fn the_filterer_defaults_are_the_documented_ones() {
         assert_eq!(
-            ServiceNowConfig::from_section(
-                &ServiceNowSection::default(),
-                d.instance_ttl,
-                d.instance_capacity
-            ),
-            d
+            ServiceNowConfig::default(),
+            ServiceNowConfig {
+                instance_ttl: Duration::from_secs(300),
+                instance_capacity: 10_000,
+                integration_user: "datadog".into(),
+                sync_marker: "[Synced from Datadog Case Management]".into(),
+            }
         );
     }
 

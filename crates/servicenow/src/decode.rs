@@ -17,7 +17,7 @@ use fields::{
     ENVELOPE_SHAPE, data_string, instance_name, org_id, required, required_string, sys_id,
     sys_mod_count, table_api_shape, updated_time,
 };
-pub(crate) use fields::{error, json_kind, parse_time};
+pub(crate) use fields::{error, json_kind, parse_time, wrong_type};
 
 /// The envelope `type` this crate syncs.
 pub const EVENT_TYPE: &str = "datadog_x_incident";
@@ -133,13 +133,10 @@ fn decode_object(envelope: &Map<String, Value>) -> Result<Vec<Decoded>, DecodeEr
             })]);
         }
         Some(other) => {
-            return Err(error(
+            return Err(wrong_type(
                 "type",
-                Kind::WRONG_TYPE,
-                format!(
-                    "`type` must be the string \"{EVENT_TYPE}\", found {}",
-                    json_kind(other)
-                ),
+                &format!("`type` must be the string \"{EVENT_TYPE}\""),
+                other,
             ));
         }
     }
@@ -159,13 +156,10 @@ fn decode_object(envelope: &Map<String, Value>) -> Result<Vec<Decoded>, DecodeEr
     let data = match required(envelope, "data")? {
         Value::Object(data) => data,
         other => {
-            return Err(error(
+            return Err(wrong_type(
                 "data",
-                Kind::WRONG_TYPE,
-                format!(
-                    "`data` must be an object holding the changed fields, found {}",
-                    json_kind(other)
-                ),
+                "`data` must be an object holding the changed fields",
+                other,
             ));
         }
     };
@@ -321,26 +315,30 @@ mod tests {
         decode_bytes(&serde_json::to_vec(v).unwrap())
     }
 
+    /// What `v` decodes to: its changelogs and the reasons of what it skipped.
+    fn outcomes(v: &Value) -> (Vec<Changelog>, Vec<FilteredReason>) {
+        let mut changelogs = Vec::new();
+        let mut skipped = Vec::new();
+        for d in decode(v).unwrap() {
+            match d {
+                Decoded::Changelog(c) => changelogs.push(c),
+                Decoded::Skipped(s) => skipped.push(s.reason),
+            }
+        }
+        (changelogs, skipped)
+    }
+
     fn changelogs(v: &Value) -> Vec<Changelog> {
-        decode(v)
-            .unwrap()
-            .into_iter()
-            .map(|d| match d {
-                Decoded::Changelog(c) => c,
-                Decoded::Skipped(s) => panic!("skipped: {s:?}"),
-            })
-            .collect()
+        let (changelogs, skipped) = outcomes(v);
+        assert!(skipped.is_empty(), "skipped: {skipped:?}");
+        changelogs
     }
 
     fn skipped(v: &Value) -> Vec<FilteredReason> {
-        decode(v)
-            .unwrap()
-            .into_iter()
-            .map(|d| match d {
-                Decoded::Skipped(s) => s.reason,
-                Decoded::Changelog(c) => panic!("not skipped: {}", c.event_id),
-            })
-            .collect()
+        let (changelogs, skipped) = outcomes(v);
+        let ids: Vec<&str> = changelogs.iter().map(|c| c.event_id.as_str()).collect();
+        assert!(ids.is_empty(), "not skipped: {ids:?}");
+        skipped
     }
 
     #[test]

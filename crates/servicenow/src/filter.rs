@@ -11,7 +11,6 @@ use thirdparty_core::{
     FieldStamp, FilterVerdict, FilteredReason, Filterer, MetadataCache, PreFiltered,
     ProjectSettings, SyncError, check_project_settings,
 };
-use tracing::debug;
 
 /// Configuration of the ServiceNow filterer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,13 +30,11 @@ pub struct ServiceNowConfig {
 }
 
 impl Default for ServiceNowConfig {
+    /// The `[servicenow]` section's defaults ([`crate::ServiceNowSection`]); instances cached
+    /// 300 s, for at most 10 000 organisations.
     fn default() -> Self {
-        Self {
-            instance_ttl: Duration::from_secs(300),
-            instance_capacity: 10_000,
-            integration_user: "datadog".to_owned(),
-            sync_marker: "[Synced from Datadog Case Management]".to_owned(),
-        }
+        let section = crate::ServiceNowSection::default();
+        Self::from_section(&section, Duration::from_secs(300), 10_000)
     }
 }
 
@@ -95,9 +92,8 @@ impl ServiceNowFilterer {
     /// organisations loaded. A failure is a [`SyncError::CaseApi`]; retrying may help when it
     /// [`SyncError::is_retryable`], and the cache fills lazily anyway.
     pub async fn warm(&self) -> Result<usize, SyncError> {
-        let orgs = self.metadata.warm().await?;
-        debug!(orgs, "servicenow instance cache warmed");
-        Ok(orgs)
+        // The shell logs the count (`metadata caches warmed`).
+        Ok(self.metadata.warm().await?)
     }
 
     /// Hit, miss and load-error counts of the instance cache.

@@ -1,6 +1,6 @@
 //! [`envelope`]: wraps a raw diff or a Table-API record into the Kafka contract, for replays.
 
-use crate::decode::{EVENT_TYPE, decode_bytes, error, json_kind};
+use crate::decode::{EVENT_TYPE, decode_bytes, error, wrong_type};
 use serde_json::{Map, Value, json};
 use thirdparty_core::{DecodeError, DecodeErrorKind as Kind};
 
@@ -46,13 +46,10 @@ pub fn envelope(org_id: u64, instance_name: &str, raw: &[u8]) -> Result<Vec<u8>,
         )
     })?;
     let Value::Object(object) = value else {
-        return Err(error(
+        return Err(wrong_type(
             "$",
-            Kind::WRONG_TYPE,
-            format!(
-                "expected one JSON object (a contract diff, a Table-API record or a journal row), found {}",
-                json_kind(&value)
-            ),
+            "expected one JSON object (a contract diff, a Table-API record or a journal row)",
+            &value,
         ));
     };
     let mut out = if object.get("data").is_some_and(Value::is_object) {
@@ -84,24 +81,17 @@ fn unwrap_result(
         Some(Value::Object(record)) => Ok(("result.", record)),
         Some(Value::Array(records)) => match records.as_slice() {
             [Value::Object(record)] => Ok(("result[0].", record)),
-            [other] => Err(error(
-                "result[0]",
-                Kind::WRONG_TYPE,
-                format!("expected a record object, found {}", json_kind(other)),
-            )),
+            [other] => Err(wrong_type("result[0]", "expected a record object", other)),
             _ => Err(error(
                 "result",
                 Kind::INVALID_VALUE,
                 format!("`result` holds {} records; pass exactly one", records.len()),
             )),
         },
-        Some(other) => Err(error(
+        Some(other) => Err(wrong_type(
             "result",
-            Kind::WRONG_TYPE,
-            format!(
-                "`result` must be a record or an array of one record, found {}",
-                json_kind(other)
-            ),
+            "`result` must be a record or an array of one record",
+            other,
         )),
     }
 }
@@ -124,13 +114,10 @@ fn value_of<'a>(
     match v {
         Value::String(s) if s.is_empty() => Ok(None),
         Value::String(s) => Ok(Some(s)),
-        other => Err(error(
+        other => Err(wrong_type(
             format!("{path}{key}"),
-            Kind::WRONG_TYPE,
-            format!(
-                "Table-API value `{key}` must be a string, found {}",
-                json_kind(other)
-            ),
+            &format!("Table-API value `{key}` must be a string"),
+            other,
         )),
     }
 }
@@ -149,60 +136,57 @@ fn required_value<'a>(
     })
 }
 
+/// (envelope key, record key) pairs: where each envelope field is read from.
+type Renames = Vec<(&'static str, &'static str)>;
+
 fn from_record(path: &str, record: &Map<String, Value>) -> Result<Map<String, Value>, DecodeError> {
-    let mut data = Map::new();
-    let mut out = Map::new();
-    if record.contains_key("element") && record.contains_key("element_id") {
-        let field = match required_value(path, record, "element")? {
-            "comments" => "comment",
-            "work_notes" => "workNote",
-            _ => {
-                return Err(error(
-                    format!("{path}element"),
-                    Kind::INVALID_VALUE,
-                    "only journal rows of element `comments` or `work_notes` can be replayed",
-                ));
-            }
+    // (envelope key, record key) of the envelope's own fields, then of its `data` fields.
+    let (envelope_keys, data_keys): (Renames, Renames) =
+        if record.contains_key("element") && record.contains_key("element_id") {
+            let field = match required_value(path, record, "element")? {
+                "comments" => "comment",
+                "work_notes" => "workNote",
+                _ => {
+                    return Err(error(
+                        format!("{path}element"),
+                        Kind::INVALID_VALUE,
+                        "only journal rows of element `comments` or `work_notes` can be replayed",
+                    ));
+                }
+            };
+            (
+                vec![
+                    ("sysId", "element_id"),
+                    ("updatedTime", "sys_created_on"),
+                    ("updatedBy", "sys_created_by"),
+                ],
+                vec![(field, "value")],
+            )
+        } else {
+            (
+                vec![
+                    ("sysId", "sys_id"),
+                    ("updatedTime", "sys_updated_on"),
+                    ("updatedBy", "sys_updated_by"),
+                ],
+                vec![
+                    ("state", "state"),
+                    ("correlationId", "correlation_id"),
+                    ("sysModCount", "sys_mod_count"),
+                    ("number", "number"),
+                    ("comment", "comments"),
+                    ("workNote", "work_notes"),
+                ],
+            )
         };
-        out.insert(
-            "sysId".into(),
-            json!(required_value(path, record, "element_id")?),
-        );
-        out.insert(
-            "updatedTime".into(),
-            json!(required_value(path, record, "sys_created_on")?),
-        );
-        out.insert(
-            "updatedBy".into(),
-            json!(required_value(path, record, "sys_created_by")?),
-        );
-        if let Some(body) = value_of(path, record, "value")? {
-            data.insert(field.into(), json!(body));
-        }
-    } else {
-        out.insert(
-            "sysId".into(),
-            json!(required_value(path, record, "sys_id")?),
-        );
-        out.insert(
-            "updatedTime".into(),
-            json!(required_value(path, record, "sys_updated_on")?),
-        );
-        out.insert(
-            "updatedBy".into(),
-            json!(required_value(path, record, "sys_updated_by")?),
-        );
-        for (from, to) in [
-            ("state", "state"),
-            ("correlation_id", "correlationId"),
-            ("sys_mod_count", "sysModCount"),
-            ("number", "number"),
-            ("comments", "comment"),
-            ("work_notes", "workNote"),
-        ] {
-            if let Some(v) = value_of(path, record, from)? {
-                data.insert(to.into(), json!(v));
-            }
+    let mut out = Map::new();
+    for (to, from) in envelope_keys {
+        out.insert(to.into(), json!(required_value(path, record, from)?));
+    }
+    let mut data = Map::new();
+    for (to, from) in data_keys {
+        if let Some(v) = value_of(path, record, from)? {
+            data.insert(to.into(), json!(v));
         }
     }
     // Normalise ServiceNow's `YYYY-MM-DD HH:MM:SS` (UTC) to RFC 3339 for readers of the record.

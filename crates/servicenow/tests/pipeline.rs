@@ -7,32 +7,23 @@
     clippy::panic
 )]
 
+mod support;
+
 use case_sandbox::{Rpc, Store};
 use serde_json::json;
 use servicenow::{ServiceNowConfig, pipeline};
-use std::path::Path;
 use std::sync::Arc;
 use thirdparty_core::testing::EditBeforeFirstUpdate;
 use thirdparty_core::*;
 
-const SEED: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../fixtures/servicenow/seed.json"
-);
 const CASE: &str = "5e1f0c0a-9b1e-4c0a-8d2e-000000000001";
-const SYS_ID: &str = "be5fc89a31cc968c758ec576a4ba3425";
 
 fn closing_event() -> Payload {
-    let v = json!({
-        "type": "datadog_x_incident", "orgId": 1001, "sysId": SYS_ID, "instanceName": "acme",
-        "updatedTime": "2024-03-04T10:15:00Z", "updatedBy": "jane.roe",
-        "data": {"state": "7", "sysModCount": "4", "correlationId": CASE},
-    });
-    Payload::from_value(serde_json::to_vec(&v).unwrap()).with_key(format!("1001:{SYS_ID}"))
+    support::payload(json!({"state": "7", "sysModCount": "4", "correlationId": CASE}))
 }
 
 async fn run_with_concurrent_edit(edit: FieldUpdate) -> (Outcome, Case, Store) {
-    let store = Store::load_seed_file(Path::new(SEED)).unwrap();
+    let store = support::seed_store();
     let writer = store.clone();
     let api = Arc::new(EditBeforeFirstUpdate::new(
         store.clone(),
@@ -80,7 +71,7 @@ async fn a_concurrent_edit_to_the_same_value_ends_as_no_change() {
 
 #[tokio::test]
 async fn dry_run_writes_nothing() {
-    let store = Store::load_seed_file(Path::new(SEED)).unwrap();
+    let store = support::seed_store();
     let (pipeline, _) = pipeline(Arc::new(store.clone()), &ServiceNowConfig::default());
     let report = pipeline.dry_run(true).run(&closing_event()).await;
     assert_eq!(
@@ -99,7 +90,7 @@ async fn dry_run_writes_nothing() {
 
 #[tokio::test]
 async fn the_pipeline_is_a_payload_handler() {
-    let store = Store::load_seed_file(Path::new(SEED)).unwrap();
+    let store = support::seed_store();
     let (pipeline, _) = pipeline(Arc::new(store.clone()), &ServiceNowConfig::default());
     assert_eq!(pipeline.integration(), servicenow::INTEGRATION);
     assert_eq!(pipeline.handle(&closing_event()).await, Disposition::Ack);

@@ -8,24 +8,17 @@
     clippy::panic
 )]
 
+mod support;
+
 use case_sandbox::{FaultStatus, Rpc, Store};
 use serde_json::{Value, json};
 use servicenow::{ServiceNowConfig, ServiceNowDecoder, ServiceNowFilterer};
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+use support::seed_store as store;
 use thirdparty_core::{
     Changelog, Decoded, Decoder, FilteredReason, Filterer, Payload, PreFiltered,
 };
-
-const SEED: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../fixtures/servicenow/seed.json"
-);
-
-fn store() -> Store {
-    Store::load_seed_file(Path::new(SEED)).unwrap()
-}
 
 fn filterer(store: &Store) -> Arc<ServiceNowFilterer> {
     Arc::new(ServiceNowFilterer::new(
@@ -38,11 +31,12 @@ fn filterer(store: &Store) -> Arc<ServiceNowFilterer> {
 fn changelogs(org: u64, instance: &str, seq: u64, data: Value) -> Vec<Changelog> {
     let mut data = data;
     data["sysModCount"] = json!(seq.to_string());
-    let v = json!({
-        "type": "datadog_x_incident", "orgId": org,
-        "sysId": format!("{:032x}", 0xfeed_0000_u64 + seq), "instanceName": instance,
-        "updatedTime": "2024-03-04T10:15:00Z", "updatedBy": "jane.roe", "data": data,
-    });
+    let v = support::envelope(
+        org,
+        instance,
+        &format!("{:032x}", 0xfeed_0000_u64 + seq),
+        data,
+    );
     ServiceNowDecoder::new()
         .decode(&Payload::from_value(serde_json::to_vec(&v).unwrap()))
         .unwrap()

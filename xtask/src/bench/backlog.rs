@@ -9,9 +9,8 @@ use anyhow::Result;
 impl Bench<'_> {
     /// Produces the backlog on a fresh topic, then lets a reader drain it.
     pub(super) async fn backlog_run(&self, template: &Template) -> Result<ReaderRun> {
-        let backlog = self.args.backlog;
         let (topic, produced) = self
-            .produce_filter_events("backlog", backlog, template)
+            .produce_filter_events("backlog", self.args.backlog, template)
             .await?;
         println!(
             "bench: produced a backlog of {} events in {:.1} s",

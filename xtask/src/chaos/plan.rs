@@ -273,17 +273,20 @@ impl Plan {
                     ],
                 )?)?
             }
-            RecordKind::Priority { case } => serde_json::to_vec(&self.human_change(
+            RecordKind::Priority { case } => serde_json::to_vec(&self.issue_event(
                 &t.priority,
                 i,
                 case,
                 JIRA_CONFIGURED_PROJECT,
-                &[
-                    ("/webhook/changelog/items/0/from", json!("3")),
-                    ("/webhook/changelog/items/0/fromString", json!("Medium")),
-                    ("/webhook/changelog/items/0/to", json!("1")),
-                    ("/webhook/changelog/items/0/toString", json!("Highest")),
-                ],
+                &self.human_fields(
+                    i,
+                    &[
+                        ("/webhook/changelog/items/0/from", json!("3")),
+                        ("/webhook/changelog/items/0/fromString", json!("Medium")),
+                        ("/webhook/changelog/items/0/to", json!("1")),
+                        ("/webhook/changelog/items/0/toString", json!("Highest")),
+                    ],
+                ),
             )?)?,
             RecordKind::Poison(p) => self.poison(t, i, p)?,
         };
@@ -320,16 +323,9 @@ impl Plan {
         Ok(v)
     }
 
-    /// [`Self::issue_event`] of a change by a human user, changelog id of record `i`, with
-    /// the changed `items` set.
-    fn human_change(
-        &self,
-        template: &Value,
-        i: u64,
-        case: u32,
-        project: &str,
-        items: &[(&str, Value)],
-    ) -> Result<Value> {
+    /// The [`Self::issue_event`] fields of a change by a human user, changelog id of record
+    /// `i`, with the changed `items` set.
+    fn human_fields<'a>(&self, i: u64, items: &[(&'a str, Value)]) -> Vec<(&'a str, Value)> {
         let mut fields = vec![
             ("/webhook/user/accountId", json!(JIRA_HUMAN_USER)),
             (
@@ -338,7 +334,7 @@ impl Plan {
             ),
         ];
         fields.extend_from_slice(items);
-        self.issue_event(template, i, case, project, &fields)
+        fields
     }
 
     /// The title change of record `i`: case `case`'s title from revision `rev - 1` to `rev`.
@@ -351,19 +347,22 @@ impl Plan {
         project: &str,
     ) -> Result<Value> {
         let to = json!(self.title(case, rev));
-        self.human_change(
+        self.issue_event(
             &t.title,
             i,
             case,
             project,
-            &[
-                (
-                    "/webhook/changelog/items/0/fromString",
-                    json!(self.title(case, rev.saturating_sub(1))),
-                ),
-                ("/webhook/changelog/items/0/toString", to.clone()),
-                ("/webhook/issue/fields/summary", to),
-            ],
+            &self.human_fields(
+                i,
+                &[
+                    (
+                        "/webhook/changelog/items/0/fromString",
+                        json!(self.title(case, rev.saturating_sub(1))),
+                    ),
+                    ("/webhook/changelog/items/0/toString", to.clone()),
+                    ("/webhook/issue/fields/summary", to),
+                ],
+            ),
         )
     }
 

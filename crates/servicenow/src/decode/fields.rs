@@ -22,6 +22,15 @@ pub(crate) fn error(
     DecodeError::new(INTEGRATION, kind, path, message)
 }
 
+/// A `wrong_type` error at `path`: `expected` (what the value must be), then what was found.
+pub(crate) fn wrong_type(path: impl Into<String>, expected: &str, found: &Value) -> DecodeError {
+    error(
+        path,
+        Kind::WRONG_TYPE,
+        format!("{expected}, found {}", json_kind(found)),
+    )
+}
+
 /// A JSON value's kind, for `wrong_type` messages.
 pub(crate) fn json_kind(value: &Value) -> &'static str {
     match value {
@@ -56,11 +65,7 @@ pub(super) fn required_string<'a>(
 ) -> Result<&'a str, DecodeError> {
     match required(envelope, key)? {
         Value::String(s) => Ok(s),
-        other => Err(error(
-            key,
-            Kind::WRONG_TYPE,
-            format!("`{key}` must be a string, found {}", json_kind(other)),
-        )),
+        other => Err(wrong_type(key, &format!("`{key}` must be a string"), other)),
     }
 }
 
@@ -70,13 +75,10 @@ pub(super) fn org_id(value: &Value) -> Result<OrgId, DecodeError> {
         Value::Number(n) => n.as_u64(),
         Value::String(s) => s.trim().parse::<u64>().ok(),
         other => {
-            return Err(error(
+            return Err(wrong_type(
                 "orgId",
-                Kind::WRONG_TYPE,
-                format!(
-                    "`orgId` must be an unsigned integer (the Case Management organisation id), found {}",
-                    json_kind(other)
-                ),
+                "`orgId` must be an unsigned integer (the Case Management organisation id)",
+                other,
             ));
         }
     };
@@ -89,61 +91,60 @@ pub(super) fn org_id(value: &Value) -> Result<OrgId, DecodeError> {
     })
 }
 
-/// `sysId`: 32 hexadecimal characters, returned in lower case (ServiceNow's form).
-pub(super) fn sys_id(value: &Value) -> Result<String, DecodeError> {
+/// `value` trimmed, when it is a string (else `wrong_type`: it `must be {expected}`) that
+/// passes `valid` (else `invalid_value` with `invalid` as the message).
+fn checked_string<'a>(
+    key: &str,
+    value: &'a Value,
+    expected: &str,
+    valid: impl FnOnce(&str) -> bool,
+    invalid: &str,
+) -> Result<&'a str, DecodeError> {
     let Value::String(s) = value else {
-        return Err(error(
-            "sysId",
-            Kind::WRONG_TYPE,
-            format!(
-                "`sysId` must be a string of 32 hexadecimal characters, found {}",
-                json_kind(value)
-            ),
+        return Err(wrong_type(
+            key,
+            &format!("`{key}` must be {expected}"),
+            value,
         ));
     };
     let s = s.trim();
-    if s.len() != 32 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(error(
-            "sysId",
-            Kind::INVALID_VALUE,
-            "`sysId` must be a ServiceNow sys_id, 32 hexadecimal characters",
-        ));
+    if valid(s) {
+        Ok(s)
+    } else {
+        Err(error(key, Kind::INVALID_VALUE, invalid))
     }
-    Ok(s.to_ascii_lowercase())
+}
+
+/// `sysId`: 32 hexadecimal characters, returned in lower case (ServiceNow's form).
+pub(super) fn sys_id(value: &Value) -> Result<String, DecodeError> {
+    checked_string(
+        "sysId",
+        value,
+        "a string of 32 hexadecimal characters",
+        |s| s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit()),
+        "`sysId` must be a ServiceNow sys_id, 32 hexadecimal characters",
+    )
+    .map(str::to_ascii_lowercase)
 }
 
 /// `instanceName`: the ServiceNow instance (`company` of `company.service-now.com`).
 pub(super) fn instance_name(value: &Value) -> Result<String, DecodeError> {
-    let Value::String(s) = value else {
-        return Err(error(
-            "instanceName",
-            Kind::WRONG_TYPE,
-            format!(
-                "`instanceName` must be a string such as \"company\", found {}",
-                json_kind(value)
-            ),
-        ));
-    };
-    let s = s.trim();
-    if s.is_empty() || s.len() > 255 || s.chars().any(char::is_control) {
-        return Err(error(
-            "instanceName",
-            Kind::INVALID_VALUE,
-            "`instanceName` must be a non-empty ServiceNow instance name such as \"company\" (at most 255 bytes, no control characters)",
-        ));
-    }
-    Ok(s.to_owned())
+    checked_string(
+        "instanceName",
+        value,
+        "a string such as \"company\"",
+        |s| !s.is_empty() && s.len() <= 255 && !s.chars().any(char::is_control),
+        "`instanceName` must be a non-empty ServiceNow instance name such as \"company\" (at most 255 bytes, no control characters)",
+    )
+    .map(str::to_owned)
 }
 
 pub(super) fn updated_time(value: &Value) -> Result<DateTime<Utc>, DecodeError> {
     let Value::String(s) = value else {
-        return Err(error(
+        return Err(wrong_type(
             "updatedTime",
-            Kind::WRONG_TYPE,
-            format!(
-                "`updatedTime` must be an RFC 3339 string, found {}",
-                json_kind(value)
-            ),
+            "`updatedTime` must be an RFC 3339 string",
+            value,
         ));
     };
     parse_time(s).ok_or_else(|| {
@@ -184,10 +185,10 @@ pub(super) fn data_string<'a>(
                 ),
             ))
         }
-        Some(other) => Err(error(
+        Some(other) => Err(wrong_type(
             format!("data.{key}"),
-            Kind::WRONG_TYPE,
-            format!("`data.{key}` must be a string, found {}", json_kind(other)),
+            &format!("`data.{key}` must be a string"),
+            other,
         )),
     }
 }
@@ -216,13 +217,7 @@ pub(super) fn sys_mod_count(data: &Map<String, Value>) -> Result<Option<u64>, De
                 Kind::WRONG_TYPE, "`data.sysModCount` is a Table-API {display_value, value} pair; the envelope carries plain strings (send the `value`)",
             ))
         }
-        Some(other) => Err(error(
-            PATH,
-            Kind::WRONG_TYPE, format!(
-                "`data.sysModCount` must be a string of digits or an integer, found {}",
-                json_kind(other)
-            ),
-        )),
+        Some(other) => Err(wrong_type(PATH, "`data.sysModCount` must be a string of digits or an integer", other)),
     }
 }
 
@@ -294,93 +289,39 @@ mod tests {
     use super::super::tests::{SYS_ID, decode, envelope};
     use serde_json::{Value, json};
 
+    /// The empty-diff envelope with `key` set to `value`, or removed when `None`.
+    fn envelope_with(key: &str, value: Option<Value>) -> Value {
+        let mut v = envelope(json!({}));
+        let object = v.as_object_mut().unwrap();
+        match value {
+            Some(value) => object.insert(key.to_owned(), value),
+            None => object.remove(key),
+        };
+        v
+    }
+
     #[test]
     fn malformed_envelopes_name_path_and_kind() {
-        let cases: Vec<(Value, &str, &str)> = vec![
+        // (envelope field, its value or None for absent, kind): the error's path is the field.
+        let field_cases: [(&str, Option<Value>, &str); 9] = [
+            ("orgId", None, "missing_field"),
+            ("orgId", Some(json!(1.5)), "invalid_value"),
+            ("orgId", Some(json!(true)), "wrong_type"),
+            ("sysId", Some(json!("abc")), "invalid_value"),
+            ("instanceName", Some(json!(" ")), "invalid_value"),
+            ("updatedTime", Some(json!("15/01/2024")), "invalid_value"),
+            ("updatedBy", Some(json!("")), "missing_field"),
+            ("updatedBy", Some(json!(3)), "wrong_type"),
+            ("data", Some(json!("state=7")), "wrong_type"),
+        ];
+        let mut cases: Vec<(Value, &str, &str)> = field_cases
+            .into_iter()
+            .map(|(key, value, kind)| (envelope_with(key, value), key, kind))
+            .collect();
+        cases.extend([
             (json!([1, 2]), "$", "wrong_type"),
             (json!({"orgId": 1}), "type", "missing_field"),
             (json!({"type": 7, "orgId": 1}), "type", "wrong_type"),
-            (
-                {
-                    let mut v = envelope(json!({}));
-                    v.as_object_mut().unwrap().remove("orgId");
-                    v
-                },
-                "orgId",
-                "missing_field",
-            ),
-            (
-                {
-                    let mut v = envelope(json!({}));
-                    v["orgId"] = json!(1.5);
-                    v
-                },
-                "orgId",
-                "invalid_value",
-            ),
-            (
-                {
-                    let mut v = envelope(json!({}));
-                    v["orgId"] = json!(true);
-                    v
-                },
-                "orgId",
-                "wrong_type",
-            ),
-            (
-                {
-                    let mut v = envelope(json!({}));
-                    v["sysId"] = json!("abc");
-                    v
-                },
-                "sysId",
-                "invalid_value",
-            ),
-            (
-                {
-                    let mut v = envelope(json!({}));
-                    v["instanceName"] = json!(" ");
-                    v
-                },
-                "instanceName",
-                "invalid_value",
-            ),
-            (
-                {
-                    let mut v = envelope(json!({}));
-                    v["updatedTime"] = json!("15/01/2024");
-                    v
-                },
-                "updatedTime",
-                "invalid_value",
-            ),
-            (
-                {
-                    let mut v = envelope(json!({}));
-                    v["updatedBy"] = json!("");
-                    v
-                },
-                "updatedBy",
-                "missing_field",
-            ),
-            (
-                {
-                    let mut v = envelope(json!({}));
-                    v["updatedBy"] = json!(3);
-                    v
-                },
-                "updatedBy",
-                "wrong_type",
-            ),
-            (
-                {
-                    let mut v = envelope(json!({}));
-                    v["data"] = json!("state=7");
-                    v
-                },
-                "data",
-                "wrong_type",
-            ),
             (envelope(json!({"state": 7})), "data.state", "wrong_type"),
             (
                 envelope(json!({"state": {"display_value": "Closed", "value": "7"}})),
@@ -412,7 +353,7 @@ mod tests {
                 "$",
                 "not_servicenow",
             ),
-        ];
+        ]);
         for (v, path, kind) in cases {
             let e = decode(&v).expect_err(&v.to_string());
             assert_eq!((e.path.as_str(), e.kind()), (path, kind), "{v}: {e}");

@@ -14,9 +14,8 @@ pub(in crate::chaos) struct BrokerOutage;
 
 impl Scenario for BrokerOutage {
     const PROFILE: Profile = Profile {
-        name: "4 broker unreachable mid-stream",
         reader_exits_expected: true,
-        ..Profile::PLAIN
+        ..Profile::named("4 broker unreachable mid-stream")
     };
 
     async fn inject(&self, run: &mut ScenarioRun<'_>) -> Result<()> {

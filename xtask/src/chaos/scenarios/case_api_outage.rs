@@ -11,7 +11,6 @@ pub(in crate::chaos) struct CaseApiOutage;
 
 impl Scenario for CaseApiOutage {
     const PROFILE: Profile = Profile {
-        name: "2 Case API outage + restart loop",
         // A retry budget shorter than the outage: the reader gives up and exits non-zero.
         reader_settings: &[
             ("kafka.retry_max_attempts", "2"),
@@ -22,7 +21,7 @@ impl Scenario for CaseApiOutage {
             ("case_api.deadline_ms", "1000"),
         ],
         reader_exits_expected: true,
-        ..Profile::PLAIN
+        ..Profile::named("2 Case API outage + restart loop")
     };
 
     async fn inject(&self, run: &mut ScenarioRun<'_>) -> Result<()> {

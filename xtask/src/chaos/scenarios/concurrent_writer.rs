@@ -19,11 +19,10 @@ pub(in crate::chaos) struct ConcurrentWriter;
 
 impl Scenario for ConcurrentWriter {
     const PROFILE: Profile = Profile {
-        name: "5 concurrent writer (version conflicts)",
         case_divisor: 10,
         priority_events: true,
         applied_from_logs: true,
-        ..Profile::PLAIN
+        ..Profile::named("5 concurrent writer (version conflicts)")
     };
 
     fn before_readers(&self, run: &mut ScenarioRun<'_>) {

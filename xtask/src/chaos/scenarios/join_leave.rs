@@ -9,10 +9,7 @@ use anyhow::Result;
 pub(in crate::chaos) struct JoinLeave;
 
 impl Scenario for JoinLeave {
-    const PROFILE: Profile = Profile {
-        name: "3 three readers join and leave",
-        ..Profile::PLAIN
-    };
+    const PROFILE: Profile = Profile::named("3 three readers join and leave");
 
     async fn inject(&self, run: &mut ScenarioRun<'_>) -> Result<()> {
         // The first reader runs from the start, the other two join later. Each joining

@@ -10,10 +10,7 @@ use std::time::Duration;
 pub(in crate::chaos) struct KillNine;
 
 impl Scenario for KillNine {
-    const PROFILE: Profile = Profile {
-        name: "1 kill -9 at random moments",
-        ..Profile::PLAIN
-    };
+    const PROFILE: Profile = Profile::named("1 kill -9 at random moments");
 
     async fn inject(&self, run: &mut ScenarioRun<'_>) -> Result<()> {
         let total = run.total_effects();

@@ -54,8 +54,8 @@ impl ScenarioKind {
     }
 }
 
-/// What a scenario changes in the run every scenario shares; [`Profile::PLAIN`] changes
-/// nothing.
+/// What a scenario changes in the run every scenario shares; [`Profile::named`] changes
+/// nothing but the name.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Profile {
     /// Shown in the output and the summary (`"<n> <what>"`).
@@ -78,17 +78,19 @@ pub(super) struct Profile {
 }
 
 impl Profile {
-    /// The shared run unchanged (the name aside).
-    pub(super) const PLAIN: Self = Self {
-        name: "?",
-        case_divisor: 1,
-        poison_share: 0.0,
-        priority_events: false,
-        reader_settings: &[],
-        reader_exits_expected: false,
-        applied_from_logs: false,
-        rss_bounded: false,
-    };
+    /// The shared run unchanged, shown as `name`.
+    pub(super) const fn named(name: &'static str) -> Self {
+        Self {
+            name,
+            case_divisor: 1,
+            poison_share: 0.0,
+            priority_events: false,
+            reader_settings: &[],
+            reader_exits_expected: false,
+            applied_from_logs: false,
+            rss_bounded: false,
+        }
+    }
 }
 
 /// One scenario: its profile and the fault it injects while the stream runs.

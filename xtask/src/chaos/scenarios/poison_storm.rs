@@ -12,10 +12,9 @@ pub(in crate::chaos) struct PoisonStorm;
 
 impl Scenario for PoisonStorm {
     const PROFILE: Profile = Profile {
-        name: "6 poison storm",
         poison_share: 0.05,
         rss_bounded: true,
-        ..Profile::PLAIN
+        ..Profile::named("6 poison storm")
     };
 
     /// The poison is in the plan: nothing to inject.
