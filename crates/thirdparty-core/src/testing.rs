@@ -1,11 +1,7 @@
 //! Test doubles for the seams, shared by the integration crates' tests (feature
 //! `test-util`; never enabled in a production build).
 
-use crate::{
-    Case, CaseApi, CaseApiError, CaseId, CaseUpdate, IntegrationMetadata, NewTimelineCell, OrgId,
-    ProjectId, ProjectSettings, ThirdPartyRef, TimelineCellCreated, UserId, UserQuery,
-};
-use async_trait::async_trait;
+use crate::{CaseApi, CaseApiWrapper, CaseCall, CaseUpdate};
 use std::sync::Mutex;
 
 /// What [`EditBeforeFirstUpdate`] runs once, right before the first update reaches the API.
@@ -40,47 +36,17 @@ impl<A> EditBeforeFirstUpdate<A> {
     }
 }
 
-#[async_trait]
-impl<A: CaseApi> CaseApi for EditBeforeFirstUpdate<A> {
-    async fn get_case(&self, org: OrgId, id: &CaseId) -> Result<Option<Case>, CaseApiError> {
-        self.inner.get_case(org, id).await
+impl<A: CaseApi> CaseApiWrapper for EditBeforeFirstUpdate<A> {
+    type Inner = A;
+
+    fn inner(&self) -> &A {
+        &self.inner
     }
 
-    async fn find_case_by_third_party(
-        &self,
-        org: OrgId,
-        integration: &str,
-        reference: &ThirdPartyRef,
-    ) -> Result<Option<Case>, CaseApiError> {
-        self.inner
-            .find_case_by_third_party(org, integration, reference)
-            .await
-    }
-
-    async fn get_project_settings(
-        &self,
-        org: OrgId,
-        project: &ProjectId,
-        integration: &str,
-    ) -> Result<Option<ProjectSettings>, CaseApiError> {
-        self.inner
-            .get_project_settings(org, project, integration)
-            .await
-    }
-
-    async fn list_integration_metadata(
-        &self,
-        org: OrgId,
-        integration: &str,
-    ) -> Result<Vec<IntegrationMetadata>, CaseApiError> {
-        self.inner.list_integration_metadata(org, integration).await
-    }
-
-    async fn list_integration_orgs(&self, integration: &str) -> Result<Vec<OrgId>, CaseApiError> {
-        self.inner.list_integration_orgs(integration).await
-    }
-
-    async fn update_case(&self, update: &CaseUpdate) -> Result<Case, CaseApiError> {
+    fn before(&self, call: CaseCall<'_>) {
+        let CaseCall::UpdateCase(update) = call else {
+            return;
+        };
         // A poisoned lock only means another test thread panicked; the edit is still ours.
         let edit = self
             .edit
@@ -90,21 +56,5 @@ impl<A: CaseApi> CaseApi for EditBeforeFirstUpdate<A> {
         if let Some(edit) = edit {
             edit(update);
         }
-        self.inner.update_case(update).await
-    }
-
-    async fn create_timeline_cell(
-        &self,
-        cell: &NewTimelineCell,
-    ) -> Result<TimelineCellCreated, CaseApiError> {
-        self.inner.create_timeline_cell(cell).await
-    }
-
-    async fn resolve_user(
-        &self,
-        org: OrgId,
-        query: &UserQuery,
-    ) -> Result<Option<UserId>, CaseApiError> {
-        self.inner.resolve_user(org, query).await
     }
 }
