@@ -166,11 +166,7 @@ async fn two_unavailable_then_success_is_retried_and_succeeds() {
         .fail_next(Rpc::GetCase, 2, FaultStatus::Unavailable);
     let got = get_c1(&client).await.unwrap();
     assert_eq!(got.map(|c| c.id), Some(CaseId::from("c1")));
-    assert_eq!(
-        store.calls(Rpc::GetCase),
-        3,
-        "two failures, then the success"
-    );
+    assert_calls(&store, Rpc::GetCase, 3, "two failures, then the success");
     server.shutdown().await.unwrap();
 }
 
@@ -203,10 +199,11 @@ async fn every_transient_code_is_retried_and_other_codes_are_not() {
         store.faults().fail_next(Rpc::GetCase, 1, status);
         let err = get_c1(&client).await.unwrap_err();
         assert!(expected(&err), "{status} → {err:?}");
-        assert_eq!(
-            store.calls(Rpc::GetCase),
+        assert_calls(
+            &store,
+            Rpc::GetCase,
             1,
-            "{status} not retried by the client"
+            &format!("{status} not retried by the client"),
         );
     }
 
@@ -325,11 +322,7 @@ async fn settings_are_fetched_once_for_100_lookups_inside_the_ttl() {
     for r in concurrent {
         assert_eq!(r.unwrap(), expected);
     }
-    assert_eq!(
-        store.calls(Rpc::GetProjectSettings),
-        1,
-        "100 lookups, one call"
-    );
+    assert_calls(&store, Rpc::GetProjectSettings, 1, "100 lookups, one call");
     assert_eq!(client.settings_cache_stats().misses, 1);
 
     // "No settings" is cached too.
@@ -365,10 +358,11 @@ async fn settings_expire_after_the_ttl() {
             .await
             .unwrap();
     }
-    assert_eq!(
-        store.calls(Rpc::GetProjectSettings),
+    assert_calls(
+        &store,
+        Rpc::GetProjectSettings,
         3,
-        "a zero TTL caches nothing"
+        "a zero TTL caches nothing",
     );
     server.shutdown().await.unwrap();
 }

@@ -9,7 +9,7 @@
 )]
 
 use case_client::{CaseClient, CaseClientConfig, RetryPolicy};
-use case_sandbox::{ServerHandle, Store};
+use case_sandbox::{Rpc, ServerHandle, Store};
 use chrono::{TimeZone, Utc};
 use std::path::Path;
 use std::time::Duration;
@@ -68,6 +68,12 @@ pub fn store_with_case() -> Store {
     let store = Store::new();
     store.insert_case(case(1, "c1", 1));
     store
+}
+
+/// Asserts that `expected` calls of `rpc` reached the sandbox; `why` says what the count shows.
+#[track_caller]
+pub fn assert_calls(store: &Store, rpc: Rpc, expected: u64, why: &str) {
+    assert_eq!(store.calls(rpc), expected, "{why}");
 }
 
 /// Reads case `c1` of org 1 (the case of [`store_with_case`]).
