@@ -19,6 +19,9 @@ use tracing_subscriber::fmt::MakeWriter;
 const MARKER: &str = "MARKER-7f3a-customer-secret";
 
 /// Collects everything written, for inspection.
+/// One log line a test expects: what it is, how to find it, fields it must carry.
+type ExpectedLine = (&'static str, fn(&Value) -> bool, Vec<(&'static str, Value)>);
+
 /// The log line `picks` finds (`what` names it), checked to carry each of `fields`.
 #[track_caller]
 fn logged<'a>(
@@ -162,29 +165,32 @@ async fn free_text_never_reaches_the_logs_and_key_fields_do() {
         "evt_timestamp is RFC 3339: {evt}"
     );
 
-    logged(
-        &lines,
-        "the echo",
-        |l| l["reason"] == "break_synchronization_cycle",
-        &[
-            ("is_from_datadog", json!(true)),
-            ("message", json!("changelog filtered")),
-        ],
-    );
-    logged(
-        &lines,
-        "the rejected write",
-        |l| l["outcome"] == "permanent_error" && l["error_kind"] == "case_api_invalid_argument",
-        &[("level", json!("ERROR")), ("rpc", json!("UpdateCase"))],
-    );
-    logged(
-        &lines,
-        "the decode failure",
-        |l| l["outcome"] == "decode_failed" && l["error_path"] == "$.org",
-        &[
-            ("error_kind", json!("invalid_org")),
-            ("topic", json!("jira-events")),
-            ("offset", json!(100)),
-        ],
-    );
+    // Each line: what it is, how to find it, and fields it must carry.
+    let expected: [ExpectedLine; 3] = [
+        (
+            "the echo",
+            |l| l["reason"] == "break_synchronization_cycle",
+            vec![
+                ("is_from_datadog", json!(true)),
+                ("message", json!("changelog filtered")),
+            ],
+        ),
+        (
+            "the rejected write",
+            |l| l["outcome"] == "permanent_error" && l["error_kind"] == "case_api_invalid_argument",
+            vec![("level", json!("ERROR")), ("rpc", json!("UpdateCase"))],
+        ),
+        (
+            "the decode failure",
+            |l| l["outcome"] == "decode_failed" && l["error_path"] == "$.org",
+            vec![
+                ("error_kind", json!("invalid_org")),
+                ("topic", json!("jira-events")),
+                ("offset", json!(100)),
+            ],
+        ),
+    ];
+    for (what, picks, fields) in expected {
+        logged(&lines, what, picks, &fields);
+    }
 }

@@ -1,12 +1,6 @@
 //! Shared helpers of the loopback tests: start a sandbox server, build a client.
 
-#![allow(
-    dead_code,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
+#![allow(dead_code, clippy::unwrap_used, clippy::panic)]
 
 use case_client::{CaseClient, CaseClientConfig, RetryPolicy};
 use case_sandbox::{Rpc, ServerHandle, Store};
