@@ -106,6 +106,22 @@ macro_rules! named_enum {
     };
 }
 
+/// Writes a tonic service impl from a table, one row a method: its request and response
+/// messages, then `|server, request|` and the expression answering it.
+macro_rules! grpc_service {
+    ($service:ident for $server:ty {
+        $($method:ident($request:ty) -> $response:ty => |$this:ident, $req:ident| $answer:expr;)+
+    }) => {
+        #[tonic::async_trait]
+        impl $service for $server {
+            $(async fn $method(&self, $req: tonic::Request<$request>) -> Result<tonic::Response<$response>, tonic::Status> {
+                let $this = self;
+                $answer
+            })+
+        }
+    };
+}
+
 pub mod admin;
 mod faults;
 mod seed;

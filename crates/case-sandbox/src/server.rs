@@ -250,12 +250,9 @@ fn invalid(err: &wire::WireError) -> Status {
 /// [`Api::handle`]).
 macro_rules! serve_rpcs {
     ($service:ident { $($method:ident($request:ty) -> $response:ty, $rpc:ident => $answer:expr;)+ }) => {
-        #[tonic::async_trait]
-        impl $service for Api {
-            $(async fn $method(&self, request: Request<$request>) -> Result<Response<$response>, Status> {
-                self.handle(Rpc::$rpc, request, $answer).await
-            })+
-        }
+        grpc_service!($service for Api {
+            $($method($request) -> $response => |api, request| api.handle(Rpc::$rpc, request, $answer).await;)+
+        });
     };
 }
 
