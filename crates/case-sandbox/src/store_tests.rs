@@ -4,39 +4,22 @@
 use super::*;
 use chrono::{DateTime, TimeZone, Utc};
 use std::time::Duration;
+use thirdparty_core::testing::sample_case;
 use thirdparty_core::{CaseVersion, FieldStamp, Text, ThirdPartyLink};
 
 fn t(secs: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(1_700_000_000 + secs, 0).single().unwrap()
 }
 
-fn case(org: u64, id: &str, version: u64) -> Case {
-    Case {
-        id: CaseId::from(id),
-        org_id: OrgId(org),
-        version: CaseVersion(version),
-        project_id: ProjectId::from("proj-1"),
-        title: Text::new("title"),
-        description: Text::default(),
-        priority: Some("P3".into()),
-        status: "OPEN".into(),
-        assignee: None,
-        due_date: None,
-        created_at: t(0),
-        third_party_links: vec![],
-        field_stamps: BTreeMap::new(),
-    }
-}
-
 /// A store holding case `c1` of org 1 at `version`.
 fn store_with_c1(version: u64) -> Store {
     let store = Store::new();
-    store.insert_case(case(1, "c1", version));
+    store.insert_case(sample_case(1, "c1", version));
     store
 }
 
 fn linked(org: u64, id: &str, integration: &str, account: &str, item: &str) -> Case {
-    let mut c = case(org, id, 1);
+    let mut c = sample_case(org, id, 1);
     c.third_party_links.push(ThirdPartyLink {
         integration: integration.into(),
         account_id: account.into(),
@@ -162,7 +145,7 @@ async fn stale_version_is_a_conflict_naming_the_current_version_and_changes_noth
     );
     assert_eq!(
         store.case(OrgId(1), &CaseId::from("c1")),
-        Some(case(1, "c1", 5))
+        Some(sample_case(1, "c1", 5))
     );
 }
 
@@ -301,8 +284,8 @@ async fn same_idempotency_key_twice_returns_the_existing_cell() {
 #[tokio::test]
 async fn idempotency_keys_are_scoped_by_org() {
     let store = Store::new();
-    store.insert_case(case(1, "c1", 1));
-    store.insert_case(case(2, "c1", 1));
+    store.insert_case(sample_case(1, "c1", 1));
+    store.insert_case(sample_case(2, "c1", 1));
     assert!(
         store
             .create_timeline_cell(&cell(1, "c1", "k", "a"))
@@ -722,7 +705,7 @@ fn rpc_names_round_trip_and_display_the_grpc_method() {
 #[test]
 fn from_seed_loads_everything_and_clones_share_state() {
     let store = Store::from_seed(Seed {
-        cases: vec![case(1, "c1", 1), case(1, "c2", 1)],
+        cases: vec![sample_case(1, "c1", 1), sample_case(1, "c2", 1)],
         settings: vec![ProjectSettings::enabled(
             OrgId(1),
             ProjectId::from("p"),
@@ -732,7 +715,7 @@ fn from_seed_loads_everything_and_clones_share_state() {
         users: vec![user(1, "u", "U", None, &[])],
     });
     let clone = store.clone();
-    clone.insert_case(case(1, "c3", 1));
+    clone.insert_case(sample_case(1, "c3", 1));
     assert_eq!(store.cases().len(), 3);
     assert_eq!(store.settings().len(), 1);
     assert!(format!("{store:?}").contains("cases: 3"));

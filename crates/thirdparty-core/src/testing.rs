@@ -1,7 +1,11 @@
 //! Test doubles for the seams, shared by the integration crates' tests (feature
 //! `test-util`; never enabled in a production build).
 
-use crate::{CaseApi, CaseApiWrapper, CaseCall, CaseUpdate};
+use crate::{
+    Case, CaseApi, CaseApiWrapper, CaseCall, CaseId, CaseUpdate, CaseVersion, OrgId, ProjectId,
+    Text,
+};
+use chrono::{DateTime, Utc};
 use std::sync::Mutex;
 
 /// What [`EditBeforeFirstUpdate`] runs once, right before the first update reaches the API.
@@ -56,5 +60,36 @@ impl<A: CaseApi> CaseApiWrapper for EditBeforeFirstUpdate<A> {
         if let Some(edit) = edit {
             edit(update);
         }
+    }
+}
+
+/// When every [`sample_case`] was created: 2025-01-01T00:00:00Z.
+pub const SAMPLE_CREATED_AT: DateTime<Utc> =
+    DateTime::from_timestamp_nanos(1_735_689_600_000_000_000);
+
+/// A case `id` of `org` at `version` in project `proj-1`: title "title", priority P3, status
+/// OPEN, no assignee, no due date, no links and no field stamps, created at
+/// [`SAMPLE_CREATED_AT`]. Tests change the fields they care about with struct update syntax.
+///
+/// ```
+/// use thirdparty_core::testing::sample_case;
+/// let case = sample_case(1, "c1", 3);
+/// assert_eq!((case.org_id.0, case.version.0, case.status.as_str()), (1, 3, "OPEN"));
+/// ```
+pub fn sample_case(org: u64, id: &str, version: u64) -> Case {
+    Case {
+        id: CaseId::from(id),
+        org_id: OrgId(org),
+        version: CaseVersion(version),
+        project_id: ProjectId::from("proj-1"),
+        title: Text::new("title"),
+        description: Text::default(),
+        priority: Some("P3".into()),
+        status: "OPEN".into(),
+        assignee: None,
+        due_date: None,
+        created_at: SAMPLE_CREATED_AT,
+        third_party_links: vec![],
+        field_stamps: Default::default(),
     }
 }
