@@ -16,6 +16,7 @@ use case_sandbox::{FaultStatus, Rpc, Store};
 use common::*;
 use futures_free::join_all;
 use std::time::Duration;
+use thirdparty_core::testing::assert_invalid_argument;
 use thirdparty_core::{
     CaseApi, CaseApiError, CaseId, CaseVersion, OrgId, ProjectId, ThirdPartyRef, UserQuery,
 };
@@ -499,30 +500,12 @@ async fn invalid_requests_are_invalid_argument_and_not_retried() {
         .update_case(&status_update(1, "nope", 1, "X"))
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            CaseApiError::InvalidArgument {
-                rpc: "UpdateCase",
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert_invalid_argument(&err, "UpdateCase");
     let err = client
         .create_timeline_cell(&comment(1, "nope", "k"))
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            CaseApiError::InvalidArgument {
-                rpc: "CreateTimelineCell",
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert_invalid_argument(&err, "CreateTimelineCell");
     assert_eq!(
         store.calls(Rpc::UpdateCase) + store.calls(Rpc::CreateTimelineCell),
         2

@@ -4,7 +4,7 @@
 use super::*;
 use chrono::{DateTime, TimeZone, Utc};
 use std::time::Duration;
-use thirdparty_core::testing::sample_case;
+use thirdparty_core::testing::{assert_invalid_argument, sample_case};
 use thirdparty_core::{CaseVersion, FieldStamp, Text, ThirdPartyLink};
 
 fn t(secs: i64) -> DateTime<Utc> {
@@ -235,16 +235,7 @@ async fn updating_an_unknown_case_or_another_orgs_case_is_invalid_argument() {
             .update_case(&update(org, id, 1, FieldUpdate::Status("CLOSED".into())))
             .await
             .unwrap_err();
-        assert!(
-            matches!(
-                err,
-                CaseApiError::InvalidArgument {
-                    rpc: "UpdateCase",
-                    ..
-                }
-            ),
-            "{err:?}"
-        );
+        assert_invalid_argument(&err, "UpdateCase");
     }
 }
 
@@ -331,13 +322,7 @@ async fn timeline_cell_for_unknown_case_or_without_key_is_invalid_argument() {
         .create_timeline_cell(&cell(1, "nope", "k", "x"))
         .await
         .unwrap_err();
-    assert!(matches!(
-        err,
-        CaseApiError::InvalidArgument {
-            rpc: "CreateTimelineCell",
-            ..
-        }
-    ));
+    assert_invalid_argument(&err, "CreateTimelineCell");
     let err = store
         .create_timeline_cell(&cell(1, "c1", "", "x"))
         .await

@@ -2,8 +2,8 @@
 //! `test-util`; never enabled in a production build).
 
 use crate::{
-    Case, CaseApi, CaseApiWrapper, CaseCall, CaseId, CaseUpdate, CaseVersion, OrgId, ProjectId,
-    Text,
+    Case, CaseApi, CaseApiError, CaseApiWrapper, CaseCall, CaseId, CaseUpdate, CaseVersion, OrgId,
+    ProjectId, Text,
 };
 use chrono::{DateTime, Utc};
 use std::sync::Mutex;
@@ -92,4 +92,20 @@ pub fn sample_case(org: u64, id: &str, version: u64) -> Case {
         third_party_links: vec![],
         field_stamps: Default::default(),
     }
+}
+
+/// Asserts that `err` is the API refusing `rpc` as invalid
+/// ([`CaseApiError::InvalidArgument`]), and shows `err` when it is not.
+///
+/// ```
+/// use thirdparty_core::{testing::assert_invalid_argument, CaseApiError};
+/// let err = CaseApiError::InvalidArgument { rpc: "UpdateCase", message: "no such case".into() };
+/// assert_invalid_argument(&err, "UpdateCase");
+/// ```
+#[track_caller]
+pub fn assert_invalid_argument(err: &CaseApiError, rpc: &str) {
+    assert!(
+        matches!(err, CaseApiError::InvalidArgument { rpc: refused, .. } if *refused == rpc),
+        "expected {rpc} refused as invalid, got {err:?}"
+    );
 }
