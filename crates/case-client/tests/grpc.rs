@@ -12,7 +12,7 @@ use case_client::{CaseClient, CaseClientConfig, ConnectError, RetryPolicy, TlsCo
 use case_proto::case_management::v1;
 use case_proto::case_management::v1::cases_client::CasesClient;
 use case_proto::case_sandbox::v1::{self as admin_pb, admin_client::AdminClient};
-use case_sandbox::{FaultStatus, Rpc, Store};
+use case_sandbox::{FaultStatus, Rpc};
 use common::*;
 use futures_free::join_all;
 use std::time::Duration;
@@ -225,8 +225,7 @@ async fn every_transient_code_is_retried_and_other_codes_are_not() {
 
 #[tokio::test]
 async fn retries_stop_at_max_attempts_with_unavailable() {
-    let store = Store::new();
-    let (server, client) = start(store.clone()).await;
+    let (store, server, client) = start_empty().await;
     store
         .faults()
         .fail_next(Rpc::ListIntegrationOrgs, 10, FaultStatus::Unavailable);
@@ -255,8 +254,7 @@ async fn retries_stop_at_max_attempts_with_unavailable() {
 
 #[tokio::test]
 async fn retries_stop_when_the_elapsed_budget_is_spent() {
-    let store = Store::new();
-    let (server, _) = start(store.clone()).await;
+    let (store, server, _) = start_empty().await;
     // A budget of zero: whatever the jitter draws, no retry fits, whatever the attempts.
     let retry = RetryPolicy {
         max_attempts: 100,
@@ -278,8 +276,7 @@ async fn retries_stop_when_the_elapsed_budget_is_spent() {
 
 #[tokio::test]
 async fn a_slow_server_hits_the_call_deadline() {
-    let store = Store::new();
-    let (server, _) = start(store.clone()).await;
+    let (store, server, _) = start_empty().await;
     let mut config = config(&server.url()).with_retry(RetryPolicy::no_retry());
     config.call_timeout = Duration::from_millis(50);
     let client = CaseClient::connect(config).unwrap();
@@ -494,8 +491,7 @@ async fn the_client_answers_like_the_store_for_the_demo_seed() {
 
 #[tokio::test]
 async fn invalid_requests_are_invalid_argument_and_not_retried() {
-    let store = Store::new();
-    let (server, client) = start(store.clone()).await;
+    let (store, server, client) = start_empty().await;
     let err = client
         .update_case(&status_update(1, "nope", 1, "X"))
         .await

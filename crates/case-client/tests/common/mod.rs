@@ -49,6 +49,13 @@ pub async fn start(store: Store) -> (ServerHandle, CaseClient) {
     (server, client)
 }
 
+/// A plaintext sandbox over an empty store, the store, and a client for it.
+pub async fn start_empty() -> (Store, ServerHandle, CaseClient) {
+    let store = Store::new();
+    let (server, client) = start(store.clone()).await;
+    (store, server, client)
+}
+
 /// A plaintext sandbox over a store holding case `c1` of org 1 at `version`, the store, and
 /// a client for it.
 pub async fn start_with_case(version: u64) -> (Store, ServerHandle, CaseClient) {
