@@ -441,21 +441,18 @@ async fn metadata_and_orgs_are_listed_per_integration() {
             .unwrap()
             .is_empty()
     );
-    assert_eq!(
-        store.list_integration_orgs("jira").await.unwrap(),
-        [OrgId(1), OrgId(2)]
-    );
-    assert_eq!(
-        store.list_integration_orgs("servicenow").await.unwrap(),
-        [OrgId(3)]
-    );
-    assert!(
-        store
-            .list_integration_orgs("github")
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    let orgs_per_integration: [(&str, &[OrgId]); 3] = [
+        ("jira", &[OrgId(1), OrgId(2)]),
+        ("servicenow", &[OrgId(3)]),
+        ("github", &[]),
+    ];
+    for (integration, orgs) in orgs_per_integration {
+        assert_eq!(
+            store.list_integration_orgs(integration).await.unwrap(),
+            orgs,
+            "{integration}"
+        );
+    }
 }
 
 #[tokio::test]
