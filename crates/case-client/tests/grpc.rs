@@ -16,7 +16,7 @@ use case_sandbox::{FaultStatus, Rpc};
 use common::*;
 use futures_free::join_all;
 use std::time::Duration;
-use thirdparty_core::testing::assert_invalid_argument;
+use thirdparty_core::testing::{assert_invalid_argument, item_ref};
 use thirdparty_core::{
     CaseApi, CaseApiError, CaseId, CaseVersion, OrgId, ProjectId, ThirdPartyRef, UserQuery,
 };
@@ -398,11 +398,8 @@ async fn the_client_answers_like_the_store_for_the_demo_seed() {
     let store = demo_store();
     let (server, client) = start(store.clone()).await;
     let reference = |account: &str, item: &str| ThirdPartyRef {
-        account_id: account.into(),
         project_id: Some("10000".into()),
-        item_type_id: None,
-        item_id: item.into(),
-        item_key: None,
+        ..item_ref(account, item)
     };
     for case in store.cases() {
         let got = client.get_case(case.org_id, &case.id).await.unwrap();

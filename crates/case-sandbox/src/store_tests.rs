@@ -4,7 +4,7 @@
 use super::*;
 use chrono::{DateTime, TimeZone, Utc};
 use std::time::Duration;
-use thirdparty_core::testing::{assert_invalid_argument, sample_case};
+use thirdparty_core::testing::{assert_invalid_argument, item_ref, sample_case};
 use thirdparty_core::{CaseVersion, FieldStamp, Text, ThirdPartyLink};
 
 fn t(secs: i64) -> DateTime<Utc> {
@@ -54,16 +54,6 @@ fn cell(org: u64, case_id: &str, key: &str, body: &str) -> NewTimelineCell {
         internal: false,
         source: "jira".into(),
         created_at: t(5),
-    }
-}
-
-fn tp(account: &str, item: &str) -> ThirdPartyRef {
-    ThirdPartyRef {
-        account_id: account.into(),
-        project_id: None,
-        item_type_id: None,
-        item_id: item.into(),
-        item_key: None,
     }
 }
 
@@ -341,7 +331,7 @@ async fn find_by_third_party_matches_integration_account_and_item_within_the_org
         let store = store.clone();
         async move {
             store
-                .find_case_by_third_party(OrgId(org), integration, &tp(account, item))
+                .find_case_by_third_party(OrgId(org), integration, &item_ref(account, item))
                 .await
                 .unwrap()
                 .map(|c| c.id.0)
@@ -545,7 +535,7 @@ async fn every_call_is_counted_including_failures_and_reset_clears() {
         .await;
     let _ = store.create_timeline_cell(&cell(1, "x", "k", "b")).await;
     let _ = store
-        .find_case_by_third_party(OrgId(1), "jira", &tp("a", "i"))
+        .find_case_by_third_party(OrgId(1), "jira", &item_ref("a", "i"))
         .await;
     let _ = store
         .get_project_settings(OrgId(1), &ProjectId::from("p"), "jira")

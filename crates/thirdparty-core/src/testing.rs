@@ -1,9 +1,9 @@
-//! Test doubles for the seams, shared by the integration crates' tests (feature
-//! `test-util`; never enabled in a production build).
+//! Test doubles for the seams and sample values of the core types, shared by the integration
+//! crates' tests (feature `test-util`; never enabled in a production build).
 
 use crate::{
     Case, CaseApi, CaseApiError, CaseApiWrapper, CaseCall, CaseId, CaseUpdate, CaseVersion, OrgId,
-    ProjectId, Text,
+    ProjectId, Text, ThirdPartyRef,
 };
 use chrono::{DateTime, Utc};
 use std::sync::Mutex;
@@ -108,4 +108,22 @@ pub fn assert_invalid_argument(err: &CaseApiError, rpc: &str) {
         matches!(err, CaseApiError::InvalidArgument { rpc: refused, .. } if *refused == rpc),
         "expected {rpc} refused as invalid, got {err:?}"
     );
+}
+
+/// A reference to item `item_id` of third-party account `account_id`, with no project, item
+/// type or key (the fields a case lookup matches on, and nothing else).
+///
+/// ```
+/// use thirdparty_core::testing::item_ref;
+/// let reference = item_ref("site-1", "10007");
+/// assert_eq!((reference.account_id.as_str(), reference.project_id), ("site-1", None));
+/// ```
+pub fn item_ref(account_id: &str, item_id: &str) -> ThirdPartyRef {
+    ThirdPartyRef {
+        account_id: account_id.into(),
+        project_id: None,
+        item_type_id: None,
+        item_id: item_id.into(),
+        item_key: None,
+    }
 }
