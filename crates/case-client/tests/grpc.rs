@@ -12,10 +12,11 @@ use case_client::{CaseClient, CaseClientConfig, ConnectError, RetryPolicy, TlsCo
 use case_proto::case_management::v1;
 use case_proto::case_management::v1::cases_client::CasesClient;
 use case_proto::case_sandbox::v1::{self as admin_pb, admin_client::AdminClient};
-use case_sandbox::{FaultStatus, Rpc, Store};
+use case_sandbox::{FaultStatus, Rpc};
 use common::*;
 use futures_free::join_all;
 use std::time::Duration;
+use thirdparty_core::testing::{assert_invalid_argument, item_ref};
 use thirdparty_core::{
     CaseApi, CaseApiError, CaseId, CaseVersion, OrgId, ProjectId, ThirdPartyRef, UserQuery,
 };
@@ -166,11 +167,7 @@ async fn two_unavailable_then_success_is_retried_and_succeeds() {
         .fail_next(Rpc::GetCase, 2, FaultStatus::Unavailable);
     let got = get_c1(&client).await.unwrap();
     assert_eq!(got.map(|c| c.id), Some(CaseId::from("c1")));
-    assert_eq!(
-        store.calls(Rpc::GetCase),
-        3,
-        "two failures, then the success"
-    );
+    assert_calls(&store, Rpc::GetCase, 3, "two failures, then the success");
     server.shutdown().await.unwrap();
 }
 
@@ -203,10 +200,11 @@ async fn every_transient_code_is_retried_and_other_codes_are_not() {
         store.faults().fail_next(Rpc::GetCase, 1, status);
         let err = get_c1(&client).await.unwrap_err();
         assert!(expected(&err), "{status} → {err:?}");
-        assert_eq!(
-            store.calls(Rpc::GetCase),
+        assert_calls(
+            &store,
+            Rpc::GetCase,
             1,
-            "{status} not retried by the client"
+            &format!("{status} not retried by the client"),
         );
     }
 
@@ -227,8 +225,7 @@ async fn every_transient_code_is_retried_and_other_codes_are_not() {
 
 #[tokio::test]
 async fn retries_stop_at_max_attempts_with_unavailable() {
-    let store = Store::new();
-    let (server, client) = start(store.clone()).await;
+    let (store, server, client) = start_empty().await;
     store
         .faults()
         .fail_next(Rpc::ListIntegrationOrgs, 10, FaultStatus::Unavailable);
@@ -257,8 +254,7 @@ async fn retries_stop_at_max_attempts_with_unavailable() {
 
 #[tokio::test]
 async fn retries_stop_when_the_elapsed_budget_is_spent() {
-    let store = Store::new();
-    let (server, _) = start(store.clone()).await;
+    let (store, server, _) = start_empty().await;
     // A budget of zero: whatever the jitter draws, no retry fits, whatever the attempts.
     let retry = RetryPolicy {
         max_attempts: 100,
@@ -280,8 +276,7 @@ async fn retries_stop_when_the_elapsed_budget_is_spent() {
 
 #[tokio::test]
 async fn a_slow_server_hits_the_call_deadline() {
-    let store = Store::new();
-    let (server, _) = start(store.clone()).await;
+    let (store, server, _) = start_empty().await;
     let mut config = config(&server.url()).with_retry(RetryPolicy::no_retry());
     config.call_timeout = Duration::from_millis(50);
     let client = CaseClient::connect(config).unwrap();
@@ -325,11 +320,7 @@ async fn settings_are_fetched_once_for_100_lookups_inside_the_ttl() {
     for r in concurrent {
         assert_eq!(r.unwrap(), expected);
     }
-    assert_eq!(
-        store.calls(Rpc::GetProjectSettings),
-        1,
-        "100 lookups, one call"
-    );
+    assert_calls(&store, Rpc::GetProjectSettings, 1, "100 lookups, one call");
     assert_eq!(client.settings_cache_stats().misses, 1);
 
     // "No settings" is cached too.
@@ -365,10 +356,11 @@ async fn settings_expire_after_the_ttl() {
             .await
             .unwrap();
     }
-    assert_eq!(
-        store.calls(Rpc::GetProjectSettings),
+    assert_calls(
+        &store,
+        Rpc::GetProjectSettings,
         3,
-        "a zero TTL caches nothing"
+        "a zero TTL caches nothing",
     );
     server.shutdown().await.unwrap();
 }
@@ -406,11 +398,8 @@ async fn the_client_answers_like_the_store_for_the_demo_seed() {
     let store = demo_store();
     let (server, client) = start(store.clone()).await;
     let reference = |account: &str, item: &str| ThirdPartyRef {
-        account_id: account.into(),
         project_id: Some("10000".into()),
-        item_type_id: None,
-        item_id: item.into(),
-        item_key: None,
+        ..item_ref(account, item)
     };
     for case in store.cases() {
         let got = client.get_case(case.org_id, &case.id).await.unwrap();
@@ -499,36 +488,17 @@ async fn the_client_answers_like_the_store_for_the_demo_seed() {
 
 #[tokio::test]
 async fn invalid_requests_are_invalid_argument_and_not_retried() {
-    let store = Store::new();
-    let (server, client) = start(store.clone()).await;
+    let (store, server, client) = start_empty().await;
     let err = client
         .update_case(&status_update(1, "nope", 1, "X"))
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            CaseApiError::InvalidArgument {
-                rpc: "UpdateCase",
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert_invalid_argument(&err, "UpdateCase");
     let err = client
         .create_timeline_cell(&comment(1, "nope", "k"))
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            CaseApiError::InvalidArgument {
-                rpc: "CreateTimelineCell",
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert_invalid_argument(&err, "CreateTimelineCell");
     assert_eq!(
         store.calls(Rpc::UpdateCase) + store.calls(Rpc::CreateTimelineCell),
         2

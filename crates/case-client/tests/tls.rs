@@ -106,10 +106,11 @@ async fn a_plaintext_client_against_the_tls_server_fails_clearly() {
         message.contains("plaintext http://") && message.contains("requires TLS"),
         "{message}"
     );
-    assert_eq!(
-        store.calls(Rpc::GetCase),
+    assert_calls(
+        &store,
+        Rpc::GetCase,
         0,
-        "the call never reached the service"
+        "the call never reached the service",
     );
     server.shutdown().await.unwrap();
 }
@@ -183,10 +184,11 @@ async fn mutual_tls_accepts_a_client_certificate_from_the_client_ca_only() {
     );
     let err = get_c1(&rogue).await.unwrap_err();
     assert_refused_by_the_server(&err);
-    assert_eq!(
-        store.calls(Rpc::GetCase),
+    assert_calls(
+        &store,
+        Rpc::GetCase,
         1,
-        "only the trusted client got through"
+        "only the trusted client got through",
     );
     server.shutdown().await.unwrap();
 }

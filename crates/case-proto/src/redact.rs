@@ -13,44 +13,62 @@ impl fmt::Debug for Redacted {
     }
 }
 
-impl fmt::Debug for v1::Case {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Case")
-            .field("id", &self.id)
-            .field("org_id", &self.org_id)
-            .field("version", &self.version)
-            .field("project_id", &self.project_id)
-            .field("title", &Redacted(self.title.len()))
-            .field("description", &Redacted(self.description.len()))
-            .field("priority", &self.priority)
-            .field("status", &self.status)
-            .field("assignee_user_id", &self.assignee_user_id)
-            .field("due_date", &self.due_date)
-            .field("created_at", &self.created_at)
-            .field("third_party_links", &self.third_party_links)
-            .field("field_stamps", &self.field_stamps)
-            .finish()
-    }
+/// A field printed as it is.
+fn shown<T>(value: &T) -> &T {
+    value
 }
 
-impl fmt::Debug for v1::NewTimelineCell {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("NewTimelineCell")
-            .field("org_id", &self.org_id)
-            .field("case_id", &self.case_id)
-            .field("idempotency_key", &self.idempotency_key)
-            .field("author_id", &self.author_id)
-            .field(
-                "author_name",
-                &self.author_name.as_ref().map(|n| Redacted(n.len())),
-            )
-            .field("body", &Redacted(self.body.len()))
-            .field("internal", &self.internal)
-            .field("source", &self.source)
-            .field("created_at", &self.created_at)
-            .finish()
-    }
+/// A text field printed as its length.
+fn text(value: &str) -> Redacted {
+    Redacted(value.len())
 }
+
+/// An optional text field printed as its length, when present.
+fn optional_text(value: &Option<String>) -> Option<Redacted> {
+    value.as_deref().map(text)
+}
+
+/// Writes the `Debug` of a message, one row a field in printing order with how it is
+/// printed: [`shown`], [`text`] or [`optional_text`].
+macro_rules! redacted_debug {
+    ($message:ty, $name:literal { $($field:ident: $how:ident,)+ }) => {
+        impl fmt::Debug for $message {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct($name)
+                    $(.field(stringify!($field), &$how(&self.$field)))+
+                    .finish()
+            }
+        }
+    };
+}
+
+redacted_debug!(v1::Case, "Case" {
+    id: shown,
+    org_id: shown,
+    version: shown,
+    project_id: shown,
+    title: text,
+    description: text,
+    priority: shown,
+    status: shown,
+    assignee_user_id: shown,
+    due_date: shown,
+    created_at: shown,
+    third_party_links: shown,
+    field_stamps: shown,
+});
+
+redacted_debug!(v1::NewTimelineCell, "NewTimelineCell" {
+    org_id: shown,
+    case_id: shown,
+    idempotency_key: shown,
+    author_id: shown,
+    author_name: optional_text,
+    body: text,
+    internal: shown,
+    source: shown,
+    created_at: shown,
+});
 
 impl fmt::Debug for v1::FieldUpdate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -59,7 +77,7 @@ impl fmt::Debug for v1::FieldUpdate {
             .unwrap_or("UNKNOWN");
         f.debug_struct("FieldUpdate")
             .field("field", &field)
-            .field("value", &self.value.as_ref().map(|v| Redacted(v.len())))
+            .field("value", &optional_text(&self.value))
             .finish()
     }
 }

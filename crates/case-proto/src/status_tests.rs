@@ -17,31 +17,15 @@ fn update_expecting(expected: u64) -> CaseUpdate {
     }
 }
 
-fn internal() -> CaseApiError {
-    CaseApiError::Internal {
-        rpc: "UpdateCase",
-        message: "boom".into(),
-    }
-}
-
-fn invalid_argument() -> CaseApiError {
-    CaseApiError::InvalidArgument {
-        rpc: "UpdateCase",
-        message: "case c not found in org 1".into(),
-    }
-}
-
-fn permission_denied() -> CaseApiError {
-    CaseApiError::PermissionDenied {
-        rpc: "UpdateCase",
-        message: "no".into(),
-    }
-}
-
-fn unavailable() -> CaseApiError {
-    CaseApiError::Unavailable {
-        rpc: "UpdateCase",
-        message: "down".into(),
+/// An `UpdateCase` error of the variant named `kind`; its message is the kind.
+fn update_error(kind: &str) -> CaseApiError {
+    let (rpc, message) = ("UpdateCase", kind.to_owned());
+    match kind {
+        "internal" => CaseApiError::Internal { rpc, message },
+        "invalid_argument" => CaseApiError::InvalidArgument { rpc, message },
+        "permission_denied" => CaseApiError::PermissionDenied { rpc, message },
+        "unavailable" => CaseApiError::Unavailable { rpc, message },
+        other => panic!("no CaseApiError variant {other}"),
     }
 }
 
@@ -81,17 +65,29 @@ fn statuses_map_to_case_api_errors() {
     );
     // Each status (of a call that is not an UpdateCase) and an error of the variant it maps to.
     let cases = [
-        (Status::aborted("x"), internal()),
-        (Status::invalid_argument("x"), invalid_argument()),
-        (Status::failed_precondition("x"), invalid_argument()),
-        (Status::not_found("x"), invalid_argument()),
-        (Status::unauthenticated("x"), permission_denied()),
-        (Status::permission_denied("x"), permission_denied()),
-        (Status::unavailable("x"), unavailable()),
-        (Status::deadline_exceeded("x"), unavailable()),
-        (Status::resource_exhausted("x"), unavailable()),
-        (Status::internal("x"), internal()),
-        (Status::unknown("x"), internal()),
+        (Status::aborted("x"), update_error("internal")),
+        (
+            Status::invalid_argument("x"),
+            update_error("invalid_argument"),
+        ),
+        (
+            Status::failed_precondition("x"),
+            update_error("invalid_argument"),
+        ),
+        (Status::not_found("x"), update_error("invalid_argument")),
+        (
+            Status::unauthenticated("x"),
+            update_error("permission_denied"),
+        ),
+        (
+            Status::permission_denied("x"),
+            update_error("permission_denied"),
+        ),
+        (Status::unavailable("x"), update_error("unavailable")),
+        (Status::deadline_exceeded("x"), update_error("unavailable")),
+        (Status::resource_exhausted("x"), update_error("unavailable")),
+        (Status::internal("x"), update_error("internal")),
+        (Status::unknown("x"), update_error("internal")),
     ];
     for (status, expected) in cases {
         let err = case_api_error("GetCase", &status, None);
@@ -112,10 +108,10 @@ fn case_api_errors_map_to_statuses_and_back() {
             expected: CaseVersion(1),
             actual: Some(CaseVersion(2)),
         },
-        invalid_argument(),
-        unavailable(),
-        permission_denied(),
-        internal(),
+        update_error("invalid_argument"),
+        update_error("unavailable"),
+        update_error("permission_denied"),
+        update_error("internal"),
     ];
     let update = update_expecting(1);
     for err in errors {

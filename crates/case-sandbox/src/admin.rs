@@ -6,7 +6,7 @@ use case_proto::case_management::v1;
 use case_proto::case_sandbox::v1::{self as pb, admin_server::Admin};
 use std::time::Duration;
 use thirdparty_core::{CaseId, FieldUpdate, OrgId};
-use tonic::{Request, Response, Status};
+use tonic::{Response, Status};
 
 /// The `Admin` service over a [`Store`].
 #[derive(Clone, Debug)]
@@ -85,119 +85,63 @@ fn ack() -> Response<pb::AdminAck> {
     Response::new(pb::AdminAck {})
 }
 
-#[tonic::async_trait]
-impl Admin for AdminService {
-    async fn set_latency(
-        &self,
-        request: Request<pb::SetLatencyRequest>,
-    ) -> Result<Response<pb::AdminAck>, Status> {
-        let ms = request.into_inner().latency_ms;
-        self.store.faults().set_latency(Duration::from_millis(ms));
+grpc_service!(Admin for AdminService {
+    set_latency(pb::SetLatencyRequest) -> pb::AdminAck => |admin, request| {
+        admin.store.faults().set_latency(Duration::from_millis(request.into_inner().latency_ms));
         Ok(ack())
-    }
-
-    async fn fail_next(
-        &self,
-        request: Request<pb::FailNextRequest>,
-    ) -> Result<Response<pb::AdminAck>, Status> {
+    };
+    fail_next(pb::FailNextRequest) -> pb::AdminAck => |admin, request| {
         let r = request.into_inner();
         let rpc = rpc_from_pb(r.rpc)
             .ok_or_else(|| unknown_value("FailNextRequest.rpc", r.rpc, "an RPC", "RPC_GET_CASE"))?;
         let status = fault_status_from_pb(r.status).ok_or_else(|| {
-            unknown_value(
-                "FailNextRequest.status",
-                r.status,
-                "a fault status",
-                "FAULT_STATUS_UNAVAILABLE",
-            )
+            unknown_value("FailNextRequest.status", r.status, "a fault status", "FAULT_STATUS_UNAVAILABLE")
         })?;
-        self.store.faults().fail_next(rpc, r.count, status);
+        admin.store.faults().fail_next(rpc, r.count, status);
         Ok(ack())
-    }
-
-    async fn outage(
-        &self,
-        request: Request<pb::OutageRequest>,
-    ) -> Result<Response<pb::AdminAck>, Status> {
-        let ms = request.into_inner().duration_ms;
-        self.store.faults().outage(Duration::from_millis(ms));
+    };
+    outage(pb::OutageRequest) -> pb::AdminAck => |admin, request| {
+        admin.store.faults().outage(Duration::from_millis(request.into_inner().duration_ms));
         Ok(ack())
-    }
-
-    async fn clear_faults(
-        &self,
-        _request: Request<pb::ClearFaultsRequest>,
-    ) -> Result<Response<pb::AdminAck>, Status> {
-        self.store.faults().clear();
+    };
+    clear_faults(pb::ClearFaultsRequest) -> pb::AdminAck => |admin, _request| {
+        admin.store.faults().clear();
         Ok(ack())
-    }
-
-    async fn get_call_counts(
-        &self,
-        _request: Request<pb::GetCallCountsRequest>,
-    ) -> Result<Response<pb::GetCallCountsResponse>, Status> {
-        let counts = self
-            .store
-            .call_counts()
-            .into_iter()
-            .map(|(rpc, calls)| pb::CallCount {
-                rpc: rpc_to_pb(rpc) as i32,
-                method: rpc.as_str().to_owned(),
-                calls,
-            })
+    };
+    get_call_counts(pb::GetCallCountsRequest) -> pb::GetCallCountsResponse => |admin, _request| {
+        let counts = admin.store.call_counts().into_iter()
+            .map(|(rpc, calls)| pb::CallCount { rpc: rpc_to_pb(rpc) as i32, method: rpc.as_str().to_owned(), calls })
             .collect();
         Ok(Response::new(pb::GetCallCountsResponse { counts }))
-    }
-
-    async fn reset_call_counts(
-        &self,
-        _request: Request<pb::ResetCallCountsRequest>,
-    ) -> Result<Response<pb::AdminAck>, Status> {
-        self.store.reset_calls();
+    };
+    reset_call_counts(pb::ResetCallCountsRequest) -> pb::AdminAck => |admin, _request| {
+        admin.store.reset_calls();
         Ok(ack())
-    }
-
-    async fn dump_state(
-        &self,
-        _request: Request<pb::DumpStateRequest>,
-    ) -> Result<Response<pb::DumpStateResponse>, Status> {
+    };
+    dump_state(pb::DumpStateRequest) -> pb::DumpStateResponse => |admin, _request| {
         Ok(Response::new(pb::DumpStateResponse {
-            cases: self.store.cases().iter().map(Into::into).collect(),
-            timeline_cells: self.store.timeline_cells().iter().map(Into::into).collect(),
+            cases: admin.store.cases().iter().map(Into::into).collect(),
+            timeline_cells: admin.store.timeline_cells().iter().map(Into::into).collect(),
         }))
-    }
-
-    async fn edit_case(
-        &self,
-        request: Request<pb::EditCaseRequest>,
-    ) -> Result<Response<pb::EditCaseResponse>, Status> {
+    };
+    edit_case(pb::EditCaseRequest) -> pb::EditCaseResponse => |admin, request| {
         let r = request.into_inner();
-        let update: v1::FieldUpdate = r
-            .update
-            .ok_or_else(|| Status::invalid_argument("EditCaseRequest.update is missing"))?;
-        let update =
-            FieldUpdate::try_from(update).map_err(|e| Status::invalid_argument(e.to_string()))?;
-        let case = self
-            .store
-            .edit_case(OrgId(r.org_id), &CaseId(r.case_id), update);
-        Ok(Response::new(pb::EditCaseResponse {
-            case: case.as_ref().map(Into::into),
-        }))
-    }
-
-    async fn load_seed(
-        &self,
-        request: Request<pb::LoadSeedRequest>,
-    ) -> Result<Response<pb::AdminAck>, Status> {
+        let update: v1::FieldUpdate =
+            r.update.ok_or_else(|| Status::invalid_argument("EditCaseRequest.update is missing"))?;
+        let update = FieldUpdate::try_from(update).map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let case = admin.store.edit_case(OrgId(r.org_id), &CaseId(r.case_id), update);
+        Ok(Response::new(pb::EditCaseResponse { case: case.as_ref().map(Into::into) }))
+    };
+    load_seed(pb::LoadSeedRequest) -> pb::AdminAck => |admin, request| {
         let seed: Seed = serde_json::from_str(&request.into_inner().seed_json).map_err(|e| {
             Status::invalid_argument(format!(
                 "LoadSeedRequest.seed_json is not a seed: {e}; see fixtures/cases/README.md"
             ))
         })?;
-        self.store.load(seed);
+        admin.store.load(seed);
         Ok(ack())
-    }
-}
+    };
+});
 
 #[cfg(test)]
 mod tests {

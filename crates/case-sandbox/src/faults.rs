@@ -6,58 +6,27 @@ use std::fmt;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-/// The status an injected fault fails a call with. In memory it maps to the matching
-/// [`thirdparty_core::CaseApiError`]; over gRPC to the status code of the same name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum FaultStatus {
-    /// `UNAVAILABLE` → [`thirdparty_core::CaseApiError::Unavailable`].
-    Unavailable,
-    /// `DEADLINE_EXCEEDED` → [`thirdparty_core::CaseApiError::Unavailable`].
-    DeadlineExceeded,
-    /// `RESOURCE_EXHAUSTED` → [`thirdparty_core::CaseApiError::Unavailable`].
-    ResourceExhausted,
-    /// `INTERNAL` → [`thirdparty_core::CaseApiError::Internal`].
-    Internal,
-    /// `ABORTED` → [`thirdparty_core::CaseApiError::VersionConflict`] on `UpdateCase` (with
-    /// `actual: None`), [`thirdparty_core::CaseApiError::Internal`] elsewhere.
-    Aborted,
-    /// `INVALID_ARGUMENT` → [`thirdparty_core::CaseApiError::InvalidArgument`].
-    InvalidArgument,
-}
-
-impl FaultStatus {
-    /// Every status, in declaration order.
-    pub const ALL: [FaultStatus; 6] = [
-        Self::Unavailable,
-        Self::DeadlineExceeded,
-        Self::ResourceExhausted,
-        Self::Internal,
-        Self::Aborted,
-        Self::InvalidArgument,
-    ];
-
-    /// The gRPC code name (`UNAVAILABLE`, …).
-    pub const fn as_str(&self) -> &'static str {
-        match self {
-            Self::Unavailable => "UNAVAILABLE",
-            Self::DeadlineExceeded => "DEADLINE_EXCEEDED",
-            Self::ResourceExhausted => "RESOURCE_EXHAUSTED",
-            Self::Internal => "INTERNAL",
-            Self::Aborted => "ABORTED",
-            Self::InvalidArgument => "INVALID_ARGUMENT",
-        }
+named_enum! {
+    /// The status an injected fault fails a call with. In memory it maps to the matching
+    /// [`thirdparty_core::CaseApiError`]; over gRPC to the status code of the same name.
+    pub enum FaultStatus {
+        /// `UNAVAILABLE` → [`thirdparty_core::CaseApiError::Unavailable`].
+        Unavailable => "UNAVAILABLE",
+        /// `DEADLINE_EXCEEDED` → [`thirdparty_core::CaseApiError::Unavailable`].
+        DeadlineExceeded => "DEADLINE_EXCEEDED",
+        /// `RESOURCE_EXHAUSTED` → [`thirdparty_core::CaseApiError::Unavailable`].
+        ResourceExhausted => "RESOURCE_EXHAUSTED",
+        /// `INTERNAL` → [`thirdparty_core::CaseApiError::Internal`].
+        Internal => "INTERNAL",
+        /// `ABORTED` → [`thirdparty_core::CaseApiError::VersionConflict`] on `UpdateCase` (with
+        /// `actual: None`), [`thirdparty_core::CaseApiError::Internal`] elsewhere.
+        Aborted => "ABORTED",
+        /// `INVALID_ARGUMENT` → [`thirdparty_core::CaseApiError::InvalidArgument`].
+        InvalidArgument => "INVALID_ARGUMENT",
     }
-
-    /// The status with this gRPC code name, if any.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == name)
-    }
-}
-
-impl fmt::Display for FaultStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
+    all: "Every status, in declaration order.",
+    as_str: "The gRPC code name (`UNAVAILABLE`, …).",
+    from_name: "The status with this gRPC code name, if any.",
 }
 
 /// An injected failure of one call.

@@ -62,6 +62,66 @@
 //!
 //! It prints `listening on <addr>` on stdout once bound and exits cleanly on SIGTERM/SIGINT.
 
+/// Declares a fieldless enum whose variants each have a wire name, with `ALL` (every variant
+/// in declaration order), `as_str` (the name), `from_name` (its inverse) and `Display` (the
+/// name). Used by [`Rpc`] and [`FaultStatus`].
+macro_rules! named_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $($(#[$vmeta:meta])* $variant:ident => $text:literal,)+
+        }
+        all: $all_doc:literal,
+        as_str: $as_str_doc:literal,
+        from_name: $from_name_doc:literal,
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)+
+        }
+
+        impl $name {
+            #[doc = $all_doc]
+            pub const ALL: [$name; [$(Self::$variant),+].len()] = [$(Self::$variant),+];
+
+            #[doc = $as_str_doc]
+            pub const fn as_str(&self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text,)+
+                }
+            }
+
+            #[doc = $from_name_doc]
+            pub fn from_name(name: &str) -> Option<Self> {
+                Self::ALL.into_iter().find(|v| v.as_str() == name)
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+/// Writes a tonic service impl from a table, one row a method: its request and response
+/// messages, then `|server, request|` and the expression answering it.
+macro_rules! grpc_service {
+    ($service:ident for $server:ty {
+        $($method:ident($request:ty) -> $response:ty => |$this:ident, $req:ident| $answer:expr;)+
+    }) => {
+        #[tonic::async_trait]
+        impl $service for $server {
+            $(async fn $method(&self, $req: tonic::Request<$request>) -> Result<tonic::Response<$response>, tonic::Status> {
+                let $this = self;
+                $answer
+            })+
+        }
+    };
+}
+
 pub mod admin;
 mod faults;
 mod seed;

@@ -245,128 +245,58 @@ fn invalid(err: &wire::WireError) -> Status {
     Status::invalid_argument(err.to_string())
 }
 
-#[tonic::async_trait]
-impl Cases for Api {
-    async fn get_case(
-        &self,
-        request: Request<v1::GetCaseRequest>,
-    ) -> Result<Response<v1::GetCaseResponse>, Status> {
-        self.handle(Rpc::GetCase, request, |store, r| {
-            let case = store.do_get_case(OrgId(r.org_id), &CaseId(r.case_id));
-            Ok(v1::GetCaseResponse {
-                case: case.as_ref().map(Into::into),
-            })
-        })
-        .await
-    }
-
-    async fn find_case_by_third_party(
-        &self,
-        request: Request<v1::FindCaseByThirdPartyRequest>,
-    ) -> Result<Response<v1::FindCaseByThirdPartyResponse>, Status> {
-        self.handle(Rpc::FindCaseByThirdParty, request, |store, r| {
-            let case =
-                store.do_find_case(OrgId(r.org_id), &r.integration, &r.account_id, &r.item_id);
-            Ok(v1::FindCaseByThirdPartyResponse {
-                case: case.as_ref().map(Into::into),
-            })
-        })
-        .await
-    }
-
-    async fn update_case(
-        &self,
-        request: Request<v1::UpdateCaseRequest>,
-    ) -> Result<Response<v1::UpdateCaseResponse>, Status> {
-        self.handle(Rpc::UpdateCase, request, |store, r| {
-            let update = CaseUpdate::try_from(r).map_err(|e| invalid(&e))?;
-            let case = store
-                .do_update_case(&update)
-                .map_err(|e| status_from_case_api_error(&e))?;
-            Ok(v1::UpdateCaseResponse {
-                case: Some((&case).into()),
-            })
-        })
-        .await
-    }
-
-    async fn create_timeline_cell(
-        &self,
-        request: Request<v1::CreateTimelineCellRequest>,
-    ) -> Result<Response<v1::CreateTimelineCellResponse>, Status> {
-        self.handle(Rpc::CreateTimelineCell, request, |store, r| {
-            let cell = r.cell.ok_or_else(|| {
-                Status::invalid_argument("CreateTimelineCellRequest.cell is missing")
-            })?;
-            let cell = NewTimelineCell::try_from(cell).map_err(|e| invalid(&e))?;
-            let created = store
-                .do_create_cell(&cell)
-                .map_err(|e| status_from_case_api_error(&e))?;
-            Ok(v1::CreateTimelineCellResponse {
-                cell: Some((&created.cell).into()),
-                created: created.created,
-            })
-        })
-        .await
-    }
+/// Writes a tonic service of [`Api`] from a table, one row a method: its request and
+/// response messages, the [`Rpc`] it counts as, and how the store answers it (see
+/// [`Api::handle`]).
+macro_rules! serve_rpcs {
+    ($service:ident { $($method:ident($request:ty) -> $response:ty, $rpc:ident => $answer:expr;)+ }) => {
+        grpc_service!($service for Api {
+            $($method($request) -> $response => |api, request| api.handle(Rpc::$rpc, request, $answer).await;)+
+        });
+    };
 }
 
-#[tonic::async_trait]
-impl Settings for Api {
-    async fn get_project_settings(
-        &self,
-        request: Request<v1::GetProjectSettingsRequest>,
-    ) -> Result<Response<v1::GetProjectSettingsResponse>, Status> {
-        self.handle(Rpc::GetProjectSettings, request, |store, r| {
-            let settings =
-                store.do_get_settings(OrgId(r.org_id), &ProjectId(r.project_id), &r.integration);
-            Ok(v1::GetProjectSettingsResponse {
-                settings: settings.as_ref().map(Into::into),
-            })
-        })
-        .await
-    }
+serve_rpcs!(Cases {
+    get_case(v1::GetCaseRequest) -> v1::GetCaseResponse, GetCase => |store, r| {
+        let case = store.do_get_case(OrgId(r.org_id), &CaseId(r.case_id));
+        Ok(v1::GetCaseResponse { case: case.as_ref().map(Into::into) })
+    };
+    find_case_by_third_party(v1::FindCaseByThirdPartyRequest) -> v1::FindCaseByThirdPartyResponse, FindCaseByThirdParty => |store, r| {
+        let case = store.do_find_case(OrgId(r.org_id), &r.integration, &r.account_id, &r.item_id);
+        Ok(v1::FindCaseByThirdPartyResponse { case: case.as_ref().map(Into::into) })
+    };
+    update_case(v1::UpdateCaseRequest) -> v1::UpdateCaseResponse, UpdateCase => |store, r| {
+        let update = CaseUpdate::try_from(r).map_err(|e| invalid(&e))?;
+        let case = store.do_update_case(&update).map_err(|e| status_from_case_api_error(&e))?;
+        Ok(v1::UpdateCaseResponse { case: Some((&case).into()) })
+    };
+    create_timeline_cell(v1::CreateTimelineCellRequest) -> v1::CreateTimelineCellResponse, CreateTimelineCell => |store, r| {
+        let cell = r.cell.ok_or_else(|| Status::invalid_argument("CreateTimelineCellRequest.cell is missing"))?;
+        let cell = NewTimelineCell::try_from(cell).map_err(|e| invalid(&e))?;
+        let created = store.do_create_cell(&cell).map_err(|e| status_from_case_api_error(&e))?;
+        Ok(v1::CreateTimelineCellResponse { cell: Some((&created.cell).into()), created: created.created })
+    };
+});
 
-    async fn list_integration_metadata(
-        &self,
-        request: Request<v1::ListIntegrationMetadataRequest>,
-    ) -> Result<Response<v1::ListIntegrationMetadataResponse>, Status> {
-        self.handle(Rpc::ListIntegrationMetadata, request, |store, r| {
-            let metadata = store.do_list_metadata(OrgId(r.org_id), &r.integration);
-            Ok(v1::ListIntegrationMetadataResponse {
-                metadata: metadata.iter().map(Into::into).collect(),
-            })
-        })
-        .await
-    }
+serve_rpcs!(Settings {
+    get_project_settings(v1::GetProjectSettingsRequest) -> v1::GetProjectSettingsResponse, GetProjectSettings => |store, r| {
+        let settings = store.do_get_settings(OrgId(r.org_id), &ProjectId(r.project_id), &r.integration);
+        Ok(v1::GetProjectSettingsResponse { settings: settings.as_ref().map(Into::into) })
+    };
+    list_integration_metadata(v1::ListIntegrationMetadataRequest) -> v1::ListIntegrationMetadataResponse, ListIntegrationMetadata => |store, r| {
+        let metadata = store.do_list_metadata(OrgId(r.org_id), &r.integration);
+        Ok(v1::ListIntegrationMetadataResponse { metadata: metadata.iter().map(Into::into).collect() })
+    };
+    list_integration_orgs(v1::ListIntegrationOrgsRequest) -> v1::ListIntegrationOrgsResponse, ListIntegrationOrgs => |store, r| {
+        let orgs = store.do_list_orgs(&r.integration);
+        Ok(v1::ListIntegrationOrgsResponse { org_ids: orgs.into_iter().map(|o| o.0).collect() })
+    };
+});
 
-    async fn list_integration_orgs(
-        &self,
-        request: Request<v1::ListIntegrationOrgsRequest>,
-    ) -> Result<Response<v1::ListIntegrationOrgsResponse>, Status> {
-        self.handle(Rpc::ListIntegrationOrgs, request, |store, r| {
-            let orgs = store.do_list_orgs(&r.integration);
-            Ok(v1::ListIntegrationOrgsResponse {
-                org_ids: orgs.into_iter().map(|o| o.0).collect(),
-            })
-        })
-        .await
-    }
-}
-
-#[tonic::async_trait]
-impl Users for Api {
-    async fn resolve_user(
-        &self,
-        request: Request<v1::ResolveUserRequest>,
-    ) -> Result<Response<v1::ResolveUserResponse>, Status> {
-        self.handle(Rpc::ResolveUser, request, |store, r| {
-            let (org, query) = wire::user_query(r);
-            let user = store.do_resolve_user(org, &query);
-            Ok(v1::ResolveUserResponse {
-                user_id: user.map(|u| u.0),
-            })
-        })
-        .await
-    }
-}
+serve_rpcs!(Users {
+    resolve_user(v1::ResolveUserRequest) -> v1::ResolveUserResponse, ResolveUser => |store, r| {
+        let (org, query) = wire::user_query(r);
+        let user = store.do_resolve_user(org, &query);
+        Ok(v1::ResolveUserResponse { user_id: user.map(|u| u.0) })
+    };
+});

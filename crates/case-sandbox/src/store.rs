@@ -14,55 +14,33 @@ use thirdparty_core::{
     TimelineCellCreated, UserId, UserQuery,
 };
 
-/// One Case Management RPC, as counted by the [`Store`] and targeted by
-/// [`Faults::fail_next`]. `Display` is the gRPC method name (`GetCase`, …).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Rpc {
-    /// `Cases/GetCase`.
-    GetCase,
-    /// `Cases/FindCaseByThirdParty`.
-    FindCaseByThirdParty,
-    /// `Settings/GetProjectSettings`.
-    GetProjectSettings,
-    /// `Settings/ListIntegrationMetadata`.
-    ListIntegrationMetadata,
-    /// `Settings/ListIntegrationOrgs`.
-    ListIntegrationOrgs,
-    /// `Cases/UpdateCase`.
-    UpdateCase,
-    /// `Cases/CreateTimelineCell`.
-    CreateTimelineCell,
-    /// `Users/ResolveUser`.
-    ResolveUser,
+named_enum! {
+    /// One Case Management RPC, as counted by the [`Store`] and targeted by
+    /// [`Faults::fail_next`]. `Display` is the gRPC method name (`GetCase`, …).
+    pub enum Rpc {
+        /// `Cases/GetCase`.
+        GetCase => "GetCase",
+        /// `Cases/FindCaseByThirdParty`.
+        FindCaseByThirdParty => "FindCaseByThirdParty",
+        /// `Settings/GetProjectSettings`.
+        GetProjectSettings => "GetProjectSettings",
+        /// `Settings/ListIntegrationMetadata`.
+        ListIntegrationMetadata => "ListIntegrationMetadata",
+        /// `Settings/ListIntegrationOrgs`.
+        ListIntegrationOrgs => "ListIntegrationOrgs",
+        /// `Cases/UpdateCase`.
+        UpdateCase => "UpdateCase",
+        /// `Cases/CreateTimelineCell`.
+        CreateTimelineCell => "CreateTimelineCell",
+        /// `Users/ResolveUser`.
+        ResolveUser => "ResolveUser",
+    }
+    all: "Every RPC, in declaration order.",
+    as_str: "The gRPC method name.",
+    from_name: "The RPC with this gRPC method name, if any.",
 }
 
 impl Rpc {
-    /// Every RPC, in declaration order.
-    pub const ALL: [Rpc; 8] = [
-        Self::GetCase,
-        Self::FindCaseByThirdParty,
-        Self::GetProjectSettings,
-        Self::ListIntegrationMetadata,
-        Self::ListIntegrationOrgs,
-        Self::UpdateCase,
-        Self::CreateTimelineCell,
-        Self::ResolveUser,
-    ];
-
-    /// The gRPC method name.
-    pub const fn as_str(&self) -> &'static str {
-        match self {
-            Self::GetCase => "GetCase",
-            Self::FindCaseByThirdParty => "FindCaseByThirdParty",
-            Self::GetProjectSettings => "GetProjectSettings",
-            Self::ListIntegrationMetadata => "ListIntegrationMetadata",
-            Self::ListIntegrationOrgs => "ListIntegrationOrgs",
-            Self::UpdateCase => "UpdateCase",
-            Self::CreateTimelineCell => "CreateTimelineCell",
-            Self::ResolveUser => "ResolveUser",
-        }
-    }
-
     /// The gRPC service (short name) the method belongs to: `Cases`, `Settings` or `Users`.
     pub const fn service(&self) -> &'static str {
         match self {
@@ -75,17 +53,6 @@ impl Rpc {
             | Self::ListIntegrationOrgs => "Settings",
             Self::ResolveUser => "Users",
         }
-    }
-
-    /// The RPC with this gRPC method name, if any.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.as_str() == name)
-    }
-}
-
-impl fmt::Display for Rpc {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

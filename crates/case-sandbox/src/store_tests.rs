@@ -4,39 +4,22 @@
 use super::*;
 use chrono::{DateTime, TimeZone, Utc};
 use std::time::Duration;
+use thirdparty_core::testing::{assert_invalid_argument, item_ref, sample_case};
 use thirdparty_core::{CaseVersion, FieldStamp, Text, ThirdPartyLink};
 
 fn t(secs: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(1_700_000_000 + secs, 0).single().unwrap()
 }
 
-fn case(org: u64, id: &str, version: u64) -> Case {
-    Case {
-        id: CaseId::from(id),
-        org_id: OrgId(org),
-        version: CaseVersion(version),
-        project_id: ProjectId::from("proj-1"),
-        title: Text::new("title"),
-        description: Text::default(),
-        priority: Some("P3".into()),
-        status: "OPEN".into(),
-        assignee: None,
-        due_date: None,
-        created_at: t(0),
-        third_party_links: vec![],
-        field_stamps: BTreeMap::new(),
-    }
-}
-
 /// A store holding case `c1` of org 1 at `version`.
 fn store_with_c1(version: u64) -> Store {
     let store = Store::new();
-    store.insert_case(case(1, "c1", version));
+    store.insert_case(sample_case(1, "c1", version));
     store
 }
 
 fn linked(org: u64, id: &str, integration: &str, account: &str, item: &str) -> Case {
-    let mut c = case(org, id, 1);
+    let mut c = sample_case(org, id, 1);
     c.third_party_links.push(ThirdPartyLink {
         integration: integration.into(),
         account_id: account.into(),
@@ -71,16 +54,6 @@ fn cell(org: u64, case_id: &str, key: &str, body: &str) -> NewTimelineCell {
         internal: false,
         source: "jira".into(),
         created_at: t(5),
-    }
-}
-
-fn tp(account: &str, item: &str) -> ThirdPartyRef {
-    ThirdPartyRef {
-        account_id: account.into(),
-        project_id: None,
-        item_type_id: None,
-        item_id: item.into(),
-        item_key: None,
     }
 }
 
@@ -162,7 +135,7 @@ async fn stale_version_is_a_conflict_naming_the_current_version_and_changes_noth
     );
     assert_eq!(
         store.case(OrgId(1), &CaseId::from("c1")),
-        Some(case(1, "c1", 5))
+        Some(sample_case(1, "c1", 5))
     );
 }
 
@@ -252,16 +225,7 @@ async fn updating_an_unknown_case_or_another_orgs_case_is_invalid_argument() {
             .update_case(&update(org, id, 1, FieldUpdate::Status("CLOSED".into())))
             .await
             .unwrap_err();
-        assert!(
-            matches!(
-                err,
-                CaseApiError::InvalidArgument {
-                    rpc: "UpdateCase",
-                    ..
-                }
-            ),
-            "{err:?}"
-        );
+        assert_invalid_argument(&err, "UpdateCase");
     }
 }
 
@@ -301,8 +265,8 @@ async fn same_idempotency_key_twice_returns_the_existing_cell() {
 #[tokio::test]
 async fn idempotency_keys_are_scoped_by_org() {
     let store = Store::new();
-    store.insert_case(case(1, "c1", 1));
-    store.insert_case(case(2, "c1", 1));
+    store.insert_case(sample_case(1, "c1", 1));
+    store.insert_case(sample_case(2, "c1", 1));
     assert!(
         store
             .create_timeline_cell(&cell(1, "c1", "k", "a"))
@@ -348,13 +312,7 @@ async fn timeline_cell_for_unknown_case_or_without_key_is_invalid_argument() {
         .create_timeline_cell(&cell(1, "nope", "k", "x"))
         .await
         .unwrap_err();
-    assert!(matches!(
-        err,
-        CaseApiError::InvalidArgument {
-            rpc: "CreateTimelineCell",
-            ..
-        }
-    ));
+    assert_invalid_argument(&err, "CreateTimelineCell");
     let err = store
         .create_timeline_cell(&cell(1, "c1", "", "x"))
         .await
@@ -373,7 +331,7 @@ async fn find_by_third_party_matches_integration_account_and_item_within_the_org
         let store = store.clone();
         async move {
             store
-                .find_case_by_third_party(OrgId(org), integration, &tp(account, item))
+                .find_case_by_third_party(OrgId(org), integration, &item_ref(account, item))
                 .await
                 .unwrap()
                 .map(|c| c.id.0)
@@ -473,21 +431,18 @@ async fn metadata_and_orgs_are_listed_per_integration() {
             .unwrap()
             .is_empty()
     );
-    assert_eq!(
-        store.list_integration_orgs("jira").await.unwrap(),
-        [OrgId(1), OrgId(2)]
-    );
-    assert_eq!(
-        store.list_integration_orgs("servicenow").await.unwrap(),
-        [OrgId(3)]
-    );
-    assert!(
-        store
-            .list_integration_orgs("github")
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    let orgs_per_integration: [(&str, &[OrgId]); 3] = [
+        ("jira", &[OrgId(1), OrgId(2)]),
+        ("servicenow", &[OrgId(3)]),
+        ("github", &[]),
+    ];
+    for (integration, orgs) in orgs_per_integration {
+        assert_eq!(
+            store.list_integration_orgs(integration).await.unwrap(),
+            orgs,
+            "{integration}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -580,7 +535,7 @@ async fn every_call_is_counted_including_failures_and_reset_clears() {
         .await;
     let _ = store.create_timeline_cell(&cell(1, "x", "k", "b")).await;
     let _ = store
-        .find_case_by_third_party(OrgId(1), "jira", &tp("a", "i"))
+        .find_case_by_third_party(OrgId(1), "jira", &item_ref("a", "i"))
         .await;
     let _ = store
         .get_project_settings(OrgId(1), &ProjectId::from("p"), "jira")
@@ -722,7 +677,7 @@ fn rpc_names_round_trip_and_display_the_grpc_method() {
 #[test]
 fn from_seed_loads_everything_and_clones_share_state() {
     let store = Store::from_seed(Seed {
-        cases: vec![case(1, "c1", 1), case(1, "c2", 1)],
+        cases: vec![sample_case(1, "c1", 1), sample_case(1, "c2", 1)],
         settings: vec![ProjectSettings::enabled(
             OrgId(1),
             ProjectId::from("p"),
@@ -732,7 +687,7 @@ fn from_seed_loads_everything_and_clones_share_state() {
         users: vec![user(1, "u", "U", None, &[])],
     });
     let clone = store.clone();
-    clone.insert_case(case(1, "c3", 1));
+    clone.insert_case(sample_case(1, "c3", 1));
     assert_eq!(store.cases().len(), 3);
     assert_eq!(store.settings().len(), 1);
     assert!(format!("{store:?}").contains("cases: 3"));

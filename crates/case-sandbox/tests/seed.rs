@@ -2,21 +2,10 @@
 
 use case_sandbox::{SeedError, Store};
 use std::path::Path;
-use thirdparty_core::{
-    CaseApi, CaseField, CaseId, OrgId, ProjectId, SyncDirection, ThirdPartyRef, UserQuery,
-};
+use thirdparty_core::testing::item_ref;
+use thirdparty_core::{CaseApi, CaseField, CaseId, OrgId, ProjectId, SyncDirection, UserQuery};
 
 const CASES_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/cases");
-
-fn reference(account: &str, item: &str) -> ThirdPartyRef {
-    ThirdPartyRef {
-        account_id: account.into(),
-        project_id: None,
-        item_type_id: None,
-        item_id: item.into(),
-        item_key: None,
-    }
-}
 
 #[tokio::test]
 async fn demo_seed_has_both_orgs_and_both_integrations() {
@@ -25,7 +14,7 @@ async fn demo_seed_has_both_orgs_and_both_integrations() {
     assert_eq!(orgs.into_iter().collect::<Vec<_>>(), [OrgId(1), OrgId(2)]);
 
     let jira = store
-        .find_case_by_third_party(OrgId(1), "jira", &reference("jira-site-1", "10001"))
+        .find_case_by_third_party(OrgId(1), "jira", &item_ref("jira-site-1", "10001"))
         .await
         .unwrap()
         .expect("PROJ-1 is linked");
@@ -38,7 +27,7 @@ async fn demo_seed_has_both_orgs_and_both_integrations() {
         .find_case_by_third_party(
             OrgId(1),
             "servicenow",
-            &reference("acme", "46d44a5dc0a8010e00f7a6c4ba5e5bd3"),
+            &item_ref("acme", "46d44a5dc0a8010e00f7a6c4ba5e5bd3"),
         )
         .await
         .unwrap()

@@ -61,325 +61,245 @@ fn count_in_partition(name: &'static str, topic: &str, partition: i32) {
         .increment(1);
 }
 
+/// Logs that a topic's `partitions` were assigned or revoked (`message`), and counts them
+/// under `name` (tag `topic`).
+fn partitions_changed(name: &'static str, topic: &str, partitions: &[i32], message: &str) {
+    info!(topic, partitions = ?partitions, "{message}");
+    metrics::counter!(name, "topic" => topic.to_owned()).increment(partitions.len() as u64);
+}
+
+/// Counts one occurrence of `name` for an error label (tag `error`).
+fn count_error(name: &'static str, error_code: &str) {
+    metrics::counter!(name, "error" => error_code.to_owned()).increment(1);
+}
+
 /// Sets the gauge `name` of a partition (tags `topic`, `partition`).
 fn gauge_of_partition(name: &'static str, topic: &str, partition: i32, value: f64) {
     metrics::gauge!(name, "topic" => topic.to_owned(), "partition" => partition.to_string())
         .set(value);
 }
 
-/// A skip-listed message was acknowledged without calling the handler.
-#[derive(Debug)]
-pub(crate) struct MessageSkipped<'a> {
-    /// Topic.
-    pub(crate) topic: &'a str,
-    /// Partition.
-    pub(crate) partition: i32,
-    /// Offset.
-    pub(crate) offset: i64,
+/// Milliseconds of `d`, saturating.
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-impl TelemetryEvent for MessageSkipped<'_> {
-    fn emit(&self) {
-        warn!(
-            topic = self.topic,
-            partition = self.partition,
-            offset = self.offset,
-            "message skipped by the operator skip list; acknowledged without handling"
-        );
-        count_in_partition(MESSAGE_SKIPPED, self.topic, self.partition);
+/// `value` as a gauge reading.
+#[allow(clippy::cast_precision_loss)]
+fn gauge_value<T: TryInto<i64>>(value: T) -> f64 {
+    value.try_into().unwrap_or(i64::MAX) as f64
+}
+
+thirdparty_core::telemetry_events! {
+    /// A skip-listed message was acknowledged without calling the handler.
+    #[derive(Debug)]
+    pub(crate) struct MessageSkipped<'a> {
+        /// Topic.
+        topic: &'a str,
+        /// Partition.
+        partition: i32,
+        /// Offset.
+        offset: i64,
     }
-}
-
-/// A handler asked for a retry; the message will be handled again after `backoff`.
-#[derive(Debug)]
-pub(crate) struct RetryScheduled<'a> {
-    /// Topic.
-    pub(crate) topic: &'a str,
-    /// Partition.
-    pub(crate) partition: i32,
-    /// Offset.
-    pub(crate) offset: i64,
-    /// The attempt that failed (1-based).
-    pub(crate) attempt: u32,
-    /// Total attempts allowed.
-    pub(crate) max_attempts: u32,
-    /// The wait before the next attempt.
-    pub(crate) backoff: Duration,
-    /// The handler's reason.
-    pub(crate) reason: &'a str,
-}
-
-impl TelemetryEvent for RetryScheduled<'_> {
-    fn emit(&self) {
-        warn!(
-            topic = self.topic,
-            partition = self.partition,
-            offset = self.offset,
-            attempt = self.attempt,
-            max_attempts = self.max_attempts,
-            backoff_ms = u64::try_from(self.backoff.as_millis()).unwrap_or(u64::MAX),
-            reason = self.reason,
-            "handler asked for a retry; retrying the message in place"
-        );
-        count_in_partition(RETRIES, self.topic, self.partition);
+    |e| {
+        warn!(topic = e.topic, partition = e.partition, offset = e.offset,
+            "message skipped by the operator skip list; acknowledged without handling");
+        count_in_partition(MESSAGE_SKIPPED, e.topic, e.partition);
     }
-}
 
-/// A message failed on its last attempt; the runtime stops with a fatal error.
-#[derive(Debug)]
-pub(crate) struct RetriesExhausted<'a> {
-    /// Topic.
-    pub(crate) topic: &'a str,
-    /// Partition.
-    pub(crate) partition: i32,
-    /// Offset.
-    pub(crate) offset: i64,
-    /// Attempts made.
-    pub(crate) attempts: u32,
-    /// The handler's last reason.
-    pub(crate) reason: &'a str,
-}
-
-impl TelemetryEvent for RetriesExhausted<'_> {
-    fn emit(&self) {
-        error!(
-            topic = self.topic,
-            partition = self.partition,
-            offset = self.offset,
-            attempts = self.attempts,
-            reason = self.reason,
-            "retries exhausted; stopping the consumer without committing this message (crash-on-retry)"
-        );
-        count_in_partition(RETRIES_EXHAUSTED, self.topic, self.partition);
+    /// A handler asked for a retry; the message will be handled again after `backoff`.
+    #[derive(Debug)]
+    pub(crate) struct RetryScheduled<'a> {
+        /// Topic.
+        topic: &'a str,
+        /// Partition.
+        partition: i32,
+        /// Offset.
+        offset: i64,
+        /// The attempt that failed (1-based).
+        attempt: u32,
+        /// Total attempts allowed.
+        max_attempts: u32,
+        /// The wait before the next attempt.
+        backoff: Duration,
+        /// The handler's reason.
+        reason: &'a str,
     }
-}
-
-/// Consumer lag of one partition, from librdkafka statistics.
-#[derive(Debug)]
-pub(crate) struct ConsumerLag<'a> {
-    /// Topic.
-    pub(crate) topic: &'a str,
-    /// Partition.
-    pub(crate) partition: i32,
-    /// Lag in messages.
-    pub(crate) lag: i64,
-}
-
-impl TelemetryEvent for ConsumerLag<'_> {
-    fn emit(&self) {
-        debug!(
-            topic = self.topic,
-            partition = self.partition,
-            lag = self.lag,
-            "consumer lag"
-        );
-        #[allow(clippy::cast_precision_loss)]
-        let lag = self.lag as f64;
-        gauge_of_partition(CONSUMER_LAG, self.topic, self.partition, lag);
+    |e| {
+        warn!(topic = e.topic, partition = e.partition, offset = e.offset, attempt = e.attempt,
+            max_attempts = e.max_attempts, backoff_ms = millis(e.backoff), reason = e.reason,
+            "handler asked for a retry; retrying the message in place");
+        count_in_partition(RETRIES, e.topic, e.partition);
     }
-}
 
-/// Messages in flight in one partition changed.
-#[derive(Debug)]
-pub(crate) struct InFlight<'a> {
-    /// Topic.
-    pub(crate) topic: &'a str,
-    /// Partition.
-    pub(crate) partition: i32,
-    /// Messages being handled now.
-    pub(crate) count: usize,
-}
-
-impl TelemetryEvent for InFlight<'_> {
-    fn emit(&self) {
-        #[allow(clippy::cast_precision_loss)]
-        let count = self.count as f64;
-        gauge_of_partition(IN_FLIGHT, self.topic, self.partition, count);
+    /// A message failed on its last attempt; the runtime stops with a fatal error.
+    #[derive(Debug)]
+    pub(crate) struct RetriesExhausted<'a> {
+        /// Topic.
+        topic: &'a str,
+        /// Partition.
+        partition: i32,
+        /// Offset.
+        offset: i64,
+        /// Attempts made.
+        attempts: u32,
+        /// The handler's last reason.
+        reason: &'a str,
     }
-}
-
-/// Partitions were assigned to this consumer.
-#[derive(Debug)]
-pub(crate) struct PartitionsAssigned<'a> {
-    /// Topic.
-    pub(crate) topic: &'a str,
-    /// The partitions added.
-    pub(crate) partitions: &'a [i32],
-}
-
-impl TelemetryEvent for PartitionsAssigned<'_> {
-    fn emit(&self) {
-        info!(
-            topic = self.topic,
-            partitions = ?self.partitions,
-            "partitions assigned"
-        );
-        metrics::counter!(PARTITIONS_ASSIGNED, "topic" => self.topic.to_owned())
-            .increment(self.partitions.len() as u64);
+    |e| {
+        error!(topic = e.topic, partition = e.partition, offset = e.offset, attempts = e.attempts,
+            reason = e.reason,
+            "retries exhausted; stopping the consumer without committing this message (crash-on-retry)");
+        count_in_partition(RETRIES_EXHAUSTED, e.topic, e.partition);
     }
-}
 
-/// Partitions were revoked from this consumer.
-#[derive(Debug)]
-pub(crate) struct PartitionsRevoked<'a> {
-    /// Topic.
-    pub(crate) topic: &'a str,
-    /// The partitions removed.
-    pub(crate) partitions: &'a [i32],
-}
-
-impl TelemetryEvent for PartitionsRevoked<'_> {
-    fn emit(&self) {
-        info!(
-            topic = self.topic,
-            partitions = ?self.partitions,
-            "partitions revoked; draining in-flight work"
-        );
-        metrics::counter!(PARTITIONS_REVOKED, "topic" => self.topic.to_owned())
-            .increment(self.partitions.len() as u64);
+    /// Consumer lag of one partition, from librdkafka statistics.
+    #[derive(Debug)]
+    pub(crate) struct ConsumerLag<'a> {
+        /// Topic.
+        topic: &'a str,
+        /// Partition.
+        partition: i32,
+        /// Lag in messages.
+        lag: i64,
     }
-}
-
-/// An offset commit failed.
-#[derive(Debug)]
-pub(crate) struct CommitFailed<'a> {
-    /// `auto` (periodic), `revoke`, or `shutdown`.
-    pub(crate) trigger: &'static str,
-    /// Short error label (librdkafka error code name).
-    pub(crate) error_code: &'a str,
-    /// The full error.
-    pub(crate) error: &'a str,
-}
-
-impl TelemetryEvent for CommitFailed<'_> {
-    fn emit(&self) {
-        warn!(
-            trigger = self.trigger,
-            error_code = self.error_code,
-            error = self.error,
-            "offset commit failed; the offsets stay stored and are committed again later"
-        );
-        metrics::counter!(COMMIT_FAILED, "error" => self.error_code.to_owned()).increment(1);
+    |e| {
+        debug!(topic = e.topic, partition = e.partition, lag = e.lag, "consumer lag");
+        gauge_of_partition(CONSUMER_LAG, e.topic, e.partition, gauge_value(e.lag));
     }
-}
 
-/// Storing a watermark failed.
-#[derive(Debug)]
-pub(crate) struct OffsetStoreFailed<'a> {
-    /// Topic.
-    pub(crate) topic: &'a str,
-    /// Partition.
-    pub(crate) partition: i32,
-    /// The watermark (next offset to read).
-    pub(crate) offset: i64,
-    /// The error.
-    pub(crate) error: &'a str,
-}
-
-impl TelemetryEvent for OffsetStoreFailed<'_> {
-    fn emit(&self) {
-        warn!(
-            topic = self.topic,
-            partition = self.partition,
-            offset = self.offset,
-            error = self.error,
-            "storing the partition's offset failed; it is stored again on the next completion"
-        );
-        count_in_partition(OFFSET_STORE_FAILED, self.topic, self.partition);
+    /// Messages in flight in one partition changed.
+    #[derive(Debug)]
+    pub(crate) struct InFlight<'a> {
+        /// Topic.
+        topic: &'a str,
+        /// Partition.
+        partition: i32,
+        /// Messages being handled now.
+        count: usize,
     }
-}
+    |e| { gauge_of_partition(IN_FLIGHT, e.topic, e.partition, gauge_value(e.count)); }
 
-/// A drain deadline passed with work in flight.
-#[derive(Debug)]
-pub(crate) struct DrainDeadlineExceeded<'a> {
-    /// Topic.
-    pub(crate) topic: &'a str,
-    /// Partition.
-    pub(crate) partition: i32,
-    /// `revoke` or `shutdown`.
-    pub(crate) trigger: &'static str,
-    /// The deadline.
-    pub(crate) deadline: Duration,
-}
-
-impl TelemetryEvent for DrainDeadlineExceeded<'_> {
-    fn emit(&self) {
-        warn!(
-            topic = self.topic,
-            partition = self.partition,
-            trigger = self.trigger,
-            deadline_ms = u64::try_from(self.deadline.as_millis()).unwrap_or(u64::MAX),
-            "drain deadline passed; abandoning in-flight work (it will be redelivered) and fencing the partition"
-        );
-        count_in_partition(DRAIN_DEADLINE_EXCEEDED, self.topic, self.partition);
+    /// Partitions were assigned to this consumer.
+    #[derive(Debug)]
+    pub(crate) struct PartitionsAssigned<'a> {
+        /// Topic.
+        topic: &'a str,
+        /// The partitions added.
+        partitions: &'a [i32],
     }
-}
+    |e| { partitions_changed(PARTITIONS_ASSIGNED, e.topic, e.partitions, "partitions assigned"); }
 
-/// librdkafka reported an error.
-#[derive(Debug)]
-pub(crate) struct ClientError<'a> {
-    /// Short error label (librdkafka error code name).
-    pub(crate) error_code: &'a str,
-    /// The full error.
-    pub(crate) error: &'a str,
-    /// Whether librdkafka flags it fatal.
-    pub(crate) fatal: bool,
-}
+    /// Partitions were revoked from this consumer.
+    #[derive(Debug)]
+    pub(crate) struct PartitionsRevoked<'a> {
+        /// Topic.
+        topic: &'a str,
+        /// The partitions removed.
+        partitions: &'a [i32],
+    }
+    |e| {
+        partitions_changed(PARTITIONS_REVOKED, e.topic, e.partitions,
+            "partitions revoked; draining in-flight work");
+    }
 
-impl TelemetryEvent for ClientError<'_> {
-    fn emit(&self) {
-        if self.fatal {
-            error!(
-                error_code = self.error_code,
-                error = self.error,
-                "fatal kafka client error"
-            );
+    /// An offset commit failed.
+    #[derive(Debug)]
+    pub(crate) struct CommitFailed<'a> {
+        /// `auto` (periodic), `revoke`, or `shutdown`.
+        trigger: &'static str,
+        /// Short error label (librdkafka error code name).
+        error_code: &'a str,
+        /// The full error.
+        error: &'a str,
+    }
+    |e| {
+        warn!(trigger = e.trigger, error_code = e.error_code, error = e.error,
+            "offset commit failed; the offsets stay stored and are committed again later");
+        count_error(COMMIT_FAILED, e.error_code);
+    }
+
+    /// Storing a watermark failed.
+    #[derive(Debug)]
+    pub(crate) struct OffsetStoreFailed<'a> {
+        /// Topic.
+        topic: &'a str,
+        /// Partition.
+        partition: i32,
+        /// The watermark (next offset to read).
+        offset: i64,
+        /// The error.
+        error: &'a str,
+    }
+    |e| {
+        warn!(topic = e.topic, partition = e.partition, offset = e.offset, error = e.error,
+            "storing the partition's offset failed; it is stored again on the next completion");
+        count_in_partition(OFFSET_STORE_FAILED, e.topic, e.partition);
+    }
+
+    /// A drain deadline passed with work in flight.
+    #[derive(Debug)]
+    pub(crate) struct DrainDeadlineExceeded<'a> {
+        /// Topic.
+        topic: &'a str,
+        /// Partition.
+        partition: i32,
+        /// `revoke` or `shutdown`.
+        trigger: &'static str,
+        /// The deadline.
+        deadline: Duration,
+    }
+    |e| {
+        warn!(topic = e.topic, partition = e.partition, trigger = e.trigger,
+            deadline_ms = millis(e.deadline),
+            "drain deadline passed; abandoning in-flight work (it will be redelivered) and fencing the partition");
+        count_in_partition(DRAIN_DEADLINE_EXCEEDED, e.topic, e.partition);
+    }
+
+    /// librdkafka reported an error.
+    #[derive(Debug)]
+    pub(crate) struct ClientError<'a> {
+        /// Short error label (librdkafka error code name).
+        error_code: &'a str,
+        /// The full error.
+        error: &'a str,
+        /// Whether librdkafka flags it fatal.
+        fatal: bool,
+    }
+    |e| {
+        if e.fatal {
+            error!(error_code = e.error_code, error = e.error, "fatal kafka client error");
         } else {
-            warn!(
-                error_code = self.error_code,
-                error = self.error,
-                "kafka client error (librdkafka retries on its own)"
-            );
+            warn!(error_code = e.error_code, error = e.error,
+                "kafka client error (librdkafka retries on its own)");
         }
-        metrics::counter!(CLIENT_ERROR, "error" => self.error_code.to_owned()).increment(1);
+        count_error(CLIENT_ERROR, e.error_code);
     }
-}
 
-/// A message was handled and acknowledged.
-#[derive(Debug)]
-pub(crate) struct MessageHandled<'a> {
-    /// Topic.
-    pub(crate) topic: &'a str,
-    /// Partition.
-    pub(crate) partition: i32,
-}
-
-impl TelemetryEvent for MessageHandled<'_> {
-    fn emit(&self) {
-        count_in_partition(MESSAGES_HANDLED, self.topic, self.partition);
+    /// A message was handled and acknowledged.
+    #[derive(Debug)]
+    pub(crate) struct MessageHandled<'a> {
+        /// Topic.
+        topic: &'a str,
+        /// Partition.
+        partition: i32,
     }
-}
+    |e| { count_in_partition(MESSAGES_HANDLED, e.topic, e.partition); }
 
-/// A partition was paused because its queue was full.
-#[derive(Debug)]
-pub(crate) struct PartitionPaused<'a> {
-    /// Topic.
-    pub(crate) topic: &'a str,
-    /// Partition.
-    pub(crate) partition: i32,
-    /// Messages held.
-    pub(crate) held: usize,
-}
-
-impl TelemetryEvent for PartitionPaused<'_> {
-    fn emit(&self) {
-        debug!(
-            topic = self.topic,
-            partition = self.partition,
-            held = self.held,
-            "partition queue full; pausing fetches"
-        );
-        count_in_partition(PARTITION_PAUSED, self.topic, self.partition);
+    /// A partition was paused because its queue was full.
+    #[derive(Debug)]
+    pub(crate) struct PartitionPaused<'a> {
+        /// Topic.
+        topic: &'a str,
+        /// Partition.
+        partition: i32,
+        /// Messages held.
+        held: usize,
+    }
+    |e| {
+        debug!(topic = e.topic, partition = e.partition, held = e.held,
+            "partition queue full; pausing fetches");
+        count_in_partition(PARTITION_PAUSED, e.topic, e.partition);
     }
 }
 

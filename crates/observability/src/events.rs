@@ -143,210 +143,152 @@ macro_rules! changelog_log {
     }};
 }
 
-/// A changelog was applied to its case.
-#[derive(Clone, Copy, Debug)]
-pub struct ChangelogProcessed<'a> {
-    /// The changelog.
-    pub changelog: ChangelogFields<'a>,
+/// Counts one changelog event under `name`, tagged as [`ChangelogFields::labels`] plus
+/// `extra`.
+fn count_changelog(
+    name: impl Into<metrics::SharedString>,
+    changelog: &ChangelogFields<'_>,
+    extra: Option<Label>,
+) {
+    let mut labels = changelog.labels();
+    labels.extend(extra);
+    metrics::counter!(name.into(), labels).increment(1);
 }
 
-impl TelemetryEvent for ChangelogProcessed<'_> {
-    fn emit(&self) {
-        changelog_log!(
-            tracing::Level::INFO,
-            &self.changelog,
-            outcome = "processed",
-            "changelog applied"
-        );
-        metrics::counter!(names::CHANGELOG_PROCESSED, self.changelog.labels()).increment(1);
+thirdparty_core::telemetry_events! {
+    /// A changelog was applied to its case.
+    #[derive(Clone, Copy, Debug)]
+    pub struct ChangelogProcessed<'a> {
+        /// The changelog.
+        changelog: ChangelogFields<'a>,
     }
-}
-
-/// A changelog passed every filter in a dry run; nothing was written.
-#[derive(Clone, Copy, Debug)]
-pub struct ChangelogWouldApply<'a> {
-    /// The changelog.
-    pub changelog: ChangelogFields<'a>,
-    /// It would have overridden a state conflict.
-    pub overridden_conflict: bool,
-}
-
-impl TelemetryEvent for ChangelogWouldApply<'_> {
-    fn emit(&self) {
-        changelog_log!(
-            tracing::Level::INFO,
-            &self.changelog,
-            outcome = "would_apply",
-            overridden_conflict = self.overridden_conflict,
-            "changelog would apply (dry run, nothing written)"
-        );
-        metrics::counter!(names::CHANGELOG_WOULD_APPLY, self.changelog.labels()).increment(1);
+    |e| {
+        changelog_log!(tracing::Level::INFO, &e.changelog, outcome = "processed", "changelog applied");
+        count_changelog(names::CHANGELOG_PROCESSED, &e.changelog, None);
     }
-}
 
-/// A changelog (or a whole event) was skipped for a reason. Emits [`OutOfOrderEvent`] too
-/// when the reason is `out_of_order_event`.
-#[derive(Clone, Copy, Debug)]
-pub struct ChangelogFiltered<'a> {
-    /// The changelog.
-    pub changelog: ChangelogFields<'a>,
-    /// Why it was skipped.
-    pub reason: FilteredReason,
-}
+    /// A changelog passed every filter in a dry run; nothing was written.
+    #[derive(Clone, Copy, Debug)]
+    pub struct ChangelogWouldApply<'a> {
+        /// The changelog.
+        changelog: ChangelogFields<'a>,
+        /// It would have overridden a state conflict.
+        overridden_conflict: bool,
+    }
+    |e| {
+        changelog_log!(tracing::Level::INFO, &e.changelog, outcome = "would_apply",
+            overridden_conflict = e.overridden_conflict,
+            "changelog would apply (dry run, nothing written)");
+        count_changelog(names::CHANGELOG_WOULD_APPLY, &e.changelog, None);
+    }
 
-impl TelemetryEvent for ChangelogFiltered<'_> {
-    fn emit(&self) {
-        changelog_log!(
-            tracing::Level::INFO,
-            &self.changelog,
-            outcome = "filtered",
-            reason = self.reason.as_str(),
-            "changelog filtered"
-        );
-        let mut labels = self.changelog.labels();
-        labels.push(Label::new("reason", self.reason.as_str()));
-        metrics::counter!(names::filtered_metric_name(self.changelog.flavor), labels).increment(1);
-        if self.reason == FilteredReason::OutOfOrderEvent {
-            OutOfOrderEvent {
-                integration: self.changelog.flavor,
-                org_id: self.changelog.org_id,
-            }
-            .emit();
+    /// A changelog (or a whole event) was skipped for a reason. Emits [`OutOfOrderEvent`] too
+    /// when the reason is `out_of_order_event`.
+    #[derive(Clone, Copy, Debug)]
+    pub struct ChangelogFiltered<'a> {
+        /// The changelog.
+        changelog: ChangelogFields<'a>,
+        /// Why it was skipped.
+        reason: FilteredReason,
+    }
+    |e| {
+        changelog_log!(tracing::Level::INFO, &e.changelog, outcome = "filtered",
+            reason = e.reason.as_str(), "changelog filtered");
+        let reason = Label::new("reason", e.reason.as_str());
+        count_changelog(names::filtered_metric_name(e.changelog.flavor), &e.changelog, Some(reason));
+        if e.reason == FilteredReason::OutOfOrderEvent {
+            OutOfOrderEvent { integration: e.changelog.flavor, org_id: e.changelog.org_id }.emit();
         }
     }
-}
 
-/// An event older than the last change applied to its case field.
-#[derive(Clone, Copy, Debug)]
-pub struct OutOfOrderEvent {
-    /// The integration.
-    pub integration: Integration,
-    /// Organisation, when known.
-    pub org_id: Option<OrgId>,
-}
-
-impl TelemetryEvent for OutOfOrderEvent {
-    fn emit(&self) {
-        tracing::debug!(
-            integration = self.integration.as_str(),
-            org_id = self.org_id.map(|o| o.0),
-            "event older than the last change applied to its case field"
-        );
-        let mut labels = vec![Label::new("integration", self.integration.as_str())];
-        if let Some(org) = self.org_id {
+    /// An event older than the last change applied to its case field.
+    #[derive(Clone, Copy, Debug)]
+    pub struct OutOfOrderEvent {
+        /// The integration.
+        integration: Integration,
+        /// Organisation, when known.
+        org_id: Option<OrgId>,
+    }
+    |e| {
+        tracing::debug!(integration = e.integration.as_str(), org_id = e.org_id.map(|o| o.0),
+            "event older than the last change applied to its case field");
+        let mut labels = vec![Label::new("integration", e.integration.as_str())];
+        if let Some(org) = e.org_id {
             labels.push(Label::new("org_id", org.0.to_string()));
         }
         metrics::counter!(names::OUT_OF_ORDER_EVENT, labels).increment(1);
     }
-}
 
-/// A change was applied although the case had moved on (project policy
-/// `third_party_wins`).
-#[derive(Clone, Copy, Debug)]
-pub struct StateConflictOverridden<'a> {
-    /// The changelog.
-    pub changelog: ChangelogFields<'a>,
-}
-
-impl TelemetryEvent for StateConflictOverridden<'_> {
-    fn emit(&self) {
-        changelog_log!(
-            tracing::Level::INFO,
-            &self.changelog,
-            "state conflict overridden: applied although the case had changed (third_party_wins)"
-        );
-        metrics::counter!(names::STATE_CONFLICT_OVERRIDDEN, self.changelog.labels()).increment(1);
+    /// A change was applied although the case had moved on (project policy
+    /// `third_party_wins`).
+    #[derive(Clone, Copy, Debug)]
+    pub struct StateConflictOverridden<'a> {
+        /// The changelog.
+        changelog: ChangelogFields<'a>,
     }
-}
+    |e| {
+        changelog_log!(tracing::Level::INFO, &e.changelog,
+            "state conflict overridden: applied although the case had changed (third_party_wins)");
+        count_changelog(names::STATE_CONFLICT_OVERRIDDEN, &e.changelog, None);
+    }
 
-/// A payload did not decode. Logs only the error's kind and location: the message of a
-/// decode error may quote the payload.
-#[derive(Clone, Copy, Debug)]
-pub struct DecodingFailed<'a> {
-    /// The integration whose decoder failed.
-    pub flavor: Integration,
-    /// The error.
-    pub error: &'a DecodeError,
-    /// Topic the payload came from (empty when not from Kafka).
-    pub topic: &'a str,
-    /// Partition the payload came from.
-    pub partition: i32,
-    /// Offset of the payload.
-    pub offset: i64,
-}
-
-impl TelemetryEvent for DecodingFailed<'_> {
-    fn emit(&self) {
+    /// A payload did not decode. Logs only the error's kind and location: the message of a
+    /// decode error may quote the payload.
+    #[derive(Clone, Copy, Debug)]
+    pub struct DecodingFailed<'a> {
+        /// The integration whose decoder failed.
+        flavor: Integration,
+        /// The error.
+        error: &'a DecodeError,
+        /// Topic the payload came from (empty when not from Kafka).
+        topic: &'a str,
+        /// Partition the payload came from.
+        partition: i32,
+        /// Offset of the payload.
+        offset: i64,
+    }
+    |e| {
         // Bounded by construction: a `DecodeErrorKind` is snake_case from a closed set.
-        let kind = self.error.kind.as_str();
-        tracing::warn!(
-            third_party_type = self.flavor.as_str(),
-            outcome = "decode_failed",
-            error_kind = kind,
-            error_path = self.error.path.as_str(),
-            topic = self.topic,
-            partition = self.partition,
-            offset = self.offset,
-            "payload did not decode; skipped"
-        );
-        metrics::counter!(
-            names::DECODING_FAILED,
-            "flavor" => self.flavor.as_str(),
-            "error" => kind
-        )
-        .increment(1);
-        metrics::counter!(names::KAFKA_CONSUMER_DECODE_ERROR, "flavor" => self.flavor.as_str())
+        let kind = e.error.kind.as_str();
+        tracing::warn!(third_party_type = e.flavor.as_str(), outcome = "decode_failed",
+            error_kind = kind, error_path = e.error.path.as_str(), topic = e.topic,
+            partition = e.partition, offset = e.offset, "payload did not decode; skipped");
+        metrics::counter!(names::DECODING_FAILED, "flavor" => e.flavor.as_str(), "error" => kind)
+            .increment(1);
+        metrics::counter!(names::KAFKA_CONSUMER_DECODE_ERROR, "flavor" => e.flavor.as_str())
             .increment(1);
     }
-}
 
-/// A changelog was dropped on a permanent error (acknowledged, not retried). Logs the
-/// error's kind and RPC, not its message.
-#[derive(Clone, Copy, Debug)]
-pub struct PermanentErrorDropped<'a> {
-    /// The changelog.
-    pub changelog: ChangelogFields<'a>,
-    /// The error.
-    pub error: &'a SyncError,
-}
-
-impl TelemetryEvent for PermanentErrorDropped<'_> {
-    fn emit(&self) {
-        let kind = sync_error_kind(self.error);
-        changelog_log!(
-            tracing::Level::ERROR,
-            &self.changelog,
-            outcome = "permanent_error",
-            error_kind = kind,
-            rpc = sync_error_rpc(self.error),
-            "changelog dropped on a permanent error"
-        );
-        let mut labels = self.changelog.labels();
-        labels.push(Label::new("error", kind));
-        metrics::counter!(names::PERMANENT_ERROR, labels).increment(1);
+    /// A changelog was dropped on a permanent error (acknowledged, not retried). Logs the
+    /// error's kind and RPC, not its message.
+    #[derive(Clone, Copy, Debug)]
+    pub struct PermanentErrorDropped<'a> {
+        /// The changelog.
+        changelog: ChangelogFields<'a>,
+        /// The error.
+        error: &'a SyncError,
     }
-}
+    |e| {
+        let kind = sync_error_kind(e.error);
+        changelog_log!(tracing::Level::ERROR, &e.changelog, outcome = "permanent_error",
+            error_kind = kind, rpc = sync_error_rpc(e.error),
+            "changelog dropped on a permanent error");
+        count_changelog(names::PERMANENT_ERROR, &e.changelog, Some(Label::new("error", kind)));
+    }
 
-/// A transient error: the payload will be handled again. Log only; the retry count belongs
-/// to the consumer that retries (`dd.case_third_party_reader.retries`).
-#[derive(Clone, Copy, Debug)]
-pub struct RetryNeeded<'a> {
-    /// The changelog.
-    pub changelog: ChangelogFields<'a>,
-    /// The error.
-    pub error: &'a SyncError,
-}
-
-impl TelemetryEvent for RetryNeeded<'_> {
-    fn emit(&self) {
-        changelog_log!(
-            tracing::Level::WARN,
-            &self.changelog,
-            outcome = "retry_needed",
-            error_kind = sync_error_kind(self.error),
-            rpc = sync_error_rpc(self.error),
-            "transient error; the payload will be handled again"
-        );
+    /// A transient error: the payload will be handled again. Log only; the retry count belongs
+    /// to the consumer that retries (`dd.case_third_party_reader.retries`).
+    #[derive(Clone, Copy, Debug)]
+    pub struct RetryNeeded<'a> {
+        /// The changelog.
+        changelog: ChangelogFields<'a>,
+        /// The error.
+        error: &'a SyncError,
+    }
+    |e| {
+        changelog_log!(tracing::Level::WARN, &e.changelog, outcome = "retry_needed",
+            error_kind = sync_error_kind(e.error), rpc = sync_error_rpc(e.error),
+            "transient error; the payload will be handled again");
     }
 }
 

@@ -11,12 +11,8 @@ use opentelemetry::propagation::{Extractor, TextMapPropagator};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
-use thirdparty_core::{
-    Case, CaseApi, CaseApiError, CaseId, CaseUpdate, Disposition, IntegrationMetadata,
-    NewTimelineCell, OrgId, Payload, PayloadHandler, ProjectId, ProjectSettings, ThirdPartyRef,
-    TimelineCellCreated, UserId, UserQuery,
-};
-use tracing::{Instrument, info_span};
+use thirdparty_core::{CaseApi, CaseApiWrapper, CaseCall, Disposition, Payload, PayloadHandler};
+use tracing::{Span, info_span};
 
 /// Builds a tracer provider exporting spans over OTLP/gRPC in batches. The endpoint,
 /// headers, timeout and TLS come from the standard `OTEL_EXPORTER_OTLP_*` variables
@@ -138,77 +134,31 @@ impl<A> TracedCaseApi<A> {
     }
 }
 
-#[async_trait]
-impl<A: CaseApi> CaseApi for TracedCaseApi<A> {
-    async fn get_case(&self, org: OrgId, case_id: &CaseId) -> Result<Option<Case>, CaseApiError> {
-        self.inner.get_case(org, case_id).await
+impl<A: CaseApi> CaseApiWrapper for TracedCaseApi<A> {
+    type Inner = A;
+
+    fn inner(&self) -> &A {
+        &self.inner
     }
 
-    async fn find_case_by_third_party(
-        &self,
-        org: OrgId,
-        integration: &str,
-        reference: &ThirdPartyRef,
-    ) -> Result<Option<Case>, CaseApiError> {
-        self.inner
-            .find_case_by_third_party(org, integration, reference)
-            .await
-    }
-
-    async fn get_project_settings(
-        &self,
-        org: OrgId,
-        project: &ProjectId,
-        integration: &str,
-    ) -> Result<Option<ProjectSettings>, CaseApiError> {
-        self.inner
-            .get_project_settings(org, project, integration)
-            .await
-    }
-
-    async fn list_integration_metadata(
-        &self,
-        org: OrgId,
-        integration: &str,
-    ) -> Result<Vec<IntegrationMetadata>, CaseApiError> {
-        self.inner.list_integration_metadata(org, integration).await
-    }
-
-    async fn list_integration_orgs(&self, integration: &str) -> Result<Vec<OrgId>, CaseApiError> {
-        self.inner.list_integration_orgs(integration).await
-    }
-
-    async fn update_case(&self, update: &CaseUpdate) -> Result<Case, CaseApiError> {
-        let span = info_span!(
-            "update_case",
-            org_id = update.org_id.0,
-            case_id = update.case_id.as_str(),
-            field = update.update.field().as_str(),
-            expected_version = update.expected_version.0,
-        );
-        self.inner.update_case(update).instrument(span).await
-    }
-
-    async fn create_timeline_cell(
-        &self,
-        cell: &NewTimelineCell,
-    ) -> Result<TimelineCellCreated, CaseApiError> {
-        let span = info_span!(
-            "create_timeline_cell",
-            org_id = cell.org_id.0,
-            case_id = cell.case_id.as_str(),
-            internal = cell.internal,
-        );
-        self.inner.create_timeline_cell(cell).instrument(span).await
-    }
-
-    async fn resolve_user(
-        &self,
-        org: OrgId,
-        query: &UserQuery,
-    ) -> Result<Option<UserId>, CaseApiError> {
-        let span = info_span!("resolve_user", org_id = org.0);
-        self.inner.resolve_user(org, query).instrument(span).await
+    fn span(&self, call: CaseCall<'_>) -> Span {
+        match call {
+            CaseCall::UpdateCase(update) => info_span!(
+                "update_case",
+                org_id = update.org_id.0,
+                case_id = update.case_id.as_str(),
+                field = update.update.field().as_str(),
+                expected_version = update.expected_version.0,
+            ),
+            CaseCall::CreateTimelineCell(cell) => info_span!(
+                "create_timeline_cell",
+                org_id = cell.org_id.0,
+                case_id = cell.case_id.as_str(),
+                internal = cell.internal,
+            ),
+            CaseCall::ResolveUser { org, .. } => info_span!("resolve_user", org_id = org.0),
+            _ => Span::none(),
+        }
     }
 }
 

@@ -160,42 +160,29 @@ async fn a_pipeline_run_sends_the_seed_metrics_over_udp() {
         &filtered_name,
         &["reason:out_of_order_event", "changelog_type:create_comment"],
     );
-    let ooo = find(
-        &lines,
-        "dd.case_third_party_reader.out_of_order_event",
-        &["integration:jira", "org_id:42"],
-    );
-    assert_eq!(ooo.kind, "c");
-
-    let overridden = find(
-        &lines,
-        "dd.case_third_party_reader.state_conflict_overridden",
-        &["org_id:42", "flavor:jira", "changelog_type:update_status"],
-    );
-    assert_eq!(overridden.kind, "c");
-
-    let permanent = find(
-        &lines,
-        "dd.case_third_party_reader.permanent_error",
-        &["error:invalid_changelog", "flavor:jira"],
-    );
-    assert_eq!(permanent.kind, "c");
-
-    let decoding = find(
-        &lines,
-        "dd.case_third_party_reader.decoding_failed",
-        &["flavor:jira", "error:not_json"],
-    );
-    assert_eq!(decoding.kind, "c");
-    assert_eq!(
-        find(
-            &lines,
-            "dd.case.kafka_consumer.decode_error",
-            &["flavor:jira"]
-        )
-        .kind,
-        "c"
-    );
+    // Counters, each with tags it must carry.
+    let counters: [(&str, &[&str]); 5] = [
+        (
+            "dd.case_third_party_reader.out_of_order_event",
+            &["integration:jira", "org_id:42"],
+        ),
+        (
+            "dd.case_third_party_reader.state_conflict_overridden",
+            &["org_id:42", "flavor:jira", "changelog_type:update_status"],
+        ),
+        (
+            "dd.case_third_party_reader.permanent_error",
+            &["error:invalid_changelog", "flavor:jira"],
+        ),
+        (
+            "dd.case_third_party_reader.decoding_failed",
+            &["flavor:jira", "error:not_json"],
+        ),
+        ("dd.case.kafka_consumer.decode_error", &["flavor:jira"]),
+    ];
+    for (name, tags) in counters {
+        assert_eq!(find(&lines, name, tags).kind, "c", "{name}");
+    }
 
     let latencies: Vec<&Line> = lines
         .iter()

@@ -11,7 +11,7 @@ mod common;
 
 use common::{JIRA, changes, payload};
 use observability::{PipelineTelemetry, TelemetryConfig, build_subscriber};
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use tracing_subscriber::fmt::MakeWriter;
@@ -19,6 +19,27 @@ use tracing_subscriber::fmt::MakeWriter;
 const MARKER: &str = "MARKER-7f3a-customer-secret";
 
 /// Collects everything written, for inspection.
+/// One log line a test expects: what it is, how to find it, fields it must carry.
+type ExpectedLine = (&'static str, fn(&Value) -> bool, Vec<(&'static str, Value)>);
+
+/// The log line `picks` finds (`what` names it), checked to carry each of `fields`.
+#[track_caller]
+fn logged<'a>(
+    lines: &'a [Value],
+    what: &str,
+    picks: impl Fn(&Value) -> bool,
+    fields: &[(&str, Value)],
+) -> &'a Value {
+    let line = lines
+        .iter()
+        .find(|l| picks(l))
+        .unwrap_or_else(|| panic!("{what} is logged"));
+    for (name, value) in fields {
+        assert_eq!(&line[*name], value, "{what}: {name}");
+    }
+    line
+}
+
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
 
@@ -125,43 +146,51 @@ async fn free_text_never_reaches_the_logs_and_key_fields_do() {
         "one log line per outcome"
     );
 
-    let applied = lines
-        .iter()
-        .find(|l| l["message"] == "changelog applied" && l["changelog_type"] == "create_comment")
-        .expect("the applied comment is logged");
-    assert_eq!(applied["level"], "INFO");
-    assert_eq!(applied["third_party_type"], "jira");
-    assert_eq!(applied["org_id"], 42);
-    assert_eq!(applied["jira_issue_key"], "PROJ-7");
-    assert_eq!(applied["event_id"], "test:apply:0");
-    assert_eq!(applied["is_from_datadog"], false);
+    let applied = logged(
+        &lines,
+        "the applied comment",
+        |l| l["message"] == "changelog applied" && l["changelog_type"] == "create_comment",
+        &[
+            ("level", json!("INFO")),
+            ("third_party_type", json!("jira")),
+            ("org_id", json!(42)),
+            ("jira_issue_key", json!("PROJ-7")),
+            ("event_id", json!("test:apply:0")),
+            ("is_from_datadog", json!(false)),
+        ],
+    );
     let evt = applied["evt_timestamp"].as_str().expect("evt_timestamp");
     assert!(
         chrono::DateTime::parse_from_rfc3339(evt).is_ok(),
         "evt_timestamp is RFC 3339: {evt}"
     );
 
-    let echo = lines
-        .iter()
-        .find(|l| l["reason"] == "break_synchronization_cycle")
-        .expect("the echo is logged");
-    assert_eq!(echo["is_from_datadog"], true);
-    assert_eq!(echo["message"], "changelog filtered");
-
-    let permanent = lines
-        .iter()
-        .find(|l| {
-            l["outcome"] == "permanent_error" && l["error_kind"] == "case_api_invalid_argument"
-        })
-        .expect("the rejected write is logged");
-    assert_eq!(permanent["level"], "ERROR");
-    assert_eq!(permanent["rpc"], "UpdateCase");
-
-    let decode = lines
-        .iter()
-        .find(|l| l["outcome"] == "decode_failed" && l["error_path"] == "$.org")
-        .expect("the decode failure is logged");
-    assert_eq!(decode["error_kind"], "invalid_org");
-    assert_eq!(decode["topic"], "jira-events");
-    assert_eq!(decode["offset"], 100);
+    // Each line: what it is, how to find it, and fields it must carry.
+    let expected: [ExpectedLine; 3] = [
+        (
+            "the echo",
+            |l| l["reason"] == "break_synchronization_cycle",
+            vec![
+                ("is_from_datadog", json!(true)),
+                ("message", json!("changelog filtered")),
+            ],
+        ),
+        (
+            "the rejected write",
+            |l| l["outcome"] == "permanent_error" && l["error_kind"] == "case_api_invalid_argument",
+            vec![("level", json!("ERROR")), ("rpc", json!("UpdateCase"))],
+        ),
+        (
+            "the decode failure",
+            |l| l["outcome"] == "decode_failed" && l["error_path"] == "$.org",
+            vec![
+                ("error_kind", json!("invalid_org")),
+                ("topic", json!("jira-events")),
+                ("offset", json!(100)),
+            ],
+        ),
+    ];
+    for (what, picks, fields) in expected {
+        logged(&lines, what, picks, &fields);
+    }
 }

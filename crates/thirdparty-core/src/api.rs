@@ -7,6 +7,7 @@ use crate::{
 };
 use async_trait::async_trait;
 use std::sync::Arc;
+use tracing::Instrument;
 
 /// A failed Case Management call. [`CaseApiError::is_retryable`] says whether trying the same
 /// call again later can succeed.
@@ -125,36 +126,152 @@ pub trait CaseApi: Send + Sync {
     ) -> Result<Option<UserId>, CaseApiError>;
 }
 
-macro_rules! forward_case_api {
-    ($($ptr:ty),+) => {$(
-        #[async_trait]
-        impl<T: CaseApi + ?Sized> CaseApi for $ptr {
-            async fn get_case(&self, org: OrgId, case_id: &CaseId) -> Result<Option<Case>, CaseApiError> {
-                (**self).get_case(org, case_id).await
-            }
-            async fn find_case_by_third_party(&self, org: OrgId, integration: &str, reference: &ThirdPartyRef) -> Result<Option<Case>, CaseApiError> {
-                (**self).find_case_by_third_party(org, integration, reference).await
-            }
-            async fn get_project_settings(&self, org: OrgId, project: &ProjectId, integration: &str) -> Result<Option<ProjectSettings>, CaseApiError> {
-                (**self).get_project_settings(org, project, integration).await
-            }
-            async fn list_integration_metadata(&self, org: OrgId, integration: &str) -> Result<Vec<IntegrationMetadata>, CaseApiError> {
-                (**self).list_integration_metadata(org, integration).await
-            }
-            async fn list_integration_orgs(&self, integration: &str) -> Result<Vec<OrgId>, CaseApiError> {
-                (**self).list_integration_orgs(integration).await
-            }
-            async fn update_case(&self, update: &CaseUpdate) -> Result<Case, CaseApiError> {
-                (**self).update_case(update).await
-            }
-            async fn create_timeline_cell(&self, cell: &NewTimelineCell) -> Result<TimelineCellCreated, CaseApiError> {
-                (**self).create_timeline_cell(cell).await
-            }
-            async fn resolve_user(&self, org: OrgId, query: &UserQuery) -> Result<Option<UserId>, CaseApiError> {
-                (**self).resolve_user(org, query).await
-            }
-        }
-    )+};
+/// One [`CaseApi`] call with its arguments, as a [`CaseApiWrapper`] sees it before passing
+/// it on.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub enum CaseCall<'a> {
+    /// [`CaseApi::get_case`].
+    GetCase {
+        /// Organisation asked.
+        org: OrgId,
+        /// Case asked for.
+        case_id: &'a CaseId,
+    },
+    /// [`CaseApi::find_case_by_third_party`].
+    FindCaseByThirdParty {
+        /// Organisation asked.
+        org: OrgId,
+        /// Integration of the item.
+        integration: &'a str,
+        /// The third-party item.
+        reference: &'a ThirdPartyRef,
+    },
+    /// [`CaseApi::get_project_settings`].
+    GetProjectSettings {
+        /// Organisation asked.
+        org: OrgId,
+        /// Project asked for.
+        project: &'a ProjectId,
+        /// Integration whose settings are asked for.
+        integration: &'a str,
+    },
+    /// [`CaseApi::list_integration_metadata`].
+    ListIntegrationMetadata {
+        /// Organisation asked.
+        org: OrgId,
+        /// Integration listed.
+        integration: &'a str,
+    },
+    /// [`CaseApi::list_integration_orgs`].
+    ListIntegrationOrgs {
+        /// Integration listed.
+        integration: &'a str,
+    },
+    /// [`CaseApi::update_case`].
+    UpdateCase(&'a CaseUpdate),
+    /// [`CaseApi::create_timeline_cell`].
+    CreateTimelineCell(&'a NewTimelineCell),
+    /// [`CaseApi::resolve_user`].
+    ResolveUser {
+        /// Organisation asked.
+        org: OrgId,
+        /// The third-party identity.
+        query: &'a UserQuery,
+    },
 }
 
-forward_case_api!(Arc<T>, Box<T>, &T);
+/// A [`CaseApi`] that passes every call on to [`CaseApiWrapper::inner`]: implement this
+/// instead of [`CaseApi`] for a test double or a tracing layer, and the forwarding of all
+/// eight calls comes with it. [`CaseApiWrapper::before`] runs right before a call is passed
+/// on, and the passed-on call runs inside [`CaseApiWrapper::span`]. `Arc`, `Box` and `&` of
+/// a [`CaseApi`] are wrappers that add nothing.
+///
+/// ```
+/// use thirdparty_core::{CaseApi, CaseApiWrapper, CaseCall};
+///
+/// /// Logs every update before it reaches the API.
+/// struct LogUpdates<A>(A);
+///
+/// impl<A: CaseApi> CaseApiWrapper for LogUpdates<A> {
+///     type Inner = A;
+///     fn inner(&self) -> &A {
+///         &self.0
+///     }
+///     fn before(&self, call: CaseCall<'_>) {
+///         if let CaseCall::UpdateCase(update) = call {
+///             tracing::info!(case_id = update.case_id.as_str(), "updating");
+///         }
+///     }
+/// }
+///
+/// fn takes_api(_: impl CaseApi) {}
+/// # fn wrap(api: impl CaseApi) {
+/// takes_api(LogUpdates(api));
+/// # }
+/// ```
+pub trait CaseApiWrapper: Send + Sync {
+    /// The API the calls are passed on to.
+    type Inner: CaseApi + ?Sized;
+
+    /// The API the calls are passed on to.
+    fn inner(&self) -> &Self::Inner;
+
+    /// Runs right before `call` is passed on; does nothing by default.
+    fn before(&self, call: CaseCall<'_>) {
+        let _ = call;
+    }
+
+    /// The span the passed-on `call` runs in; none by default.
+    fn span(&self, call: CaseCall<'_>) -> tracing::Span {
+        let _ = call;
+        tracing::Span::none()
+    }
+}
+
+impl<T: CaseApi + ?Sized> CaseApiWrapper for Arc<T> {
+    type Inner = T;
+    fn inner(&self) -> &T {
+        self
+    }
+}
+
+impl<T: CaseApi + ?Sized> CaseApiWrapper for Box<T> {
+    type Inner = T;
+    fn inner(&self) -> &T {
+        self
+    }
+}
+
+impl<T: CaseApi + ?Sized> CaseApiWrapper for &T {
+    type Inner = T;
+    fn inner(&self) -> &T {
+        self
+    }
+}
+
+/// Writes the forwarding [`CaseApi`] of every [`CaseApiWrapper`], one table row a call:
+/// `method(argument: type, ...) -> answer => the CaseCall it is`.
+macro_rules! forward_through_wrapper {
+    ($($method:ident($($arg:ident: $ty:ty),*) -> $answer:ty => $call:expr;)+) => {
+        #[async_trait]
+        impl<W: CaseApiWrapper> CaseApi for W {
+            $(async fn $method(&self, $($arg: $ty),*) -> Result<$answer, CaseApiError> {
+                let call = $call;
+                self.before(call);
+                self.inner().$method($($arg),*).instrument(self.span(call)).await
+            })+
+        }
+    };
+}
+
+forward_through_wrapper! {
+    get_case(org: OrgId, case_id: &CaseId) -> Option<Case> => CaseCall::GetCase { org, case_id };
+    find_case_by_third_party(org: OrgId, integration: &str, reference: &ThirdPartyRef) -> Option<Case> => CaseCall::FindCaseByThirdParty { org, integration, reference };
+    get_project_settings(org: OrgId, project: &ProjectId, integration: &str) -> Option<ProjectSettings> => CaseCall::GetProjectSettings { org, project, integration };
+    list_integration_metadata(org: OrgId, integration: &str) -> Vec<IntegrationMetadata> => CaseCall::ListIntegrationMetadata { org, integration };
+    list_integration_orgs(integration: &str) -> Vec<OrgId> => CaseCall::ListIntegrationOrgs { integration };
+    update_case(update: &CaseUpdate) -> Case => CaseCall::UpdateCase(update);
+    create_timeline_cell(cell: &NewTimelineCell) -> TimelineCellCreated => CaseCall::CreateTimelineCell(cell);
+    resolve_user(org: OrgId, query: &UserQuery) -> Option<UserId> => CaseCall::ResolveUser { org, query };
+}

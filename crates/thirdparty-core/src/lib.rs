@@ -87,7 +87,7 @@ pub mod testing;
 mod text;
 mod traits;
 
-pub use api::{CaseApi, CaseApiError};
+pub use api::{CaseApi, CaseApiError, CaseApiWrapper, CaseCall};
 pub use backoff::Backoff;
 pub use cache::{CacheStats, ExpiringCache};
 pub use case::{

@@ -1,21 +1,16 @@
 //! Shared helpers of the loopback tests: start a sandbox server, build a client.
 
-#![allow(
-    dead_code,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
+#![allow(dead_code, clippy::unwrap_used, clippy::panic)]
 
 use case_client::{CaseClient, CaseClientConfig, RetryPolicy};
-use case_sandbox::{ServerHandle, Store};
+use case_sandbox::{Rpc, ServerHandle, Store};
 use chrono::{TimeZone, Utc};
 use std::path::Path;
 use std::time::Duration;
+pub use thirdparty_core::testing::sample_case;
 use thirdparty_core::{
     Case, CaseApi, CaseApiError, CaseId, CaseUpdate, CaseVersion, FieldStamp, FieldUpdate,
-    NewTimelineCell, OrgId, ProjectId, Text,
+    NewTimelineCell, OrgId, Text,
 };
 
 pub const DEMO_SEED: &str = concat!(
@@ -54,11 +49,18 @@ pub async fn start(store: Store) -> (ServerHandle, CaseClient) {
     (server, client)
 }
 
+/// A plaintext sandbox over an empty store, the store, and a client for it.
+pub async fn start_empty() -> (Store, ServerHandle, CaseClient) {
+    let store = Store::new();
+    let (server, client) = start(store.clone()).await;
+    (store, server, client)
+}
+
 /// A plaintext sandbox over a store holding case `c1` of org 1 at `version`, the store, and
 /// a client for it.
 pub async fn start_with_case(version: u64) -> (Store, ServerHandle, CaseClient) {
     let store = Store::new();
-    store.insert_case(case(1, "c1", version));
+    store.insert_case(sample_case(1, "c1", version));
     let (server, client) = start(store.clone()).await;
     (store, server, client)
 }
@@ -66,31 +68,19 @@ pub async fn start_with_case(version: u64) -> (Store, ServerHandle, CaseClient) 
 /// A store holding case `c1` of org 1 at version 1.
 pub fn store_with_case() -> Store {
     let store = Store::new();
-    store.insert_case(case(1, "c1", 1));
+    store.insert_case(sample_case(1, "c1", 1));
     store
+}
+
+/// Asserts that `expected` calls of `rpc` reached the sandbox; `why` says what the count shows.
+#[track_caller]
+pub fn assert_calls(store: &Store, rpc: Rpc, expected: u64, why: &str) {
+    assert_eq!(store.calls(rpc), expected, "{why}");
 }
 
 /// Reads case `c1` of org 1 (the case of [`store_with_case`]).
 pub async fn get_c1(client: &CaseClient) -> Result<Option<Case>, CaseApiError> {
     client.get_case(OrgId(1), &CaseId::from("c1")).await
-}
-
-pub fn case(org: u64, id: &str, version: u64) -> Case {
-    Case {
-        id: CaseId::from(id),
-        org_id: OrgId(org),
-        version: CaseVersion(version),
-        project_id: ProjectId::from("proj-1"),
-        title: Text::new("title"),
-        description: Text::default(),
-        priority: Some("P3".into()),
-        status: "OPEN".into(),
-        assignee: None,
-        due_date: None,
-        created_at: Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap(),
-        third_party_links: vec![],
-        field_stamps: Default::default(),
-    }
 }
 
 pub fn status_update(org: u64, id: &str, expected: u64, status: &str) -> CaseUpdate {

@@ -219,93 +219,33 @@ fn update(case: &Case, field: FieldUpdate) -> CaseUpdate {
     }
 }
 
-/// An in-memory Case API with one case in org 42, whose title and description hold `text`.
-pub struct StubApi {
-    pub text: String,
-}
-
-impl StubApi {
-    fn case(&self) -> Case {
-        Case {
-            id: CaseId::from("case-1"),
-            org_id: OrgId(ORG),
-            version: CaseVersion(1),
-            project_id: ProjectId::from("proj-1"),
-            title: Text::new(self.text.clone()),
-            description: Text::new(self.text.clone()),
-            priority: None,
-            status: "OPEN".into(),
-            assignee: None,
-            due_date: None,
-            created_at: Utc::now(),
-            third_party_links: Vec::new(),
-            field_stamps: Default::default(),
-        }
-    }
-}
-
-#[async_trait]
-impl CaseApi for StubApi {
-    async fn get_case(&self, _: OrgId, _: &CaseId) -> Result<Option<Case>, CaseApiError> {
-        Ok(Some(self.case()))
-    }
-    async fn find_case_by_third_party(
-        &self,
-        _: OrgId,
-        _: &str,
-        _: &ThirdPartyRef,
-    ) -> Result<Option<Case>, CaseApiError> {
-        Ok(Some(self.case()))
-    }
-    async fn get_project_settings(
-        &self,
-        org: OrgId,
-        project: &ProjectId,
-        integration: &str,
-    ) -> Result<Option<ProjectSettings>, CaseApiError> {
-        Ok(Some(ProjectSettings::enabled(
-            org,
-            project.clone(),
-            integration,
-        )))
-    }
-    async fn list_integration_metadata(
-        &self,
-        _: OrgId,
-        _: &str,
-    ) -> Result<Vec<IntegrationMetadata>, CaseApiError> {
-        Ok(Vec::new())
-    }
-    async fn list_integration_orgs(&self, _: &str) -> Result<Vec<OrgId>, CaseApiError> {
-        Ok(vec![OrgId(ORG)])
-    }
-    async fn update_case(&self, u: &CaseUpdate) -> Result<Case, CaseApiError> {
-        let mut case = self.case();
-        case.version = CaseVersion(u.expected_version.0 + 1);
-        Ok(case)
-    }
-    async fn create_timeline_cell(
-        &self,
-        cell: &NewTimelineCell,
-    ) -> Result<TimelineCellCreated, CaseApiError> {
-        Ok(TimelineCellCreated {
-            cell: TimelineCell {
-                id: "cell-1".into(),
-                cell: cell.clone(),
-            },
-            created: true,
-        })
-    }
-    async fn resolve_user(&self, _: OrgId, _: &UserQuery) -> Result<Option<UserId>, CaseApiError> {
-        Ok(None)
-    }
+/// A sandbox Case API with one case in org 42, linked to Jira item 10007 of site-1, whose
+/// title and description hold `text`, and Jira enabled for its project.
+pub fn sandbox_api(text: &str) -> case_sandbox::Store {
+    let store = case_sandbox::Store::new();
+    store.insert_case(Case {
+        title: Text::new(text),
+        description: Text::new(text),
+        priority: None,
+        third_party_links: vec![ThirdPartyLink {
+            integration: JIRA.as_str().into(),
+            account_id: "site-1".into(),
+            item_id: "10007".into(),
+            item_key: None,
+        }],
+        ..testing::sample_case(ORG, "case-1", 1)
+    });
+    store.put_settings(ProjectSettings::enabled(
+        OrgId(ORG),
+        ProjectId::from("proj-1"),
+        JIRA.as_str(),
+    ));
+    store
 }
 
 /// The test pipeline; its processor writes through a [`observability::TracedCaseApi`].
 pub fn pipeline(text: &str) -> Pipeline {
-    let api = Arc::new(StubApi {
-        text: text.to_owned(),
-    });
+    let api = Arc::new(sandbox_api(text));
     let traced: Arc<dyn CaseApi> = Arc::new(observability::TracedCaseApi::new(api.clone()));
     Pipeline::new(
         Arc::new(TestDecoder),
