@@ -14,9 +14,8 @@ use case_proto::case_management::v1::cases_client::CasesClient;
 use case_proto::case_sandbox::v1::{self as admin_pb, admin_client::AdminClient};
 use case_sandbox::{FaultStatus, Rpc};
 use common::*;
-use futures_free::join_all;
 use std::time::Duration;
-use thirdparty_core::testing::{assert_invalid_argument, item_ref};
+use thirdparty_core::testing::{assert_invalid_argument, item_ref, spawn_all, version_conflict};
 use thirdparty_core::{
     CaseApi, CaseApiError, CaseId, CaseVersion, OrgId, ProjectId, ThirdPartyRef, UserQuery,
 };
@@ -24,17 +23,6 @@ use tonic::Code;
 
 type ErrorCheck = fn(&CaseApiError) -> bool;
 type ConnectErrorCheck = fn(&ConnectError) -> bool;
-
-/// `futures::future::join_all` without the dependency: spawn and await in order.
-mod futures_free {
-    pub async fn join_all<T: Send + 'static>(tasks: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
-        let mut out = Vec::with_capacity(tasks.len());
-        for t in tasks {
-            out.push(t.await.unwrap());
-        }
-        out
-    }
-}
 
 #[tokio::test]
 async fn stale_update_is_aborted_on_the_wire_and_a_version_conflict_in_the_client() {
@@ -65,14 +53,7 @@ async fn stale_update_is_aborted_on_the_wire_and_a_version_conflict_in_the_clien
         .update_case(&status_update(1, "c1", 4, "CLOSED"))
         .await
         .unwrap_err();
-    assert_eq!(
-        err,
-        CaseApiError::VersionConflict {
-            case_id: CaseId::from("c1"),
-            expected: CaseVersion(4),
-            actual: Some(CaseVersion(5)),
-        }
-    );
+    assert_eq!(err, version_conflict("c1", 4, 5));
     assert!(!err.is_retryable());
     assert_eq!(store.calls(Rpc::UpdateCase), 1, "ABORTED is not retried");
 
@@ -295,17 +276,15 @@ async fn settings_are_fetched_once_for_100_lookups_inside_the_ttl() {
     let (server, client) = start(store.clone()).await;
     let project = ProjectId::from("proj-support");
 
-    let mut tasks = Vec::new();
-    for _ in 0..50 {
-        let client = client.clone();
-        let project = project.clone();
-        tasks.push(tokio::spawn(async move {
+    let concurrent = spawn_all((0..50).map(|_| {
+        let (client, project) = (client.clone(), project.clone());
+        async move {
             client
                 .get_project_settings(OrgId(1), &project, "jira")
                 .await
-        }));
-    }
-    let concurrent = join_all(tasks).await;
+        }
+    }))
+    .await;
     for _ in 0..50 {
         let s = client
             .get_project_settings(OrgId(1), &project, "jira")

@@ -4,7 +4,10 @@
 use super::*;
 use chrono::{DateTime, TimeZone, Utc};
 use std::time::Duration;
-use thirdparty_core::testing::{assert_invalid_argument, item_ref, sample_case};
+use thirdparty_core::testing::{
+    assert_invalid_argument, item_ref, sample_case, sample_cell as cell, spawn_all,
+    version_conflict,
+};
 use thirdparty_core::{CaseVersion, FieldStamp, Text, ThirdPartyLink};
 
 fn t(secs: i64) -> DateTime<Utc> {
@@ -40,20 +43,6 @@ fn update(org: u64, id: &str, expected: u64, update: FieldUpdate) -> CaseUpdate 
             sequence: Some(9),
         },
         source: "jira".into(),
-    }
-}
-
-fn cell(org: u64, case_id: &str, key: &str, body: &str) -> NewTimelineCell {
-    NewTimelineCell {
-        org_id: OrgId(org),
-        case_id: CaseId::from(case_id),
-        idempotency_key: key.into(),
-        author_id: Some("acc-1".into()),
-        author_name: Some("Ada".into()),
-        body: Text::new(body),
-        internal: false,
-        source: "jira".into(),
-        created_at: t(5),
     }
 }
 
@@ -125,14 +114,7 @@ async fn stale_version_is_a_conflict_naming_the_current_version_and_changes_noth
         .update_case(&update(1, "c1", 4, FieldUpdate::Status("CLOSED".into())))
         .await
         .unwrap_err();
-    assert_eq!(
-        err,
-        CaseApiError::VersionConflict {
-            case_id: CaseId::from("c1"),
-            expected: CaseVersion(4),
-            actual: Some(CaseVersion(5)),
-        }
-    );
+    assert_eq!(err, version_conflict("c1", 4, 5));
     assert_eq!(
         store.case(OrgId(1), &CaseId::from("c1")),
         Some(sample_case(1, "c1", 5))
@@ -142,19 +124,19 @@ async fn stale_version_is_a_conflict_naming_the_current_version_and_changes_noth
 #[tokio::test]
 async fn concurrent_updates_from_one_version_let_exactly_one_win() {
     let store = store_with_c1(1);
-    let mut tasks = Vec::new();
-    for i in 0..16 {
+    let updates = spawn_all((0..16).map(|i| {
         let store = store.clone();
-        tasks.push(tokio::spawn(async move {
+        async move {
             store
                 .update_case(&update(1, "c1", 1, FieldUpdate::Status(format!("S{i}"))))
                 .await
-        }));
-    }
+        }
+    }))
+    .await;
     let mut wins = 0;
     let mut conflicts = 0;
-    for task in tasks {
-        match task.await.unwrap() {
+    for result in updates {
+        match result {
             Ok(_) => wins += 1,
             Err(CaseApiError::VersionConflict { actual, .. }) => {
                 assert_eq!(actual, Some(CaseVersion(2)));
@@ -288,19 +270,15 @@ async fn idempotency_keys_are_scoped_by_org() {
 #[tokio::test]
 async fn concurrent_creates_with_one_key_create_one_cell() {
     let store = store_with_c1(1);
-    let mut tasks = Vec::new();
-    for _ in 0..16 {
+    let creates = spawn_all((0..16).map(|_| {
         let store = store.clone();
-        tasks.push(tokio::spawn(async move {
-            store.create_timeline_cell(&cell(1, "c1", "k", "x")).await
-        }));
-    }
-    let mut created = 0;
-    for task in tasks {
-        if task.await.unwrap().unwrap().created {
-            created += 1;
-        }
-    }
+        async move { store.create_timeline_cell(&cell(1, "c1", "k", "x")).await }
+    }))
+    .await;
+    let created = creates
+        .into_iter()
+        .filter(|c| c.as_ref().unwrap().created)
+        .count();
     assert_eq!(created, 1);
     assert_eq!(store.timeline_cells().len(), 1);
 }

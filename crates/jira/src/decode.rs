@@ -467,14 +467,7 @@ mod tests {
     }
 
     pub(super) fn changelogs(value: &[u8]) -> Vec<Changelog> {
-        decode(value)
-            .unwrap()
-            .into_iter()
-            .map(|d| match d {
-                Decoded::Changelog(c) => c,
-                Decoded::Skipped(s) => panic!("skipped: {s:?}"),
-            })
-            .collect()
+        thirdparty_core::testing::changelogs_only(decode(value).unwrap())
     }
 
     pub(super) fn issue() -> serde_json::Value {

@@ -10,69 +10,50 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 use thirdparty_core::{Decoded, Decoder, Payload};
 
+/// Jira words the decoder looks for, as string values.
+const WORDS: &[&str] = &[
+    "jira:issue_updated",
+    "comment_created",
+    "issue_commented",
+    "summary",
+    "priority",
+    "assignee",
+    "customfield_10015",
+    "http://x/rest/api/2/issue/1/comment/2",
+    "2019-01-07T16:55:51.184-0330",
+    "*b* {code}x",
+];
+
+/// Jira field names, as object keys.
+const KEYS: &[&str] = &[
+    "webhookEvent",
+    "issue",
+    "changelog",
+    "items",
+    "comment",
+    "id",
+    "fields",
+    "fieldId",
+    "field",
+    "from",
+    "to",
+    "toString",
+    "fromString",
+    "body",
+    "self",
+    "timestamp",
+    "user",
+    "accountId",
+    "project",
+    "issuetype",
+    "jsdPublic",
+    "visibility",
+    "issue_event_type_name",
+    "fieldtype",
+];
+
 fn json_value() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(|n| json!(n)),
-        any::<f64>()
-            .prop_filter("finite", |f| f.is_finite())
-            .prop_map(|f| json!(f)),
-        ".{0,24}".prop_map(Value::String),
-        prop_oneof![
-            Just("jira:issue_updated"),
-            Just("comment_created"),
-            Just("issue_commented"),
-            Just("summary"),
-            Just("priority"),
-            Just("assignee"),
-            Just("customfield_10015"),
-            Just("http://x/rest/api/2/issue/1/comment/2"),
-            Just("2019-01-07T16:55:51.184-0330"),
-            Just("*b* {code}x"),
-        ]
-        .prop_map(|s| Value::String(s.to_owned())),
-    ];
-    leaf.prop_recursive(4, 48, 6, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::btree_map(
-                prop_oneof![
-                    "[a-zA-Z_]{1,12}",
-                    prop_oneof![
-                        Just("webhookEvent"),
-                        Just("issue"),
-                        Just("changelog"),
-                        Just("items"),
-                        Just("comment"),
-                        Just("id"),
-                        Just("fields"),
-                        Just("fieldId"),
-                        Just("field"),
-                        Just("from"),
-                        Just("to"),
-                        Just("toString"),
-                        Just("fromString"),
-                        Just("body"),
-                        Just("self"),
-                        Just("timestamp"),
-                        Just("user"),
-                        Just("accountId"),
-                        Just("project"),
-                        Just("issuetype"),
-                        Just("jsdPublic"),
-                        Just("visibility"),
-                        Just("issue_event_type_name"),
-                        Just("fieldtype"),
-                    ]
-                    .prop_map(str::to_owned),
-                ],
-                inner,
-                0..6,
-            )
-            .prop_map(|m| Value::Object(m.into_iter().collect())),
-        ]
-    })
+    thirdparty_core::testing::json_values(WORDS, KEYS)
 }
 
 fn decode(bytes: Vec<u8>) {

@@ -14,9 +14,8 @@ use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use thirdparty_core::{
-    Case, CaseApi, ChangelogOutcome, FilteredReason, NewTimelineCell, Outcome, Payload,
-};
+use thirdparty_core::testing::outcome_fields;
+use thirdparty_core::{Case, CaseApi, FilteredReason, NewTimelineCell, Outcome, Payload};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/jira");
 
@@ -58,37 +57,6 @@ fn record_key(value: &[u8]) -> Option<String> {
         .and_then(Value::as_str)
         .unwrap_or("");
     Some(jira::record_key(org, issue))
-}
-
-/// The outcome in the fixtures' expectation form.
-fn outcome_json(o: &ChangelogOutcome) -> Map<String, Value> {
-    let mut m = Map::new();
-    if let Some(t) = &o.changelog_type {
-        m.insert("type".into(), json!(t.as_tag()));
-    }
-    m.insert("outcome".into(), json!(o.outcome.label()));
-    match &o.outcome {
-        Outcome::Filtered(r) => {
-            m.insert("reason".into(), json!(r.as_str()));
-        }
-        Outcome::DecodeFailed(e) => {
-            m.insert("kind".into(), json!(e.kind()));
-            m.insert("path".into(), json!(e.path));
-        }
-        Outcome::Processed {
-            overridden_conflict,
-        }
-        | Outcome::WouldApply {
-            overridden_conflict,
-        } => {
-            m.insert("overridden_conflict".into(), json!(overridden_conflict));
-        }
-        Outcome::PermanentError(_) | Outcome::RetryNeeded(_) => {}
-    }
-    if let Some(id) = &o.event_id {
-        m.insert("event_id".into(), json!(id));
-    }
-    m
 }
 
 /// Compares an expected outcome with the actual one: every key of the expectation must
@@ -165,7 +133,7 @@ async fn run_scenario(path: &Path, seed: &[Case], seen: &mut Seen, failures: &mu
         }
         let report = pipeline.run(&payload).await;
         let expected = step["expect"].as_array().expect("expect");
-        let actual: Vec<_> = report.outcomes.iter().map(outcome_json).collect();
+        let actual: Vec<_> = report.outcomes.iter().map(outcome_fields).collect();
         if actual.len() != expected.len() {
             failures.push(format!(
                 "{ctx}: {} outcomes expected, actual {actual:?}",

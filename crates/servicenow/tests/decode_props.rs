@@ -8,42 +8,18 @@
 )]
 
 use proptest::prelude::*;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use servicenow::{DATA_FIELDS, ServiceNowDecoder, envelope};
 use thirdparty_core::{Change, Decoded, Decoder, Payload};
 
+/// ServiceNow words, as string values.
+const WORDS: &[&str] = &["2024-01-15T10:30:00Z", "datadog_x_incident"];
+
+/// ServiceNow field names, as object keys.
+const KEYS: &[&str] = &["value", "display_value", "sys_id", "element", "element_id"];
+
 fn any_json() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(|n| json!(n)),
-        any::<u64>().prop_map(|n| json!(n)),
-        any::<f64>()
-            .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
-        ".{0,40}".prop_map(Value::String),
-        "[0-9a-fA-F]{30,34}".prop_map(Value::String),
-        "[0-9]{1,22}".prop_map(Value::String),
-        Just(json!("2024-01-15T10:30:00Z")),
-        Just(json!("datadog_x_incident")),
-    ];
-    leaf.prop_recursive(4, 32, 6, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::btree_map(
-                prop_oneof![
-                    Just("value".to_owned()),
-                    Just("display_value".to_owned()),
-                    Just("sys_id".to_owned()),
-                    Just("element".to_owned()),
-                    Just("element_id".to_owned()),
-                    ".{0,8}"
-                ],
-                inner,
-                0..6
-            )
-            .prop_map(|m| Value::Object(m.into_iter().collect::<Map<_, _>>())),
-        ]
-    })
+    thirdparty_core::testing::json_values(WORDS, KEYS)
 }
 
 fn valid() -> Value {

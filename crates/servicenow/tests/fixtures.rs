@@ -16,7 +16,8 @@ use servicenow::{FILTER_REASONS, ServiceNowConfig, pipeline};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use thirdparty_core::{ChangelogOutcome, FilteredReason, Outcome, Payload};
+use thirdparty_core::testing::outcome_fields;
+use thirdparty_core::{FilteredReason, Outcome, Payload};
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/servicenow");
 
@@ -81,29 +82,6 @@ fn seed() -> Seed {
     Seed::read_file(&Path::new(DIR).join("seed.json")).expect("fixtures/servicenow/seed.json")
 }
 
-/// The outcome in the fixtures' form.
-fn actual_outcome(o: &ChangelogOutcome) -> Map<String, Value> {
-    let mut m = Map::new();
-    if let Some(t) = &o.changelog_type {
-        m.insert("type".into(), json!(t.as_tag()));
-    }
-    m.insert("outcome".into(), json!(o.outcome.label()));
-    match &o.outcome {
-        Outcome::Filtered(reason) => {
-            m.insert("reason".into(), json!(reason.as_str()));
-        }
-        Outcome::DecodeFailed(e) => {
-            m.insert("kind".into(), json!(e.kind()));
-            m.insert("path".into(), json!(e.path));
-        }
-        _ => {}
-    }
-    if let Some(id) = &o.event_id {
-        m.insert("event_id".into(), json!(id));
-    }
-    m
-}
-
 fn payload_of(step: &Step, name: &str) -> Payload {
     match (&step.payload, &step.payload_text) {
         (Some(v), None) => {
@@ -141,7 +119,7 @@ async fn run_scenario(path: &Path, seen: &mut BTreeSet<&'static str>) {
             store.faults().fail_next(rpc, f.times, status);
         }
         let report = pipeline.run(&payload_of(step, &name)).await;
-        let actual: Vec<Map<String, Value>> = report.outcomes.iter().map(actual_outcome).collect();
+        let actual: Vec<Map<String, Value>> = report.outcomes.iter().map(outcome_fields).collect();
         assert_eq!(
             actual.len(),
             step.expect.len(),

@@ -16,9 +16,8 @@ use servicenow::{ServiceNowConfig, ServiceNowDecoder, ServiceNowFilterer};
 use std::sync::Arc;
 use std::time::Duration;
 use support::seed_store as store;
-use thirdparty_core::{
-    Changelog, Decoded, Decoder, FilteredReason, Filterer, Payload, PreFiltered,
-};
+use thirdparty_core::testing::changelogs_only;
+use thirdparty_core::{Changelog, Decoder, FilteredReason, Filterer, Payload, PreFiltered};
 
 fn filterer(store: &Store) -> Arc<ServiceNowFilterer> {
     Arc::new(ServiceNowFilterer::new(
@@ -37,15 +36,11 @@ fn changelogs(org: u64, instance: &str, seq: u64, data: Value) -> Vec<Changelog>
         &format!("{:032x}", 0xfeed_0000_u64 + seq),
         data,
     );
-    ServiceNowDecoder::new()
-        .decode(&Payload::from_value(serde_json::to_vec(&v).unwrap()))
-        .unwrap()
-        .into_iter()
-        .map(|d| match d {
-            Decoded::Changelog(c) => c,
-            Decoded::Skipped(s) => panic!("skipped {s:?}"),
-        })
-        .collect()
+    changelogs_only(
+        ServiceNowDecoder::new()
+            .decode(&Payload::from_value(serde_json::to_vec(&v).unwrap()))
+            .unwrap(),
+    )
 }
 
 fn one(org: u64, instance: &str) -> Changelog {

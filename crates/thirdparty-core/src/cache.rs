@@ -174,11 +174,9 @@ mod tests {
             Duration::from_secs(300),
         ));
         let loads = Arc::new(AtomicUsize::new(0));
-        let mut tasks = Vec::new();
-        for _ in 0..50 {
-            let cache = cache.clone();
-            let loads = loads.clone();
-            tasks.push(tokio::spawn(async move {
+        let answers = crate::testing::spawn_all((0..50).map(|_| {
+            let (cache, loads) = (cache.clone(), loads.clone());
+            async move {
                 cache
                     .get_or_load(1, || async move {
                         loads.fetch_add(1, Ordering::SeqCst);
@@ -186,11 +184,10 @@ mod tests {
                         Ok::<_, ()>(42)
                     })
                     .await
-            }));
-        }
-        for t in tasks {
-            assert_eq!(t.await.ok(), Some(Ok(42)));
-        }
+            }
+        }))
+        .await;
+        assert_eq!(answers, vec![Ok(42); 50]);
         assert_eq!(
             loads.load(Ordering::SeqCst),
             1,

@@ -82,7 +82,7 @@ mod payload;
 mod pipeline;
 mod reason;
 mod settings;
-#[cfg(feature = "test-util")]
+#[cfg(any(test, feature = "test-util"))]
 pub mod testing;
 mod text;
 mod traits;

@@ -2,8 +2,9 @@
 //! crates' tests (feature `test-util`; never enabled in a production build).
 
 use crate::{
-    Case, CaseApi, CaseApiError, CaseApiWrapper, CaseCall, CaseId, CaseUpdate, CaseVersion, OrgId,
-    ProjectId, Text, ThirdPartyRef,
+    Case, CaseApi, CaseApiError, CaseApiWrapper, CaseCall, CaseId, CaseUpdate, CaseVersion,
+    Changelog, ChangelogOutcome, Decoded, NewTimelineCell, OrgId, Outcome, ProjectId, Text,
+    ThirdPartyRef,
 };
 use chrono::{DateTime, Utc};
 use std::sync::Mutex;
@@ -126,4 +127,172 @@ pub fn item_ref(account_id: &str, item_id: &str) -> ThirdPartyRef {
         item_id: item_id.into(),
         item_key: None,
     }
+}
+
+/// An outcome in the form the integrations' fixture files expect: `type` (when decoded),
+/// `outcome` (its label), `reason` of a filtered one, `kind` and `path` of a decode failure,
+/// `overridden_conflict: true` of a conflict applied anyway, and `event_id` when known.
+///
+/// ```
+/// use thirdparty_core::testing::outcome_fields;
+/// use thirdparty_core::{ChangelogOutcome, FilteredReason, Outcome};
+/// let o = ChangelogOutcome::undecoded(None, None, None, Outcome::Filtered(FilteredReason::StateConflict));
+/// assert_eq!(serde_json::Value::Object(outcome_fields(&o)), serde_json::json!({"outcome": "filtered", "reason": "state_conflict"}));
+/// ```
+pub fn outcome_fields(o: &ChangelogOutcome) -> serde_json::Map<String, serde_json::Value> {
+    use serde_json::json;
+    let mut m = serde_json::Map::new();
+    if let Some(t) = &o.changelog_type {
+        m.insert("type".into(), json!(t.as_tag()));
+    }
+    m.insert("outcome".into(), json!(o.outcome.label()));
+    match &o.outcome {
+        Outcome::Filtered(reason) => {
+            m.insert("reason".into(), json!(reason.as_str()));
+        }
+        Outcome::DecodeFailed(e) => {
+            m.insert("kind".into(), json!(e.kind()));
+            m.insert("path".into(), json!(e.path));
+        }
+        Outcome::Processed {
+            overridden_conflict: true,
+        }
+        | Outcome::WouldApply {
+            overridden_conflict: true,
+        } => {
+            m.insert("overridden_conflict".into(), json!(true));
+        }
+        _ => {}
+    }
+    if let Some(id) = &o.event_id {
+        m.insert("event_id".into(), json!(id));
+    }
+    m
+}
+
+/// The changelogs of a decoder's output; fails the test naming the first skip.
+#[track_caller]
+#[allow(
+    clippy::panic,
+    reason = "a test helper: failing the calling test is its job"
+)]
+pub fn changelogs_only(decoded: Vec<Decoded>) -> Vec<Changelog> {
+    decoded
+        .into_iter()
+        .map(|d| match d {
+            Decoded::Changelog(c) => c,
+            Decoded::Skipped(s) => panic!("expected changelogs, the decoder skipped: {s:?}"),
+        })
+        .collect()
+}
+
+/// The [`CaseApiError::VersionConflict`] an update of `case_id` written against version
+/// `expected` gets while the case is at `actual`.
+///
+/// ```
+/// use thirdparty_core::testing::version_conflict;
+/// use thirdparty_core::CaseApiError;
+/// assert!(matches!(version_conflict("c1", 4, 5), CaseApiError::VersionConflict { .. }));
+/// ```
+pub fn version_conflict(case_id: &str, expected: u64, actual: u64) -> CaseApiError {
+    CaseApiError::VersionConflict {
+        case_id: CaseId::from(case_id),
+        expected: CaseVersion(expected),
+        actual: Some(CaseVersion(actual)),
+    }
+}
+
+/// A public Jira comment cell `key` of case `case_id` with `body`, written by `acc-1` ("Ada")
+/// at [`SAMPLE_CREATED_AT`].
+///
+/// ```
+/// use thirdparty_core::testing::sample_cell;
+/// let cell = sample_cell(1, "c1", "jira:10042", "Looks fixed.");
+/// assert_eq!((cell.idempotency_key.as_str(), cell.internal), ("jira:10042", false));
+/// ```
+pub fn sample_cell(org: u64, case_id: &str, key: &str, body: &str) -> NewTimelineCell {
+    NewTimelineCell {
+        org_id: OrgId(org),
+        case_id: CaseId::from(case_id),
+        idempotency_key: key.into(),
+        author_id: Some("acc-1".into()),
+        author_name: Some("Ada".into()),
+        body: Text::new(body),
+        internal: false,
+        source: "jira".into(),
+        created_at: SAMPLE_CREATED_AT,
+    }
+}
+
+/// Runs every future as its own tokio task, all at once, and returns their outputs in order;
+/// fails the test if a task panicked.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use thirdparty_core::testing::spawn_all;
+/// let doubled = spawn_all((0..4).map(|i| async move { i * 2 })).await;
+/// assert_eq!(doubled, [0, 2, 4, 6]);
+/// # }
+/// ```
+#[allow(
+    clippy::panic,
+    reason = "a test helper: failing the calling test is its job"
+)]
+pub async fn spawn_all<T, F>(futures: impl IntoIterator<Item = F>) -> Vec<T>
+where
+    F: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let tasks: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+    let mut outputs = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        match task.await {
+            Ok(output) => outputs.push(output),
+            Err(e) => panic!("a concurrent task failed: {e}"),
+        }
+    }
+    outputs
+}
+
+/// A proptest strategy for arbitrary JSON shaped like an integration's payloads: scalars of
+/// every JSON type (null, bools, i64/u64, finite floats, strings, digit and hex strings),
+/// the integration's own `words` as string values, and arrays and objects up to four levels
+/// deep whose keys are often the integration's field names (`keys`), sometimes random.
+///
+/// ```
+/// use proptest::strategy::{Strategy, ValueTree};
+/// let strategy = thirdparty_core::testing::json_values(&["summary"], &["fields"]);
+/// let mut runner = proptest::test_runner::TestRunner::default();
+/// let _value: serde_json::Value = strategy.new_tree(&mut runner).unwrap().current();
+/// ```
+pub fn json_values(
+    words: &'static [&'static str],
+    keys: &'static [&'static str],
+) -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(|n| json!(n)),
+        any::<u64>().prop_map(|n| json!(n)),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(|f| json!(f)),
+        ".{0,40}".prop_map(Value::String),
+        "[0-9a-fA-F]{30,34}".prop_map(Value::String),
+        "[0-9]{1,22}".prop_map(Value::String),
+        prop::sample::select(words).prop_map(|s| Value::String(s.to_owned())),
+    ];
+    leaf.prop_recursive(4, 48, 6, move |inner| {
+        let key = prop_oneof![
+            ".{0,12}",
+            prop::sample::select(keys).prop_map(str::to_owned),
+        ];
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::btree_map(key, inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 pub use thirdparty_core::testing::sample_case;
 use thirdparty_core::{
     Case, CaseApi, CaseApiError, CaseId, CaseUpdate, CaseVersion, FieldStamp, FieldUpdate,
-    NewTimelineCell, OrgId, Text,
+    NewTimelineCell, OrgId,
 };
 
 pub const DEMO_SEED: &str = concat!(
@@ -98,15 +98,5 @@ pub fn status_update(org: u64, id: &str, expected: u64, status: &str) -> CaseUpd
 }
 
 pub fn comment(org: u64, case_id: &str, key: &str) -> NewTimelineCell {
-    NewTimelineCell {
-        org_id: OrgId(org),
-        case_id: CaseId::from(case_id),
-        idempotency_key: key.into(),
-        author_id: Some("557058:abc".into()),
-        author_name: Some("Ada Lovelace".into()),
-        body: Text::new("Looks fixed on our side."),
-        internal: false,
-        source: "jira".into(),
-        created_at: Utc.with_ymd_and_hms(2025, 1, 2, 3, 4, 5).unwrap(),
-    }
+    thirdparty_core::testing::sample_cell(org, case_id, key, "Looks fixed on our side.")
 }
