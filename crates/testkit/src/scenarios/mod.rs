@@ -50,7 +50,7 @@ pub fn assert_running(reader: &mut ReaderProcess, what: &str) {
 /// binary's path, its flavor (the sandbox seed is `fixtures/<flavor>/seed.json`), the
 /// flavor's source flag `replay --help` must show, and the flavor keys `config-keys` lists.
 ///
-/// ```ignore
+/// ```text
 /// testkit::reader_cli_tests! {
 ///     bin: env!("CARGO_BIN_EXE_reader-jira"),
 ///     flavor: "jira",
@@ -102,7 +102,7 @@ macro_rules! reader_cli_tests {
 /// The generated-documentation tests every reader binary runs: the example ini and the
 /// README key table of the flavor match `config-keys` of the binary.
 ///
-/// ```ignore
+/// ```text
 /// testkit::reader_docs_tests!(env!("CARGO_BIN_EXE_reader-jira"), "jira");
 /// ```
 #[macro_export]
@@ -124,7 +124,7 @@ macro_rules! reader_docs_tests {
 /// `fixtures/e2e/<flavor>/sequence.json`, and kill -9 / SIGTERM mid-stream then restart on
 /// `batch` (a `fn() -> Result<Batch, _>` building the flavor's larger batch).
 ///
-/// ```ignore
+/// ```text
 /// testkit::reader_e2e_tests!(env!("CARGO_BIN_EXE_reader-jira"), "jira", batch);
 /// ```
 #[macro_export]
