@@ -48,8 +48,6 @@ pub struct Member {
     pub manifest: PathBuf,
     /// `false` when `publish = false`.
     pub publishable: bool,
-    /// The names of its `[features]`.
-    pub features: Vec<String>,
     /// (dependency name, kind: "normal" | "dev" | "build")
     pub deps: Vec<(String, String)>,
     /// Source paths of the member's `custom-build` targets (build.rs).
@@ -105,11 +103,6 @@ fn member(p: &Value) -> Result<Member> {
             .with_context(|| format!("version of {}", text(p, "name")))?,
         manifest: PathBuf::from(text(p, "manifest_path")),
         publishable,
-        features: p
-            .get("features")
-            .and_then(Value::as_object)
-            .map(|f| f.keys().cloned().collect())
-            .unwrap_or_default(),
         deps: array(p, "dependencies")
             .map(|d| {
                 let kind = d.get("kind").and_then(Value::as_str).unwrap_or("normal");

@@ -101,7 +101,6 @@ fn the_integration_rule_catches_a_forbidden_dependency() {
         version: semver::Version::new(0, 1, 0),
         manifest: PathBuf::from(format!("{name}/Cargo.toml")),
         publishable: false,
-        features: Vec::new(),
         deps: deps
             .iter()
             .map(|(d, k)| ((*d).to_owned(), (*k).to_owned()))
