@@ -38,10 +38,19 @@ pub use markup::wiki_to_markdown;
 pub use process::JiraProcessor;
 
 use std::sync::Arc;
-use thirdparty_core::{CaseApi, FilteredReason, Integration, Pipeline};
+use thirdparty_core::{CaseApi, FilteredReason, Integration, IntegrationTelemetry, Pipeline};
 
-/// This integration's name (`jira`): metric tags, settings lookups, sources of writes.
-pub const INTEGRATION: Integration = Integration::new("jira");
+/// This integration's name (`jira`): metric tags, settings lookups, sources of writes. It
+/// declares Jira's own telemetry ([`TELEMETRY`]).
+pub const INTEGRATION: Integration = Integration::new("jira").with_telemetry(&TELEMETRY);
+
+/// Jira's additions to the shared telemetry, the previous service's names: changelog log
+/// lines carry the issue key as `jira_issue_key` (in their `"span"` object), and the
+/// end-to-end latency is tagged `jira_account_id` (site id) and `jira_project_id`.
+pub static TELEMETRY: IntegrationTelemetry = IntegrationTelemetry::new()
+    .with_item_key_field(thirdparty_core::item_key_field!(jira_issue_key))
+    .with_account_tag("jira_account_id")
+    .with_project_tag("jira_project_id");
 
 /// Every [`FilteredReason`] the Jira flavor can produce (24 of the 27; `instance_not_configured`,
 /// `missing_correlation_id` and `case_closed` never come from Jira events).
@@ -88,4 +97,20 @@ pub fn pipeline(api: Arc<dyn CaseApi>, config: &JiraConfig) -> (Pipeline, Arc<Ji
         api,
     );
     (pipeline, filterer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jira_declares_the_previous_services_telemetry_names() {
+        let telemetry = INTEGRATION.telemetry();
+        assert_eq!(
+            telemetry.item_key_field().map(|f| f.name()),
+            Some("jira_issue_key")
+        );
+        assert_eq!(telemetry.account_tag(), Some("jira_account_id"));
+        assert_eq!(telemetry.project_tag(), Some("jira_project_id"));
+    }
 }

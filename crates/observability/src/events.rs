@@ -14,7 +14,8 @@
 //!     org_id: Some(OrgId(7)),
 //!     ..ChangelogFields::new(Integration::new("jira"))
 //! };
-//! // Logs "changelog filtered" and counts `dd.case_third_party_reader.jira.filtered`.
+//! // Logs "changelog filtered" and counts `dd.case_third_party_reader.jira.filtered` (the
+//! // filtered count of every flavor, tagged `flavor:jira` here).
 //! ChangelogFiltered { changelog: fields, reason: FilteredReason::StateConflict }.emit();
 //! ```
 
@@ -40,15 +41,19 @@ pub struct ChangelogFields<'a> {
     pub changelog_type: Option<&'a ChangelogType>,
     /// Stable change id.
     pub event_id: Option<&'a str>,
-    /// Third-party item key (`PROJ-12`), logged as `jira_issue_key` for Jira.
+    /// Third-party item key (`PROJ-12`), logged as `item_key`, and under the integration's
+    /// own field when it declares one ([`thirdparty_core::IntegrationTelemetry`]; Jira:
+    /// `jira_issue_key`).
     pub item_key: Option<&'a str>,
     /// Third-party event time (`evt_timestamp`).
     pub event_time: Option<DateTime<Utc>>,
     /// Third-party author account id, when known.
     pub author: Option<&'a str>,
-    /// Third-party account (Jira site id, ServiceNow instance), when known.
+    /// Third-party account (Jira site id, ServiceNow instance), when known; a latency tag
+    /// when the integration declares an account tag.
     pub account_id: Option<&'a str>,
-    /// Third-party project id (Jira), when known.
+    /// Third-party project id (Jira), when known; a latency tag when the integration
+    /// declares a project tag.
     pub project_id: Option<&'a str>,
     /// Whether the change is our own write echoing back, when known.
     pub is_from_datadog: Option<bool>,
@@ -96,13 +101,14 @@ impl<'a> ChangelogFields<'a> {
         }
     }
 
-    /// The Jira issue key, for Jira only.
-    pub fn jira_issue_key(&self) -> Option<&'a str> {
-        if self.flavor.as_str() == "jira" {
-            self.item_key
-        } else {
-            None
-        }
+    /// The span carrying the item key under the integration's own log field, when the
+    /// integration declares one and the key is known. Changelog log lines are emitted inside
+    /// it, so the JSON log layer prints the field in the line's `"span"` object: a `tracing`
+    /// field's name is fixed at its callsite, so the integration's crate names it there
+    /// ([`thirdparty_core::item_key_field!`]).
+    pub fn item_key_span(&self) -> Option<tracing::Span> {
+        let field = self.flavor.telemetry().item_key_field()?;
+        Some(field.span(self.item_key?))
     }
 
     /// Tags `org_id` (when known), `flavor`, `changelog_type` (bounded, when known).
@@ -123,6 +129,7 @@ impl<'a> ChangelogFields<'a> {
 macro_rules! changelog_log {
     ($level:expr, $fields:expr, $($rest:tt)+) => {{
         let f: &ChangelogFields<'_> = $fields;
+        let _item_key_span = f.item_key_span().map(tracing::Span::entered);
         let changelog_type = f.changelog_type.map(|t| t.as_tag());
         let evt_timestamp = f
             .event_time
@@ -135,7 +142,6 @@ macro_rules! changelog_log {
             evt_timestamp = evt_timestamp.as_deref(),
             event_id = f.event_id,
             item_key = f.item_key,
-            jira_issue_key = f.jira_issue_key(),
             author = f.author,
             is_from_datadog = f.is_from_datadog,
             $($rest)+
@@ -195,7 +201,7 @@ thirdparty_core::telemetry_events! {
         changelog_log!(tracing::Level::INFO, &e.changelog, outcome = "filtered",
             reason = e.reason.as_str(), "changelog filtered");
         let reason = Label::new("reason", e.reason.as_str());
-        count_changelog(names::filtered_metric_name(e.changelog.flavor), &e.changelog, Some(reason));
+        count_changelog(names::FILTERED, &e.changelog, Some(reason));
         if e.reason == FilteredReason::OutOfOrderEvent {
             OutOfOrderEvent { integration: e.changelog.flavor, org_id: e.changelog.org_id }.emit();
         }
@@ -292,15 +298,13 @@ thirdparty_core::telemetry_events! {
     }
 }
 
-/// Time from the third-party event to the end of its handling.
+/// Time from the third-party event to the end of its handling. Tagged as the changelog's
+/// metrics, plus the account and project ids under the tags the integration declares
+/// ([`thirdparty_core::IntegrationTelemetry`]), when known.
 #[derive(Clone, Copy, Debug)]
 pub struct EndToEndLatency<'a> {
     /// The changelog.
     pub changelog: ChangelogFields<'a>,
-    /// Jira site id (`jira_account_id` tag), Jira only.
-    pub jira_account_id: Option<&'a str>,
-    /// Jira project id (`jira_project_id` tag), Jira only.
-    pub jira_project_id: Option<&'a str>,
     /// The latency.
     pub latency: Duration,
 }
@@ -311,13 +315,7 @@ impl<'a> EndToEndLatency<'a> {
     pub fn at(changelog: ChangelogFields<'a>, now: DateTime<Utc>) -> Option<Self> {
         let event_time = changelog.event_time?;
         let latency = (now - event_time).to_std().unwrap_or(Duration::ZERO);
-        let jira = changelog.flavor.as_str() == "jira";
-        Some(Self {
-            changelog,
-            jira_account_id: changelog.account_id.filter(|_| jira),
-            jira_project_id: changelog.project_id.filter(|_| jira),
-            latency,
-        })
+        Some(Self { changelog, latency })
     }
 }
 
@@ -330,12 +328,13 @@ impl TelemetryEvent for EndToEndLatency<'_> {
             "end-to-end latency"
         );
         let mut labels = self.changelog.labels();
-        if self.changelog.flavor.as_str() == "jira" {
-            if let Some(account) = self.jira_account_id {
-                labels.push(Label::new("jira_account_id", sanitize_tag_value(account)));
-            }
-            if let Some(project) = self.jira_project_id {
-                labels.push(Label::new("jira_project_id", sanitize_tag_value(project)));
+        let declared = self.changelog.flavor.telemetry();
+        for (tag, value) in [
+            (declared.account_tag(), self.changelog.account_id),
+            (declared.project_tag(), self.changelog.project_id),
+        ] {
+            if let (Some(tag), Some(value)) = (tag, value) {
+                labels.push(Label::new(tag, sanitize_tag_value(value)));
             }
         }
         metrics::histogram!(names::END_TO_END_LATENCY, labels).record(millis);
@@ -471,21 +470,32 @@ mod tests {
             .emit();
         });
         assert_eq!(got.len(), 2, "{got:?}");
-        assert_eq!(got[0].0, "dd.case_third_party_reader.out_of_order_event");
+        // Sorted by name: the compatibility name sorts first.
+        let (filtered, out_of_order) = (&got[0], &got[1]);
+        assert_eq!(out_of_order.0, names::OUT_OF_ORDER_EVENT);
         assert_eq!(
-            got[0].1,
+            out_of_order.1,
             vec![
                 ("integration".to_owned(), "servicenow".to_owned()),
                 ("org_id".to_owned(), "9".to_owned())
             ]
         );
-        assert_eq!(got[1].0, "dd.case_third_party_reader.servicenow.filtered");
+        assert_eq!(
+            filtered.0,
+            names::FILTERED,
+            "one filtered name for every flavor"
+        );
         assert!(
-            got[1]
+            filtered
+                .1
+                .contains(&("flavor".to_owned(), "servicenow".to_owned()))
+        );
+        assert!(
+            filtered
                 .1
                 .contains(&("reason".to_owned(), "out_of_order_event".to_owned()))
         );
-        assert_eq!(got[1].2, DebugValue::Counter(1));
+        assert_eq!(filtered.2, DebugValue::Counter(1));
     }
 
     #[test]
@@ -519,49 +529,52 @@ mod tests {
         assert!(unknown.is_none());
     }
 
+    static ACME_TELEMETRY: thirdparty_core::IntegrationTelemetry =
+        thirdparty_core::IntegrationTelemetry::new()
+            .with_account_tag("acme_site_id")
+            .with_project_tag("acme_board_id");
+
     #[test]
-    fn jira_tags_only_for_jira_and_sanitized() {
+    fn declared_latency_tags_only_for_the_declaring_integration_and_sanitized() {
+        let acme = Integration::new("acme").with_telemetry(&ACME_TELEMETRY);
         let fields = ChangelogFields {
             event_time: Some(Utc::now()),
-            ..ChangelogFields::new(Integration::new("jira"))
+            account_id: Some("site|1,#x"),
+            project_id: Some("10000"),
+            ..ChangelogFields::new(acme)
         };
         let got = snapshot(|| {
-            EndToEndLatency {
-                jira_account_id: Some("site|1,#x"),
-                jira_project_id: Some("10000"),
-                ..EndToEndLatency::at(fields, Utc::now()).unwrap()
-            }
-            .emit();
-            EndToEndLatency {
-                jira_account_id: Some("a"),
-                ..EndToEndLatency::at(
-                    ChangelogFields {
-                        flavor: Integration::new("servicenow"),
-                        ..fields
-                    },
-                    Utc::now(),
-                )
-                .unwrap()
-            }
+            EndToEndLatency::at(fields, Utc::now()).unwrap().emit();
+            EndToEndLatency::at(
+                ChangelogFields {
+                    flavor: Integration::new("servicenow"),
+                    ..fields
+                },
+                Utc::now(),
+            )
+            .unwrap()
             .emit();
         });
-        let jira = got
+        let declaring = got
             .iter()
-            .find(|(_, l, _)| l.contains(&("flavor".to_owned(), "jira".to_owned())))
+            .find(|(_, l, _)| l.contains(&("flavor".to_owned(), "acme".to_owned())))
             .unwrap();
         assert!(
-            jira.1
-                .contains(&("jira_account_id".to_owned(), "site_1__x".to_owned()))
+            declaring
+                .1
+                .contains(&("acme_site_id".to_owned(), "site_1__x".to_owned()))
         );
         assert!(
-            jira.1
-                .contains(&("jira_project_id".to_owned(), "10000".to_owned()))
+            declaring
+                .1
+                .contains(&("acme_board_id".to_owned(), "10000".to_owned()))
         );
-        let snow = got
+        let plain = got
             .iter()
             .find(|(_, l, _)| l.contains(&("flavor".to_owned(), "servicenow".to_owned())))
             .unwrap();
-        assert!(snow.1.iter().all(|(k, _)| !k.starts_with("jira_")));
+        let keys: Vec<&str> = plain.1.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["flavor"], "no declared tags, no extra tags");
     }
 
     #[test]

@@ -27,7 +27,10 @@ const TRANSPORT_TARGETS: &[&str] = &[
 /// and above whatever the log filter says (so `warn` logs keep full traces).
 ///
 /// Log lines are flattened (`{"timestamp", "level", "fields"…, "target", "span"}`) and
-/// carry the current span's fields; see [`crate::events`] for the fields of each line.
+/// carry the current span's fields; see [`crate::events`] for the fields of each line (an
+/// integration's own item-key field is in `"span"`, see
+/// [`crate::events::ChangelogFields::item_key_span`]). Spans with the target
+/// [`thirdparty_core::LOG_FIELDS_TARGET`] are never exported as traces.
 ///
 /// ```
 /// use observability::{TelemetryConfig, build_subscriber};
@@ -59,8 +62,10 @@ where
         .with_writer(writer)
         .with_filter(log_filter);
     let otel = tracer.map(|tracer| {
+        // The integrations' log-field spans carry fields for log lines; they are not work.
         let targets = TRANSPORT_TARGETS
             .iter()
+            .chain([&thirdparty_core::LOG_FIELDS_TARGET])
             .fold(Targets::new().with_default(LevelFilter::INFO), |t, name| {
                 t.with_target(*name, LevelFilter::OFF)
             });

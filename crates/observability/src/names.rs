@@ -1,11 +1,10 @@
 //! Every metric name this crate's [`crate::events`] emit, defined once. The names are the
 //! previous service's, so existing Datadog dashboards and monitors keep working.
 
-use thirdparty_core::Integration;
-
 /// Distribution, milliseconds from the third-party event time to the end of its handling.
-/// Tags `org_id`, `flavor`, `changelog_type` (+ `jira_account_id`, `jira_project_id` for
-/// Jira when known).
+/// Tags `org_id`, `flavor`, `changelog_type`, plus the account and project tags the
+/// integration declares ([`thirdparty_core::IntegrationTelemetry`]; Jira: `jira_account_id`,
+/// `jira_project_id`) when known.
 pub const END_TO_END_LATENCY: &str = "case.case_third_party_reader.end_to_end_latency";
 
 /// Count of changelogs applied to a case. Tags `org_id`, `flavor`, `changelog_type`.
@@ -15,9 +14,14 @@ pub const CHANGELOG_PROCESSED: &str = "dd.case_third_party_reader.changelog_proc
 /// `org_id`, `flavor`, `changelog_type`. Not in the previous service: dry runs are new.
 pub const CHANGELOG_WOULD_APPLY: &str = "dd.case_third_party_reader.changelog_would_apply";
 
-/// The template of the per-flavor filtered count; see [`filtered_metric_name`]. Tags
+/// Count of changelogs (or whole events) skipped for a reason, for every flavor. Tags
 /// `org_id`, `flavor`, `changelog_type`, `reason`.
-pub const FILTERED_TEMPLATE: &str = "dd.case_third_party_reader.{flavor}.filtered";
+///
+/// The name is a compatibility name: the previous service's Jira reader counted its
+/// filtered changelogs under it, and its dashboards and monitors read it. Every flavor now
+/// counts under this one name and the `flavor` tag tells them apart, so monitoring written
+/// once over `flavor` covers a new flavor with no edit.
+pub const FILTERED: &str = "dd.case_third_party_reader.jira.filtered";
 
 /// Count of payloads that did not decode. Tags `flavor`, `error` (the decode error kind).
 pub const DECODING_FAILED: &str = "dd.case_third_party_reader.decoding_failed";
@@ -47,26 +51,12 @@ pub const CACHE_MISSES: &str = "dd.case_third_party_reader.cache.misses";
 /// Gauge, loads that failed since start. Tags `cache`, `flavor`.
 pub const CACHE_LOAD_ERRORS: &str = "dd.case_third_party_reader.cache.load_errors";
 
-/// The filtered count's name for one flavor: `dd.case_third_party_reader.<flavor>.filtered`.
-///
-/// ```
-/// use thirdparty_core::Integration;
-/// assert_eq!(
-///     observability::names::filtered_metric_name(Integration::new("jira")),
-///     "dd.case_third_party_reader.jira.filtered"
-/// );
-/// ```
-pub fn filtered_metric_name(flavor: Integration) -> String {
-    FILTERED_TEMPLATE.replace("{flavor}", flavor.as_str())
-}
-
-/// Every metric name the events of this crate emit; the per-flavor filtered count appears
-/// as its template [`FILTERED_TEMPLATE`].
+/// Every metric name the events of this crate emit.
 pub const METRIC_NAMES: &[&str] = &[
     END_TO_END_LATENCY,
     CHANGELOG_PROCESSED,
     CHANGELOG_WOULD_APPLY,
-    FILTERED_TEMPLATE,
+    FILTERED,
     DECODING_FAILED,
     KAFKA_CONSUMER_DECODE_ERROR,
     OUT_OF_ORDER_EVENT,
@@ -90,6 +80,10 @@ pub fn describe_metrics() {
     describe_counter!(
         CHANGELOG_WOULD_APPLY,
         "Changelogs that passed every filter in a dry run"
+    );
+    describe_counter!(
+        FILTERED,
+        "Changelogs skipped for a reason, every flavor (tags flavor, reason)"
     );
     describe_counter!(DECODING_FAILED, "Payloads that did not decode");
     describe_counter!(
@@ -124,11 +118,8 @@ mod tests {
         assert_eq!(set.len(), METRIC_NAMES.len(), "duplicate metric name");
         for name in METRIC_NAMES {
             assert!(
-                name.chars().all(|c| c.is_ascii_lowercase()
-                    || c == '_'
-                    || c == '.'
-                    || c == '{'
-                    || c == '}'),
+                name.chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '_' || c == '.'),
                 "{name} has a character DogStatsD or Prometheus would mangle"
             );
         }

@@ -43,17 +43,21 @@ async fn init_installs_fanned_out_metrics_once() {
         .expect("the flush thread sends buffered metrics");
     let datagram = std::str::from_utf8(&buf[..n]).unwrap();
     assert!(
-        datagram.starts_with("dd.case_third_party_reader.servicenow.filtered:1|c|#"),
+        datagram.starts_with("dd.case_third_party_reader.jira.filtered:1|c|#"),
         "{datagram}"
     );
     assert!(
         datagram.contains("reason:instance_not_configured"),
         "{datagram}"
     );
+    assert!(datagram.contains("flavor:servicenow"), "{datagram}");
 
     let text = guard.prometheus_handle().unwrap().render();
     assert!(
-        text.contains("dd_case_third_party_reader_servicenow_filtered{"),
+        text.lines().any(
+            |l| l.starts_with("dd_case_third_party_reader_jira_filtered{")
+                && l.contains("flavor=\"servicenow\"")
+        ),
         "{text}"
     );
 

@@ -154,10 +154,17 @@ async fn free_text_never_reaches_the_logs_and_key_fields_do() {
             ("level", json!("INFO")),
             ("third_party_type", json!("jira")),
             ("org_id", json!(42)),
-            ("jira_issue_key", json!("PROJ-7")),
+            ("item_key", json!("PROJ-7")),
             ("event_id", json!("test:apply:0")),
             ("is_from_datadog", json!(false)),
         ],
+    );
+    // The integration's own field, declared as data: its span carries it (a `tracing` field
+    // name is static per callsite), so it is in the line's "span" object.
+    assert_eq!(
+        applied["span"],
+        json!({"name": "item_key", "jira_issue_key": "PROJ-7"}),
+        "the Jira issue key"
     );
     let evt = applied["evt_timestamp"].as_str().expect("evt_timestamp");
     assert!(

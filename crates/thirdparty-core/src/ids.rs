@@ -1,5 +1,6 @@
 //! Small identifier types shared by every integration.
 
+use crate::IntegrationTelemetry;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -77,29 +78,101 @@ string_id!(
 
 /// The name of an integration ("flavor"): `jira`, `servicenow`, … It is an open set: a new
 /// integration crate names itself without editing this one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Integration(&'static str);
+///
+/// It may carry the integration's own telemetry (an extra log field, extra metric tags),
+/// declared as data with [`Integration::with_telemetry`]; equality, ordering and hashing
+/// look at the name only. Copying it copies a name and a pointer.
+///
+/// ```
+/// use thirdparty_core::{Integration, IntegrationTelemetry};
+///
+/// static TELEMETRY: IntegrationTelemetry =
+///     IntegrationTelemetry::new().with_account_tag("acme_site_id");
+/// const ACME: Integration = Integration::new("acme").with_telemetry(&TELEMETRY);
+///
+/// assert_eq!(ACME, Integration::new("acme"));
+/// assert_eq!(ACME.telemetry().account_tag(), Some("acme_site_id"));
+/// assert_eq!(Integration::new("quiet").telemetry().account_tag(), None);
+/// ```
+#[derive(Clone, Copy)]
+pub struct Integration {
+    name: &'static str,
+    telemetry: Option<&'static IntegrationTelemetry>,
+}
 
 impl Integration {
-    /// Names an integration. Use lower-case snake_case: the name is a metric name segment.
+    /// Names an integration. Use lower-case snake_case: the name is a metric tag value and
+    /// part of the default topic name.
     pub const fn new(name: &'static str) -> Self {
-        Self(name)
+        Self {
+            name,
+            telemetry: None,
+        }
+    }
+
+    /// The same integration, declaring its own telemetry (see [`IntegrationTelemetry`]).
+    #[must_use]
+    pub const fn with_telemetry(self, telemetry: &'static IntegrationTelemetry) -> Self {
+        Self {
+            name: self.name,
+            telemetry: Some(telemetry),
+        }
     }
 
     /// The integration's name.
     pub const fn as_str(&self) -> &'static str {
-        self.0
+        self.name
+    }
+
+    /// The integration's own telemetry; [`IntegrationTelemetry::NONE`] when it declared none.
+    pub const fn telemetry(&self) -> &'static IntegrationTelemetry {
+        match self.telemetry {
+            Some(telemetry) => telemetry,
+            None => &IntegrationTelemetry::NONE,
+        }
+    }
+}
+
+impl PartialEq for Integration {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for Integration {}
+
+impl std::hash::Hash for Integration {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+    }
+}
+
+impl PartialOrd for Integration {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Integration {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.name.cmp(other.name)
+    }
+}
+
+impl fmt::Debug for Integration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Integration").field(&self.name).finish()
     }
 }
 
 impl fmt::Display for Integration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0)
+        f.write_str(self.name)
     }
 }
 
 impl Serialize for Integration {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.0)
+        s.serialize_str(self.name)
     }
 }

@@ -77,6 +77,7 @@ mod decode_error;
 mod event;
 mod gate;
 mod ids;
+mod integration_telemetry;
 mod metadata;
 mod payload;
 mod pipeline;
@@ -102,6 +103,7 @@ pub use decode_error::{DecodeError, DecodeErrorKind};
 pub use event::TelemetryEvent;
 pub use gate::{DirectionRule, check_project_settings};
 pub use ids::{CaseId, CaseVersion, Integration, OrgId, ProjectId, UserId};
+pub use integration_telemetry::{IntegrationTelemetry, ItemKeyField, LOG_FIELDS_TARGET};
 pub use metadata::MetadataCache;
 pub use payload::Payload;
 pub use pipeline::{
@@ -111,6 +113,9 @@ pub use pipeline::{
 pub use reason::FilteredReason;
 pub use settings::{ConflictPolicy, IntegrationMetadata, ProjectSettings, SyncDirection};
 pub use text::Text;
+/// `tracing`, for [`item_key_field!`]'s expansion in integration crates.
+#[doc(hidden)]
+pub use tracing as __tracing;
 pub use traits::{
     Decoded, Decoder, FilterVerdict, Filterer, PreFiltered, Processed, Processor, SkippedEvent,
     SyncError,

@@ -19,7 +19,13 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use thirdparty_core::*;
 
-pub const JIRA: Integration = Integration::new("jira");
+/// A Jira-like integration declaring its own telemetry as the Jira crate does: the item key
+/// as `jira_issue_key`, the account and project latency tags.
+pub const JIRA: Integration = Integration::new("jira").with_telemetry(&JIRA_TELEMETRY);
+static JIRA_TELEMETRY: IntegrationTelemetry = IntegrationTelemetry::new()
+    .with_item_key_field(item_key_field!(jira_issue_key))
+    .with_account_tag("jira_account_id")
+    .with_project_tag("jira_project_id");
 pub const ORG: u64 = 42;
 
 pub struct TestDecoder;

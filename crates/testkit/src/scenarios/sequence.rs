@@ -17,13 +17,14 @@ pub struct Counts {
     pub processed: u64,
     /// `decoding_failed` of the flavor.
     pub decode_failed: u64,
-    /// `<flavor>.filtered` by `reason`.
+    /// The filtered count of the flavor (its `flavor` label) by `reason`.
     pub filtered: BTreeMap<String, u64>,
 }
 
 impl Counts {
     /// Reads the counts of `flavor` from rendered Prometheus text. The names are the
-    /// DogStatsD names with dots as underscores: `dd_case_third_party_reader_<flavor>_filtered`.
+    /// DogStatsD names with dots as underscores: `dd_case_third_party_reader_jira_filtered` (every
+    /// flavor's filtered count, told apart by its `flavor` label).
     pub fn from_metrics(text: &str, flavor: &str) -> Self {
         let metrics = Metrics::parse(text).unwrap_or_else(|e| panic!("{e}"));
         let whole = |v: f64| v.round() as u64;
