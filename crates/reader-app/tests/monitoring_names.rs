@@ -1,5 +1,6 @@
 //! Every metric that the dashboards, monitors and Prometheus rules under `deploy/monitoring/`
-//! name is one the code emits (`observability::METRIC_NAMES`, `kafka_runtime::METRIC_NAMES`).
+//! name is one the code emits (`observability::METRIC_NAMES`, `kafka_runtime::METRIC_NAMES`),
+//! and none selects a flavor by name (flavors are discovered from `bins/reader-<flavor>`).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -8,28 +9,56 @@
 )]
 
 use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 
-const FLAVORS: &[&str] = &["jira", "servicenow"];
+const WORKSPACE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
 
+/// Every metric name the code emits. No name depends on the flavor: the filtered count of
+/// every flavor is `observability::names::FILTERED`, tagged `flavor`.
 fn emitted() -> BTreeSet<String> {
-    let mut names = BTreeSet::new();
-    for name in observability::METRIC_NAMES
+    observability::METRIC_NAMES
         .iter()
         .chain(kafka_runtime::METRIC_NAMES)
-    {
-        if name.contains("{flavor}") {
-            for flavor in FLAVORS {
-                names.insert(name.replace("{flavor}", flavor));
+        .map(|name| (*name).to_owned())
+        .collect()
+}
+
+/// The flavors, discovered as the workspace does: `bins/reader-<flavor>/Cargo.toml`.
+fn flavors() -> Vec<String> {
+    let bins = Path::new(WORKSPACE).join("bins");
+    let mut found: Vec<String> = std::fs::read_dir(&bins)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", bins.display()))
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.join("Cargo.toml").is_file())
+        .filter_map(|path| {
+            let name = path.file_name()?.to_str()?.to_owned();
+            Some(name.strip_prefix("reader-")?.to_owned())
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// Every file under deploy/monitoring except the metric lists, recursively.
+fn monitoring_files() -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_none_or(|e| e != "txt") {
+                out.push(path);
             }
-        } else {
-            names.insert((*name).to_owned());
         }
     }
-    names
+    let mut files = Vec::new();
+    walk(&Path::new(WORKSPACE).join("deploy/monitoring"), &mut files);
+    files.sort();
+    files
 }
 
 fn listed(file: &str) -> Vec<String> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/monitoring/").to_owned() + file;
+    let path = format!("{WORKSPACE}/deploy/monitoring/{file}");
     std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("reading {path}: {e}"))
         .lines()
@@ -58,14 +87,15 @@ fn the_monitoring_files_name_only_listed_metrics() {
     // Every `dd.`/`case.` metric name appearing in a dashboard, monitor or rule file is listed
     // in metrics-used.txt, so the first test covers them all.
     let used: BTreeSet<String> = listed("metrics-used.txt").into_iter().collect();
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/monitoring");
+    let files = monitoring_files();
+    assert!(
+        files.len() >= 7,
+        "expected the dashboard, four monitors, the rules and their tests: {files:?}"
+    );
     let mut unlisted = BTreeSet::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() || path.extension().is_some_and(|e| e == "txt") {
-            continue;
-        }
-        let text = std::fs::read_to_string(&path).unwrap();
+    let mut seen = 0;
+    for path in &files {
+        let text = std::fs::read_to_string(path).unwrap();
         for token in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '_')) {
             let dotted =
                 token.starts_with("dd.case") || token.starts_with("case.case_third_party_reader");
@@ -74,6 +104,7 @@ fn the_monitoring_files_name_only_listed_metrics() {
             if !(dotted || underscored) {
                 continue;
             }
+            seen += 1;
             let name = if underscored {
                 // Prometheus form: map back through the listed names.
                 match used.iter().find(|u| {
@@ -94,8 +125,39 @@ fn the_monitoring_files_name_only_listed_metrics() {
             }
         }
     }
+    assert!(seen >= 20, "only {seen} metric names found in {files:?}");
     assert!(
         unlisted.is_empty(),
         "names not in metrics-used.txt: {unlisted:?}"
+    );
+}
+
+#[test]
+fn the_monitoring_is_written_once_over_the_flavor_tag() {
+    // A new flavor is monitored with no edit: no definition selects a flavor by name (the
+    // rules' unit tests, `*.test.yaml`, use flavors as sample data).
+    let flavors = flavors();
+    assert!(!flavors.is_empty(), "no bins/reader-<flavor> found");
+    let mut selecting = Vec::new();
+    for path in monitoring_files() {
+        if path.to_string_lossy().ends_with(".test.yaml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for flavor in &flavors {
+            for selector in [
+                format!("flavor:{flavor}"),
+                format!("flavor=\"{flavor}\""),
+                format!("flavor=\\\"{flavor}\\\""),
+            ] {
+                if text.contains(&selector) {
+                    selecting.push(format!("{}: {selector}", path.display()));
+                }
+            }
+        }
+    }
+    assert!(
+        selecting.is_empty(),
+        "monitoring selects flavors by name: {selecting:?}"
     );
 }
