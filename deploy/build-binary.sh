@@ -3,7 +3,9 @@
 #
 #   deploy/build-binary.sh FLAVOR [--target TRIPLE] [--fips] [--profile-use FILE] [--out DIR]
 #
-#   FLAVOR          jira | servicenow  (package and binary reader-FLAVOR)
+#   FLAVOR          a flavor of this checkout (`python3 deploy/flavors.py` lists them: every
+#                   bins/*/Cargo.toml with [package.metadata.case-reader] flavor = "FLAVOR");
+#                   package and binary reader-FLAVOR
 #   --target        Rust target triple (default: the host's). Cross builds need the target's
 #                   C toolchain (e.g. gcc-aarch64-linux-gnu) and `rustup target add TRIPLE`.
 #   --fips          build with the `fips` cargo feature (rustls on aws-lc-rs FIPS); needs
@@ -18,7 +20,7 @@
 set -euo pipefail
 
 usage() {
-  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
   exit "${1:-2}"
 }
 
@@ -67,11 +69,13 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-case "$FLAVOR" in
-  jira | servicenow) ;;
-  "") die "missing FLAVOR: jira or servicenow (see --help)" ;;
-  *) die "unknown flavor '$FLAVOR': expected jira or servicenow" ;;
-esac
+command -v python3 >/dev/null ||
+  die "python3 not found: deploy/flavors.py reads the flavors from bins/*/Cargo.toml (Debian: apt-get install python3)"
+if [ -z "$FLAVOR" ]; then
+  die "missing FLAVOR: one of $(python3 "$ROOT/deploy/flavors.py" | tr '\n' ' ')(see --help)"
+fi
+# Says "unknown flavor '<f>': expected one of …" when it is not one.
+NOT_A_FLAVOR=$(python3 "$ROOT/deploy/flavors.py" --check "$FLAVOR" 2>&1) || die "$NOT_A_FLAVOR"
 PACKAGE="reader-$FLAVOR"
 MANIFEST="$ROOT/bins/$PACKAGE/Cargo.toml"
 [ -f "$MANIFEST" ] || die "$MANIFEST does not exist: the $PACKAGE binary is not in this checkout"

@@ -4,8 +4,10 @@
 # (from Debian's prometheus package, via apt), then checks:
 #   - shell scripts (shellcheck) and the Dockerfile (hadolint; its build step is build-binary.sh)
 #   - YAML (yamllint) and every values file against values.schema.json (jsonschema and Helm)
+#   - flavors (deploy/flavors.py: bins/*/Cargo.toml [package.metadata.case-reader]): every bin
+#     flavor has a chart values file values/flavors/<flavor>.yaml and every values file a bin
 #   - the Helm chart with Helm's own engine (Helm v4 Go SDK, see deploy/README.md): `helm lint
-#     --strict` and `helm template` for both flavors x (base, staging, prod, gov) plus the
+#     --strict` and `helm template` for every flavor x (base, staging, prod, gov) plus the
 #     optional features; rendered manifests validated offline against the Kubernetes 1.25
 #     and 1.37 schemas (kubernetes-validate); refusals (`fail`) and schema rejections
 #   - monitoring: Datadog dashboard and monitors against the Datadog API client's models,
@@ -14,7 +16,7 @@
 # Options:
 #   --reader-bin-dir DIR  also check every ini key the chart writes against
 #                         `DIR/reader-<flavor> config-keys` (e.g. target/debug after a build)
-#   --build               also run deploy/build-binary.sh for both flavors (release builds)
+#   --build               also run deploy/build-binary.sh for every flavor (release builds)
 #   --cargo-deny          also run `cargo deny check licenses bans sources` (needs cargo-deny;
 #                         advisories need GitHub, see deploy/README.md)
 # The last line is "deploy: N passed, M failed"; the exit code is non-zero on any failure.
@@ -37,7 +39,7 @@ while [ $# -gt 0 ]; do
       ;;
     --build) BUILD=true; shift ;;
     --cargo-deny) CARGO_DENY=true; shift ;;
-    -h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "check.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -89,6 +91,8 @@ setup_promtool() {
   return $rc
 }
 
+FLAVORS=$(python3 deploy/flavors.py) || fatal "could not list the flavors (deploy/flavors.py)"
+[ -n "$FLAVORS" ] || fatal "no flavor under bins/ ([package.metadata.case-reader] flavor in a bin's Cargo.toml)"
 setup_venv || fatal "could not install deploy/requirements.txt into $VENV (pip needs PyPI)"
 setup_promtool || fatal "could not get promtool (Debian package prometheus)"
 export PATH="$VENV/bin:$TOOLS:$PATH"
@@ -155,12 +159,14 @@ build_script_refuses_bad_input() {
   deploy/build-binary.sh --help | grep -q -- '--fips' || { echo "--help does not document --fips"; return 1; }
 }
 
-image_commands_cover_both_flavors() {
-  local out
+image_commands_cover_every_flavor() {
+  local out flavor tag
   out=$(deploy/image-commands.sh) || return 1
-  for tag in casethirdpartyreader:0.1.0-jira casethirdpartyreader:0.1.0-servicenow \
-    casethirdpartyreaderfips:0.1.0-jira casethirdpartyreaderfips:0.1.0-servicenow; do
-    echo "$out" | grep -q "/$tag " || { echo "image-commands.sh does not push $tag"; return 1; }
+  for flavor in $FLAVORS; do
+    for tag in "casethirdpartyreader:0.1.0-$flavor" "casethirdpartyreaderfips:0.1.0-$flavor"; do
+      echo "$out" | grep -q "/$tag " || { echo "image-commands.sh does not push $tag"; return 1; }
+    done
+    echo "$out" | grep -qx "deploy/build-binary.sh $flavor" || { echo "image-commands.sh does not build $flavor"; return 1; }
   done
   echo "$out" | grep -q -- '--platform linux/amd64,linux/arm64' || { echo "not multi-arch"; return 1; }
 }
@@ -169,8 +175,9 @@ step "shellcheck deploy/*.sh" shellcheck deploy/*.sh
 step "hadolint deploy/Dockerfile" hadolint -c deploy/.hadolint.yaml deploy/Dockerfile
 step "Dockerfile build step is deploy/build-binary.sh" dockerfile_uses_build_script
 step "build-binary.sh refuses a bad flavor and documents its options" build_script_refuses_bad_input
-step "image-commands.sh prints multi-arch builds for both flavors and FIPS" image_commands_cover_both_flavors
+step "image-commands.sh prints multi-arch builds for every flavor and FIPS" image_commands_cover_every_flavor
 step "yamllint deploy/" yamllint -s -c deploy/.yamllint.yaml deploy
+suite "flavors: bins vs chart values files" flavors
 suite "Helm chart" chart
 suite "monitoring definitions" monitoring
 step "promtool check rules" promtool check rules deploy/monitoring/prometheus/rules.yaml
@@ -182,8 +189,9 @@ else
   echo "== ini keys vs reader config-keys: not run (pass --reader-bin-dir DIR once the readers are built)"
 fi
 if [ "$BUILD" = true ]; then
-  step "build-binary.sh jira" deploy/build-binary.sh jira
-  step "build-binary.sh servicenow" deploy/build-binary.sh servicenow
+  for flavor in $FLAVORS; do
+    step "build-binary.sh $flavor" deploy/build-binary.sh "$flavor"
+  done
 fi
 if [ "$CARGO_DENY" = true ]; then
   if command -v cargo-deny >/dev/null; then

@@ -7,7 +7,8 @@
 #   PLATFORMS buildx platforms           (default linux/amd64,linux/arm64)
 #
 # Tags match the chart's default image tag, "<VERSION>-<flavor>": casethirdpartyreader for
-# staging/prod and casethirdpartyreaderfips (FIPS build) for gov.
+# staging/prod and casethirdpartyreaderfips (FIPS build) for gov. One image per flavor of
+# the checkout (deploy/flavors.py: every bins/*/Cargo.toml with [package.metadata.case-reader]).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,6 +19,9 @@ if [ -z "${VERSION:-}" ]; then
   [ -n "$VERSION" ] || { echo "image-commands.sh: no appVersion in $CHART; set VERSION" >&2; exit 1; }
 fi
 PLATFORMS=${PLATFORMS:-linux/amd64,linux/arm64}
+# The flavors of this checkout (bins/*/Cargo.toml metadata; deploy/flavors.py).
+FLAVORS=$(python3 "$ROOT/deploy/flavors.py") || { echo "image-commands.sh: could not list the flavors (deploy/flavors.py)" >&2; exit 1; }
+[ -n "$FLAVORS" ] || { echo "image-commands.sh: no flavor found under bins/ ([package.metadata.case-reader] flavor)" >&2; exit 1; }
 
 cat <<TEXT
 # Once per machine: a BuildKit builder that can build both platforms. arm64 on an amd64
@@ -28,7 +32,7 @@ docker buildx create --name ctpr --driver docker-container --use
 
 # From the repository root. Each command builds both platforms and pushes one manifest list.
 TEXT
-for flavor in jira servicenow; do
+for flavor in $FLAVORS; do
   cat <<TEXT
 docker buildx build --file deploy/Dockerfile --platform $PLATFORMS \\
   --build-arg FLAVOR=$flavor \\
@@ -37,16 +41,15 @@ TEXT
 done
 echo
 echo "# FIPS images for gov (needs the 'fips' cargo feature; see deploy/README.md)."
-for flavor in jira servicenow; do
+for flavor in $FLAVORS; do
   cat <<TEXT
 docker buildx build --file deploy/Dockerfile --platform $PLATFORMS \\
   --build-arg FLAVOR=$flavor --build-arg FIPS=true \\
   --tag $REGISTRY/casethirdpartyreaderfips:$VERSION-$flavor --push .
 TEXT
 done
-cat <<TEXT
-
-# The same build steps without Docker (what CI runs), binaries under target/deploy/:
-deploy/build-binary.sh jira
-deploy/build-binary.sh servicenow
-TEXT
+echo
+echo "# The same build steps without Docker (what CI runs), binaries under target/deploy/:"
+for flavor in $FLAVORS; do
+  echo "deploy/build-binary.sh $flavor"
+done

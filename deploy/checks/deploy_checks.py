@@ -2,9 +2,13 @@
 
 Run by deploy/check.sh inside target/deploy-venv (it installs the pinned tools):
 
+    python deploy/checks/deploy_checks.py flavors      # every bin flavor has a chart values file, and back
     python deploy/checks/deploy_checks.py chart        # values schema, helm lint, render, k8s schemas
     python deploy/checks/deploy_checks.py monitoring   # Datadog JSON, metric names, PromQL
     python deploy/checks/deploy_checks.py ini-keys target/debug   # ini keys vs `reader-* config-keys`
+
+The flavors are discovered (deploy/flavors.py: bins/*/Cargo.toml with
+[package.metadata.case-reader] flavor), never listed here.
 
 Helm here is Helm's own Go SDK (v4) through the `helm-python-sdk` wheel (libhelm_c): the
 same lint and template engine as the `helm` binary, which no reachable registry ships.
@@ -27,10 +31,15 @@ import yaml
 
 DEPLOY = Path(__file__).resolve().parent.parent
 CHART = DEPLOY / "helm" / "case-third-party-reader"
+FLAVOR_VALUES = CHART / "values" / "flavors"
 MONITORING = DEPLOY / "monitoring"
 RELEASE = "case-third-party-reader"
 NAMESPACE = "case-management"
-FLAVORS = {"jira": "collaboration_integrations_jira", "servicenow": "collaboration_integrations_servicenow"}
+sys.path.insert(0, str(DEPLOY))
+import flavors as bin_flavors  # noqa: E402 - deploy/flavors.py, the one flavor discovery
+
+# Every flavor of the checkout: the bins' metadata (deploy/flavors.py).
+FLAVORS = bin_flavors.flavors()
 TENANTS = ["staging", "prod", "gov"]
 # Oldest Kubernetes the chart claims (Chart.yaml kubeVersion) and the newest schemas shipped.
 KUBE_VERSIONS = ["1.25.0", "1.37.0"]
@@ -69,6 +78,44 @@ class Suite:
     def finish(self) -> int:
         print(f"{self.name}: {self.passed} passed, {len(self.failed)} failed")
         return 1 if self.failed else 0
+
+
+# ------------------------------------------------------------------------- flavors
+
+
+def flavors_suite() -> int:
+    """Bins and chart values files name the same flavors: a flavor ships with its values file
+    (values/flavors/<flavor>.yaml), and a values file with no bin is a leftover."""
+    suite = Suite("deploy flavors")
+    files = {p.stem: p for p in sorted(FLAVOR_VALUES.glob("*.yaml"))}
+    bins = bin_flavors.discover()
+
+    suite.run("at least one bin declares [package.metadata.case-reader] flavor", lambda: expect(bool(bins), "no flavor under bins/"))
+
+    def check_bins_have_values() -> None:
+        missing = [f"{flavor} ({manifest.relative_to(DEPLOY.parent)})" for flavor, manifest in bins.items() if flavor not in files]
+        expect(not missing, f"bin flavors without a chart values file {FLAVOR_VALUES.relative_to(DEPLOY.parent)}/<flavor>.yaml: {missing}")
+
+    suite.run("every bin flavor has values/flavors/<flavor>.yaml", check_bins_have_values)
+
+    def check_values_have_bins() -> None:
+        orphans = [str(path.relative_to(DEPLOY.parent)) for name, path in files.items() if name not in bins]
+        expect(not orphans, f"chart values files with no bins/*/Cargo.toml declaring their flavor (remove them or add the bin): {orphans}")
+
+    suite.run("every values/flavors/<flavor>.yaml has a bin", check_values_have_bins)
+
+    def check_files_name_themselves() -> None:
+        wrong = []
+        for name, path in files.items():
+            values = load_yaml(path)
+            if values.get("flavor") != name:
+                wrong.append(f"{path.name}: flavor is {values.get('flavor')!r}, not {name!r}")
+            if not (values.get("kafka") or {}).get("topic"):
+                wrong.append(f"{path.name}: no kafka.topic")
+        expect(not wrong, "; ".join(wrong))
+
+    suite.run("each values/flavors/<flavor>.yaml sets flavor: <flavor> and kafka.topic", check_files_name_themselves)
+    return suite.finish()
 
 
 # --------------------------------------------------------------------------- chart
@@ -271,7 +318,10 @@ def assert_release(docs: list[dict[str, Any]], flavor: str, tenant: str | None, 
     ini.read_string(ini_text)
     for section in ("kafka", "case_api", "dd.kafka.consumer", "health", "metrics"):
         expect(ini.has_section(section), f"ini lacks [{section}]")
-    expect(ini["kafka"]["topic"] == FLAVORS[flavor], f"topic {ini['kafka']['topic']}")
+    topic = load_yaml(FLAVOR_VALUES / f"{flavor}.yaml")["kafka"]["topic"]
+    expect(ini["kafka"]["topic"] == topic, f"topic {ini['kafka']['topic']} != {topic} (values/flavors/{flavor}.yaml)")
+    log_level = eff["logLevel"] + (f",{flavor}={eff['integrationLogLevel']}" if eff["integrationLogLevel"] else "")
+    expect(ini["tracing"]["log_level"] == log_level, f"log_level {ini['tracing']['log_level']} != {log_level}")
     expect(ini["kafka"]["group_id"] == "case-management", "group id")
     expect(ini["health"]["port"] == "8080", "ini health port")
 
@@ -355,22 +405,26 @@ def chart_suite() -> int:
         suite.run(f"{label}: helm template renders valid Kubernetes {'/'.join(KUBE_VERSIONS)} manifests with the promised properties", check_render)
 
     # Options that are off by default.
-    variants: dict[str, tuple[str, str, dict[str, Any]]] = {
+    # Each option on one flavor, the flavors taken in turn (any flavor renders the same way).
+    def nth_flavor(n: int) -> str:
+        return FLAVORS[n % len(FLAVORS)]
+
+    variants: dict[str, tuple[str, str | None, dict[str, Any]]] = {
         "KEDA autoscaling on consumer lag": (
-            "jira", "prod", {"autoscaling": {"enabled": True, "minReplicaCount": 1, "maxReplicaCount": 4}},
+            nth_flavor(0), "prod", {"autoscaling": {"enabled": True, "minReplicaCount": 1, "maxReplicaCount": 4}},
         ),
         "Prometheus /metrics scraped through the NetworkPolicy": (
-            "servicenow", "staging",
+            nth_flavor(1), "staging",
             {"metrics": {"prometheus": {"enabled": True, "scrapers": [{"namespaceSelector": {"matchLabels": {"name": "monitoring"}}}]}}},
         ),
         "probe source CIDRs, preStop sleep and egress isolation": (
-            "jira", "staging",
+            nth_flavor(2), "staging",
             {
                 "networkPolicy": {"probeSourceCIDRs": ["10.0.0.0/16"], "egress": [{"to": [{"ipBlock": {"cidr": "10.1.0.0/16"}}]}]},
                 "shutdown": {"preStopSleepSeconds": 5, "terminationGracePeriodSeconds": 60},
             },
         ),
-        "consul-template without a Consul skip key": ("servicenow", None, {"consulTemplate": {"enabled": True}}),
+        "consul-template without a Consul skip key": (nth_flavor(3), None, {"consulTemplate": {"enabled": True}}),
     }
     for name, (flavor, tenant, extra) in variants.items():
         values = user_values(flavor, tenant, extra)
@@ -400,22 +454,28 @@ def chart_suite() -> int:
         suite.run(f"variant: {name}", check_variant)
 
     # What must be refused, with the reason in the message.
+    not_a_flavor = "no_such_flavor"
+    expect(not_a_flavor not in FLAVORS, f"{not_a_flavor} is a flavor: pick another name for the refusal")
     refusals: dict[str, tuple[dict[str, Any], str]] = {
-        "no flavor file": (user_values(None, "prod"), "flavor must be jira or servicenow"),
+        "no flavor file": (user_values(None, "prod"), "flavor is empty: add -f values/flavors/<flavor>.yaml"),
+        "a flavor with no values file in the chart": (
+            user_values(None, "prod", {"flavor": not_a_flavor, "kafka": {"topic": "t"}}),
+            f"flavor {not_a_flavor!r} has no values file values/flavors/{not_a_flavor}.yaml".replace("'", '"'),
+        ),
         "KEDA maxReplicaCount above the partition count": (
-            user_values("jira", "prod", {"autoscaling": {"enabled": True, "maxReplicaCount": 17}}),
+            user_values(nth_flavor(0), "prod", {"autoscaling": {"enabled": True, "maxReplicaCount": 17}}),
             "autoscaling.maxReplicaCount (17) exceeds kafka.partitions (16)",
         ),
         "KEDA without a partition count": (
-            user_values("jira", None, {"kafka": {"brokers": "b:9092"}, "autoscaling": {"enabled": True}}),
+            user_values(nth_flavor(1), None, {"kafka": {"brokers": "b:9092"}, "autoscaling": {"enabled": True}}),
             "needs kafka.partitions",
         ),
         "replicaCount above the partition count": (
-            user_values("servicenow", "gov", {"replicaCount": 9}),
+            user_values(nth_flavor(2), "gov", {"replicaCount": 9}),
             "replicaCount (9) exceeds kafka.partitions (8)",
         ),
         "grace period shorter than the drain": (
-            user_values("jira", "staging", {"shutdown": {"terminationGracePeriodSeconds": 40}}),
+            user_values(nth_flavor(3), "staging", {"shutdown": {"terminationGracePeriodSeconds": 40}}),
             "must be >= preStopSleepSeconds + drainSeconds + commitMarginSeconds (45)",
         ),
     }
@@ -430,7 +490,7 @@ def chart_suite() -> int:
     schema_refusals: dict[str, dict[str, Any]] = {
         "a misspelt key (replicas)": {"replicas": 2},
         "maxUnavailable other than 0": {"strategy": {"maxUnavailable": 1}},
-        "an unknown flavor": {"flavor": "zendesk"},
+        "a malformed flavor name": {"flavor": "Jira-Prod"},
         "a malformed image digest": {"image": {"digest": "latest"}},
     }
     for name, bad in schema_refusals.items():
@@ -438,7 +498,7 @@ def chart_suite() -> int:
         def check_schema_refused(bad: dict[str, Any] = bad) -> None:
             import helm_python as helm
 
-            values = user_values("jira", "prod", bad)
+            values = user_values(nth_flavor(0), "prod", bad)
             expect(bool(schema_errors(effective_values(values))), "jsonschema accepted it")
             with helm.Chart.load(str(CHART)) as chart:
                 try:
@@ -647,6 +707,31 @@ def monitoring_suite() -> int:
         expect(not unused_external, f"metrics-external.txt lists metrics nothing uses: {unused_external}")
 
     suite.run("every metric named by the dashboard, monitors and rules is listed (emitted or external), none stale", check_names)
+
+    def check_written_once_over_flavor() -> None:
+        # A new flavor is monitored with no edit: nothing selects or lists a flavor by name
+        # (the rules' unit tests use flavors as sample data).
+        found = []
+        for path in [dashboard_path, *monitor_paths, rules_path]:
+            text = path.read_text(encoding="utf-8")
+            for flavor in FLAVORS:
+                for selector in (f"flavor:{flavor}", f'flavor="{flavor}"', f'flavor=\\"{flavor}\\"'):
+                    if selector in text:
+                        found.append(f"{path.name}: {selector}")
+        expect(not found, f"monitoring selects flavors by name: {found}")
+        dashboard = json.loads(dashboard_path.read_text(encoding="utf-8"))
+        variable = next((v for v in dashboard["template_variables"] if v["name"] == "flavor"), None)
+        expect(variable is not None, "dashboard has no flavor template variable")
+        assert variable is not None
+        expect(not variable.get("available_values"), f"the flavor template variable lists flavors: {variable['available_values']}")
+        for path in monitor_paths:
+            query = json.loads(path.read_text(encoding="utf-8"))["query"]
+            # Monitors on the readers' own metrics alert per flavor; platform metrics (restarts)
+            # group by their own keys.
+            if set(DATADOG_METRIC.findall(query)) & set(emitted):
+                expect("flavor}" in query or "flavor," in query, f"{path.name}: its query is not grouped by flavor")
+
+    suite.run("monitoring is written once over the flavor tag (no flavor named, grouped by flavor)", check_written_once_over_flavor)
     return suite.finish()
 
 
@@ -689,7 +774,7 @@ def ini_keys_suite(bin_dir: Path) -> int:
 
 
 def main(argv: list[str]) -> int:
-    suites = {"chart": chart_suite, "monitoring": monitoring_suite}
+    suites = {"flavors": flavors_suite, "chart": chart_suite, "monitoring": monitoring_suite}
     if len(argv) == 3 and argv[1] == "ini-keys":
         return ini_keys_suite(Path(argv[2]))
     if len(argv) != 2 or argv[1] not in suites:

@@ -6,7 +6,8 @@ Names, labels and the checks every template relies on.
 {{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
-{{/* <release>-<flavor> unless overridden, e.g. case-third-party-reader-jira. */}}
+{{/* <release>-<flavor> unless overridden, e.g. case-third-party-reader-jira ("_" in a
+flavor becomes "-": Kubernetes names allow no underscore). */}}
 {{- define "ctpr.fullname" -}}
 {{- if .Values.fullnameOverride -}}
 {{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
@@ -15,8 +16,9 @@ Names, labels and the checks every template relies on.
 {{- if not (contains (include "ctpr.name" .) $base) -}}
 {{- $base = printf "%s-%s" $base (include "ctpr.name" .) -}}
 {{- end -}}
-{{- if not (hasSuffix (printf "-%s" .Values.flavor) $base) -}}
-{{- $base = printf "%s-%s" $base .Values.flavor -}}
+{{- $flavor := .Values.flavor | replace "_" "-" -}}
+{{- if not (hasSuffix (printf "-%s" $flavor) $base) -}}
+{{- $base = printf "%s-%s" $base $flavor -}}
 {{- end -}}
 {{- $base | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
@@ -70,8 +72,11 @@ Checks of combinations the schema cannot express. Included by every template, so
 invalid release fails at `helm template` / `helm install` time.
 */}}
 {{- define "ctpr.validate" -}}
-{{- if not (has .Values.flavor (list "jira" "servicenow")) -}}
-{{- fail (printf "flavor must be jira or servicenow (got %q): add -f values/flavors/<flavor>.yaml" .Values.flavor) -}}
+{{- $flavorFile := printf "values/flavors/%s.yaml" .Values.flavor -}}
+{{- if not .Values.flavor -}}
+{{- fail (printf "flavor is empty: add -f values/flavors/<flavor>.yaml (one of: %s)" (include "ctpr.flavors" .)) -}}
+{{- else if not (.Files.Get $flavorFile) -}}
+{{- fail (printf "flavor %q has no values file %s in the chart: add it (it sets flavor, kafka.topic and the flavor's config section) or use one of: %s" .Values.flavor $flavorFile (include "ctpr.flavors" .)) -}}
 {{- end -}}
 {{- if not .Values.kafka.topic -}}
 {{- fail "kafka.topic is empty: the flavor file sets it (values/flavors/<flavor>.yaml)" -}}
@@ -106,6 +111,24 @@ invalid release fails at `helm template` / `helm install` time.
 {{- end -}}
 {{- end -}}
 
+{{/* The flavors the chart accepts: one per values/flavors/<flavor>.yaml, comma separated. */}}
+{{- define "ctpr.flavors" -}}
+{{- $names := list -}}
+{{- range $path, $_ := .Files.Glob "values/flavors/*.yaml" -}}
+{{- $names = append $names (base $path | trimSuffix ".yaml") -}}
+{{- end -}}
+{{- $names | sortAlpha | join ", " -}}
+{{- end -}}
+
+{{/* tracing.log_level: logLevel, plus `<flavor>=<integrationLogLevel>` when that is set. */}}
+{{- define "ctpr.logLevel" -}}
+{{- if .Values.integrationLogLevel -}}
+{{- printf "%s,%s=%s" .Values.logLevel .Values.flavor .Values.integrationLogLevel -}}
+{{- else -}}
+{{- .Values.logLevel -}}
+{{- end -}}
+{{- end -}}
+
 {{/* skip_messages: a consul-template lookup when a Consul key is configured. */}}
 {{- define "ctpr.skipMessages" -}}
 {{- if and .Values.consulTemplate.enabled .Values.consulTemplate.skipMessagesKey -}}
@@ -137,7 +160,7 @@ by key). Empty values are left out so the reader's defaults apply, except skip_m
     "tls_domain" .Values.caseApi.tlsDomain
     "deadline_ms" (toString .Values.caseApi.deadlineMillis))
   "metrics" (dict "prometheus" (toString .Values.metrics.prometheus.enabled))
-  "tracing" (dict "otlp" (toString .Values.tracing.otlp) "log_level" .Values.logLevel)
+  "tracing" (dict "otlp" (toString .Values.tracing.otlp) "log_level" (include "ctpr.logLevel" .))
   "health" (dict "port" (toString .Values.health.port))
 -}}
 {{- $merged := mergeOverwrite $sections (deepCopy .Values.extraConfig) -}}
