@@ -153,3 +153,34 @@ async fn a_traceparent_header_makes_the_handler_span_its_child() {
         "4bf92f3577b34da6a3ce929d0e0e4736"
     );
 }
+
+#[tokio::test]
+async fn the_integrations_log_field_spans_are_not_exported() {
+    let (exporter, provider, subscriber) = tracing_to_memory();
+    let _subscriber = tracing::subscriber::set_default(subscriber);
+    // With the telemetry on, every outcome's log line is emitted inside the integration's
+    // item-key span (common::JIRA declares one).
+    let pipeline = pipeline("plain").with_telemetry(std::sync::Arc::new(
+        observability::PipelineTelemetry::new(common::JIRA),
+    ));
+    let report = pipeline
+        .run(&changes("plain", 0, &[("apply", "status")]))
+        .await;
+    assert_eq!(report.outcomes[0].outcome.label(), "processed");
+    assert!(
+        report.outcomes[0].item_key.is_some(),
+        "the outcome has an item key, so its line gets the span"
+    );
+    provider.force_flush().unwrap();
+    let names: Vec<String> = exporter
+        .get_finished_spans()
+        .unwrap()
+        .iter()
+        .map(|s| s.name.to_string())
+        .collect();
+    assert!(names.contains(&"handler_jira".to_owned()), "{names:?}");
+    assert!(
+        !names.contains(&"item_key".to_owned()),
+        "a log-field span was exported: {names:?}"
+    );
+}
