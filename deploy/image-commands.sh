@@ -32,21 +32,21 @@ docker buildx create --name ctpr --driver docker-container --use
 
 # From the repository root. Each command builds both platforms and pushes one manifest list.
 TEXT
+# build_command FLAVOR REPOSITORY [BUILD_ARG]: the buildx command of one image.
+build_command() {
+  local extra=""
+  [ -z "${3:-}" ] || extra=" --build-arg $3"
+  printf 'docker buildx build --file deploy/Dockerfile --platform %s \\\n' "$PLATFORMS"
+  printf '  --build-arg FLAVOR=%s%s \\\n' "$1" "$extra"
+  printf '  --tag %s/%s:%s-%s --push .\n' "$REGISTRY" "$2" "$VERSION" "$1"
+}
 for flavor in $FLAVORS; do
-  cat <<TEXT
-docker buildx build --file deploy/Dockerfile --platform $PLATFORMS \\
-  --build-arg FLAVOR=$flavor \\
-  --tag $REGISTRY/casethirdpartyreader:$VERSION-$flavor --push .
-TEXT
+  build_command "$flavor" casethirdpartyreader
 done
 echo
 echo "# FIPS images for gov (needs the 'fips' cargo feature; see deploy/README.md)."
 for flavor in $FLAVORS; do
-  cat <<TEXT
-docker buildx build --file deploy/Dockerfile --platform $PLATFORMS \\
-  --build-arg FLAVOR=$flavor --build-arg FIPS=true \\
-  --tag $REGISTRY/casethirdpartyreaderfips:$VERSION-$flavor --push .
-TEXT
+  build_command "$flavor" casethirdpartyreaderfips FIPS=true
 done
 echo
 echo "# The same build steps without Docker (what CI runs), binaries under target/deploy/:"

@@ -14,15 +14,6 @@ pub const CHANGELOG_PROCESSED: &str = "dd.case_third_party_reader.changelog_proc
 /// `org_id`, `flavor`, `changelog_type`. Not in the previous service: dry runs are new.
 pub const CHANGELOG_WOULD_APPLY: &str = "dd.case_third_party_reader.changelog_would_apply";
 
-/// Count of changelogs (or whole events) skipped for a reason, for every flavor. Tags
-/// `org_id`, `flavor`, `changelog_type`, `reason`.
-///
-/// The name is a compatibility name: the previous service's Jira reader counted its
-/// filtered changelogs under it, and its dashboards and monitors read it. Every flavor now
-/// counts under this one name and the `flavor` tag tells them apart, so monitoring written
-/// once over `flavor` covers a new flavor with no edit.
-pub const FILTERED: &str = "dd.case_third_party_reader.jira.filtered";
-
 /// Count of payloads that did not decode. Tags `flavor`, `error` (the decode error kind).
 pub const DECODING_FAILED: &str = "dd.case_third_party_reader.decoding_failed";
 
@@ -51,21 +42,14 @@ pub const CACHE_MISSES: &str = "dd.case_third_party_reader.cache.misses";
 /// Gauge, loads that failed since start. Tags `cache`, `flavor`.
 pub const CACHE_LOAD_ERRORS: &str = "dd.case_third_party_reader.cache.load_errors";
 
-/// Every metric name the events of this crate emit.
-pub const METRIC_NAMES: &[&str] = &[
-    END_TO_END_LATENCY,
-    CHANGELOG_PROCESSED,
-    CHANGELOG_WOULD_APPLY,
-    FILTERED,
-    DECODING_FAILED,
-    KAFKA_CONSUMER_DECODE_ERROR,
-    OUT_OF_ORDER_EVENT,
-    PERMANENT_ERROR,
-    STATE_CONFLICT_OVERRIDDEN,
-    CACHE_HITS,
-    CACHE_MISSES,
-    CACHE_LOAD_ERRORS,
-];
+/// Count of changelogs (or whole events) skipped for a reason, for every flavor. Tags
+/// `org_id`, `flavor`, `changelog_type`, `reason`.
+///
+/// The name is a compatibility name: the previous service's Jira reader counted its
+/// filtered changelogs under it, and its dashboards and monitors read it. Every flavor now
+/// counts under this one name and the `flavor` tag tells them apart, so monitoring written
+/// once over `flavor` covers a new flavor with no edit.
+pub const FILTERED: &str = "dd.case_third_party_reader.jira.filtered";
 
 /// Describes every metric (unit and help text) to the installed recorder, for the
 /// Prometheus `# HELP` lines. DogStatsD ignores descriptions.
@@ -106,6 +90,22 @@ pub fn describe_metrics() {
     describe_gauge!(CACHE_MISSES, "Cache lookups that had to load since start");
     describe_gauge!(CACHE_LOAD_ERRORS, "Cache loads that failed since start");
 }
+
+/// Every metric name the events of this crate emit.
+pub const METRIC_NAMES: &[&str] = &[
+    END_TO_END_LATENCY,
+    CHANGELOG_PROCESSED,
+    CHANGELOG_WOULD_APPLY,
+    FILTERED,
+    DECODING_FAILED,
+    KAFKA_CONSUMER_DECODE_ERROR,
+    OUT_OF_ORDER_EVENT,
+    PERMANENT_ERROR,
+    STATE_CONFLICT_OVERRIDDEN,
+    CACHE_HITS,
+    CACHE_MISSES,
+    CACHE_LOAD_ERRORS,
+];
 
 #[cfg(test)]
 mod tests {
