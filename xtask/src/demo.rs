@@ -99,7 +99,7 @@ async fn demo(root: &Path, bin_dir: &Path, started: Instant) -> Result<()> {
     )
     .await?;
 
-    let mut per_flavor: BTreeMap<&str, Metrics> = BTreeMap::new();
+    let mut per_flavor: BTreeMap<String, Metrics> = BTreeMap::new();
     let mut per_reader = Vec::new();
     for reader in &readers {
         let metrics = reader.metrics().with_context(|| {
@@ -109,8 +109,11 @@ async fn demo(root: &Path, bin_dir: &Path, started: Instant) -> Result<()> {
                 reader.log.display()
             )
         })?;
-        per_reader.push((reader.name.clone(), handled(&metrics, reader.flavor)));
-        per_flavor.entry(reader.flavor).or_default().merge(metrics);
+        per_reader.push((reader.name.clone(), handled(&metrics, &reader.flavor)));
+        per_flavor
+            .entry(reader.flavor.clone())
+            .or_default()
+            .merge(metrics);
     }
 
     for reader in &mut readers {
