@@ -122,7 +122,7 @@ macro_rules! reader_docs_tests {
 }
 
 /// The end-to-end tests every reader binary runs on Tansu: the scripted sequence of
-/// `fixtures/e2e/<flavor>/sequence.json`, and kill -9 / SIGTERM mid-stream then restart on
+/// `fixtures/<flavor>/e2e/sequence.json`, and kill -9 / SIGTERM mid-stream then restart on
 /// `batch` (a `fn() -> Result<Batch, _>` building the flavor's larger batch).
 ///
 /// ```text
