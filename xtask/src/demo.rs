@@ -5,7 +5,7 @@
 //! binaries sharing one group; then a summary (one section per flavor) and the cases
 //! before/after.
 
-mod spec;
+pub(crate) mod spec;
 
 use crate::stack::{self, Reader};
 use anyhow::{Context, Result, bail};

@@ -11,7 +11,8 @@
 //! value = "/steps/0/payload"  # pointer to the record value in it ("" = the whole file)
 //! key = ["/orgId", "/sysId"]  # pointers into the value, joined with ':' (the record key)
 //! now = ["/updatedTime"]      # optional: set per event like demo.toml's `now` (a string
-//!                             # becomes RFC 3339 with millis, anything else epoch millis)
+//!                             # becomes RFC 3339 with millis, anything else epoch millis,
+//!                             # inserted when the parent object exists)
 //! reasons = ["break_synchronization_cycle"]  # optional: the only filter reasons the run
 //!                                            # may see (and nothing processed), else a warning
 //!
@@ -27,13 +28,13 @@
 use super::Bench;
 use super::produce::Produced;
 use super::reader::ReaderRun;
+use crate::demo::spec::{record_key, set_now};
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::LazyLock;
-use testkit::clock::now_ms;
 use testkit::prometheus::{Metrics, filtered_name, prometheus_name};
 use xtask::Flavor;
 
@@ -121,27 +122,11 @@ impl FlavorBench {
             };
         }
         for pointer in &self.spec.now {
-            if let Some(place) = value.pointer_mut(pointer) {
-                *place = if place.is_string() {
-                    Value::from(
-                        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                    )
-                } else {
-                    Value::from(now_ms())
-                };
-            }
+            set_now(&mut value, pointer);
         }
-        let key: Vec<String> = self
-            .spec
-            .key
-            .iter()
-            .map(|p| match value.pointer(p) {
-                Some(Value::String(s)) => s.clone(),
-                Some(other) => other.to_string(),
-                None => String::new(),
-            })
-            .collect();
-        Ok((key.join(":"), serde_json::to_vec(&value)?))
+        let key = record_key(&value, &self.spec.key)
+            .with_context(|| format!("event {i} lacks a key pointer of {:?}", self.spec.key))?;
+        Ok((key, serde_json::to_vec(&value)?))
     }
 }
 

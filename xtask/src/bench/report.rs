@@ -280,7 +280,7 @@ fn print_table(
     );
     for f in &runs.flavors {
         println!(
-            "7 filter path, {:<21} {:<28} {}",
+            "7 filter path, {:<17} {:<28} {}",
             f.flavor,
             format!("{:.0} msgs/s", f.run.msgs_per_s),
             if f.as_expected {

@@ -209,21 +209,27 @@ impl RecordSource {
 
     /// The texts at the key pointers joined with ':'; "poison" when one is missing (or null).
     fn key(&self, value: &Value) -> String {
-        let mut parts = Vec::new();
-        for pointer in &self.key {
-            match value.pointer(pointer) {
-                None | Some(Value::Null) => return POISON.to_owned(),
-                Some(Value::String(s)) => parts.push(s.clone()),
-                Some(other) => parts.push(other.to_string()),
-            }
-        }
-        parts.join(":")
+        record_key(value, &self.key).unwrap_or_else(|| POISON.to_owned())
     }
 }
 
-/// Sets `pointer` in `value` to now: a string becomes RFC 3339 with millis, anything else
+/// The texts at `pointers` in `value` joined with ':' (a string as is, anything else as
+/// JSON); `None` when one is missing or null.
+pub(crate) fn record_key(value: &Value, pointers: &[String]) -> Option<String> {
+    let mut parts = Vec::new();
+    for pointer in pointers {
+        match value.pointer(pointer)? {
+            Value::Null => return None,
+            Value::String(s) => parts.push(s.clone()),
+            other => parts.push(other.to_string()),
+        }
+    }
+    Some(parts.join(":"))
+}
+
+/// Sets `pointer` in `value` to now (demo.toml's and bench.toml's `now`): a string becomes RFC 3339 with millis, anything else
 /// epoch millis; an absent one is inserted (epoch millis) when its parent is an object.
-fn set_now(value: &mut Value, pointer: &str) {
+pub(crate) fn set_now(value: &mut Value, pointer: &str) {
     if let Some(place) = value.pointer_mut(pointer) {
         *place = if place.is_string() {
             Value::from(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
