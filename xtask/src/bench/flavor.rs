@@ -130,27 +130,38 @@ impl FlavorBench {
     }
 }
 
-/// What one flavor's filter-path run measured.
+/// What one flavor's filter-path run measured (`expected`: its bench.toml `reasons`).
 pub(super) struct FlavorRun {
     pub(super) flavor: String,
+    expected: Vec<String>,
     pub(super) produced: Produced,
     pub(super) run: ReaderRun,
-    /// Filtered changelogs per reason.
-    pub(super) reasons: BTreeMap<String, f64>,
-    /// Only the spec's `reasons` (when it names any) and nothing processed.
-    pub(super) as_expected: bool,
 }
 
 impl FlavorRun {
+    /// Filtered changelogs per reason.
+    pub(super) fn reasons(&self) -> BTreeMap<String, f64> {
+        self.run
+            .metrics
+            .by_label(&filtered_name(&self.flavor), "reason")
+    }
+
+    /// Only the expected reasons (when bench.toml names any) and nothing processed.
+    pub(super) fn as_expected(&self) -> bool {
+        self.run.metrics.sum(&super::PROCESSED, &[]) == 0.0
+            && (self.expected.is_empty()
+                || self.reasons().keys().all(|r| self.expected.contains(r)))
+    }
+
     pub(super) fn json(&self) -> Value {
         let mut run = self.run.json();
         if let Some(object) = run.as_object_mut() {
-            object.insert("filtered".into(), json!(self.reasons));
+            object.insert("filtered".into(), json!(self.reasons()));
         }
         json!({
             "produce": self.produced.json(),
             "run": run,
-            "only_expected_reasons": self.as_expected,
+            "only_expected_reasons": self.as_expected(),
         })
     }
 }
@@ -185,22 +196,18 @@ impl Bench<'_> {
             let run = self
                 .flavor_reader_run(name, &format!("filter-{name}"), &topic, &produced, handled)
                 .await?;
-            let reasons = run.metrics.by_label(&filtered_name(name), "reason");
-            let processed = run.metrics.sum(&super::PROCESSED, &[]);
-            let as_expected = processed == 0.0
-                && (bench.spec.reasons.is_empty()
-                    || reasons.keys().all(|r| bench.spec.reasons.contains(r)));
-            println!(
-                "bench: filter path, {name}: {:.0} msgs/s; reasons {reasons:?}",
-                run.msgs_per_s
-            );
-            out.push(FlavorRun {
+            let done = FlavorRun {
                 flavor: name.clone(),
+                expected: bench.spec.reasons.clone(),
                 produced,
                 run,
-                reasons,
-                as_expected,
-            });
+            };
+            println!(
+                "bench: filter path, {name}: {:.0} msgs/s; reasons {:?}",
+                done.run.msgs_per_s,
+                done.reasons()
+            );
+            out.push(done);
         }
         Ok(out)
     }

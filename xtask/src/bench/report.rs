@@ -283,10 +283,10 @@ fn print_table(
             "7 filter path, {:<17} {:<28} {}",
             f.flavor,
             format!("{:.0} msgs/s", f.run.msgs_per_s),
-            if f.as_expected {
+            if f.as_expected() {
                 "(only its bench.toml reasons)".to_owned()
             } else {
-                format!("WARNING: reasons {:?} or processed events", f.reasons)
+                format!("WARNING: reasons {:?} or processed events", f.reasons())
             }
         );
     }

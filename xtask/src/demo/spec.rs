@@ -36,51 +36,47 @@ const POISON: &str = "poison";
 /// librdkafka's `compression.codec` values.
 const CODECS: &[&str] = &["none", "gzip", "snappy", "lz4", "zstd"];
 
-/// One flavor's `demo.toml`.
+/// One flavor's `demo.toml` (every key optional in serde; [`DemoSpec::parse`] refuses what
+/// is missing).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct DemoSpec {
     /// Readers of this flavor started in one consumer group.
-    #[serde(default = "one")]
     pub replicas: u32,
     /// The producer's `compression.codec`.
-    #[serde(default = "no_compression")]
     pub compression: String,
     /// The record sources, produced in order.
     pub records: Vec<RecordSource>,
 }
 
-/// One `[[records]]` source.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+impl Default for DemoSpec {
+    fn default() -> Self {
+        Self {
+            replicas: 1,
+            compression: "none".to_owned(),
+            records: Vec::new(),
+        }
+    }
+}
+
+/// One `[[records]]` source: `dir`, then pointers (`None`/empty: not used).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct RecordSource {
     /// A folder of `fixtures/<flavor>/`.
     pub dir: String,
-    /// Pointer to the array of steps in each file; absent: the file is one record.
-    #[serde(default)]
+    /// The array of steps in each file; absent: the file is one record.
     pub steps: Option<String>,
-    /// Pointer to the record value in the file or step; `""` is the whole of it.
-    #[serde(default)]
+    /// The record value in the file or step; `""` is the whole of it.
     pub value: String,
-    /// Pointer to a string produced as raw bytes with key "poison".
-    #[serde(default)]
+    /// A string produced as raw bytes with key "poison".
     pub value_text: Option<String>,
-    /// Steps where this pointer resolves are not produced.
-    #[serde(default)]
+    /// Steps where this resolves are not produced.
     pub skip_if_present: Option<String>,
-    /// Pointers into the value whose texts, joined with ':', are the record key.
+    /// The texts joined with ':' are the record key.
     pub key: Vec<String>,
-    /// Pointers set to the current time before producing.
-    #[serde(default)]
+    /// Set to the current time before producing.
     pub now: Vec<String>,
-}
-
-fn one() -> u32 {
-    1
-}
-
-fn no_compression() -> String {
-    "none".to_owned()
 }
 
 impl DemoSpec {
@@ -130,12 +126,12 @@ impl RecordSource {
                 .any(|c| c == std::path::Component::ParentDir)
         {
             bail!(
-                "dir = {:?}: a folder inside fixtures/<flavor>/ (relative, no ..)",
+                "dir = {:?}: name a folder inside fixtures/<flavor>/ (relative, no ..)",
                 self.dir
             );
         }
         if self.key.is_empty() {
-            bail!("key = []: name at least one pointer");
+            bail!("key: name at least one pointer");
         }
         let pointers = self
             .steps
@@ -272,7 +268,9 @@ mod tests {
         assert_eq!((spec.replicas, spec.compression.as_str()), (1, "none"));
         assert_eq!(spec.records[0].value, "");
         for (bad, why) in [
-            ("replicas = 2\n", "records"),
+            ("replicas = 2\n", "no [[records]]"),
+            ("[[records]]\nkey = [\"/id\"]\n", "dir"),
+            ("[[records]]\ndir = \"p\"\n", "key"),
             (
                 "replicas = 0\n[[records]]\ndir = \"p\"\nkey = [\"/id\"]\n",
                 "replicas",
