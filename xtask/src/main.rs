@@ -13,7 +13,8 @@
 //! - `cargo xtask fuzz`: coverage-guided fuzzing of the decoders and the config parser
 //!   (`fuzz.rs`).
 //! - `cargo xtask tansu`: only provision Tansu and print the binary's path (`tansu.rs`).
-//! - `cargo xtask tier-features`: the cargo features of the real-broker test tiers, for CI.
+//! - `cargo xtask tier-features`: the cargo features of the real-broker test tiers, for CI;
+//!   `cargo xtask flavors [--packages]`: the discovered flavors, one a line, for scripts.
 //! - `cargo xtask image`: print the container image build commands (deploy/image-commands.sh).
 //! - `cargo xtask pgo`: a profile-guided build with the bench workload as the profile
 //!   (`pgo.rs`).
@@ -65,6 +66,13 @@ enum Cmd {
     /// fixture events of every flavor (fixtures/<flavor>/demo.toml), the real reader
     /// binaries; print a summary.
     Demo,
+    /// Print the discovered flavors, one a line (with --packages: their bin packages), for
+    /// scripts that loop over them.
+    Flavors {
+        /// Print the packages (`reader-<flavor>`) instead of the flavor names.
+        #[arg(long)]
+        packages: bool,
+    },
     /// Print the comma-separated cargo features of the test tiers (kafka-runtime/real-broker
     /// and <flavor bin>/real-broker of every flavor declaring it), for CI's `--features`.
     TierFeatures,
@@ -107,6 +115,19 @@ fn main() -> Result<()> {
         Cmd::Fuzz(args) => fuzz::run(&root, &args),
         Cmd::Bench(args) => bench::run(&root, &args),
         Cmd::Chaos(args) => chaos::run(&root, &args),
+        Cmd::Flavors { packages } => {
+            for flavor in xtask::flavors(&root)? {
+                println!(
+                    "{}",
+                    if packages {
+                        &flavor.package
+                    } else {
+                        &flavor.name
+                    }
+                );
+            }
+            Ok(())
+        }
         Cmd::TierFeatures => {
             println!("{}", tier_features(&xtask::flavors(&root)?).join(","));
             Ok(())
