@@ -2,7 +2,7 @@
 //! (`reader_app::config::RawConfig::parse_ini`) and as a skip list
 //! (`kafka_runtime::SkipList::parse`).
 //!
-//! Seeds: `fixtures/config/*.ini` (as they are and with every key uncommented) and
+//! Seeds: `bins/*/config.example.ini` (as they are and with every key uncommented) and
 //! hand-written configs. The text is parsed with the shell's sections plus a `[fuzz]` flavor
 //! section (declared with `config_section!`) holding one key of every `KeyKind`. Checks: no
 //! panic; a config that passed validation types every section (`section::<S>()` is Ok) and

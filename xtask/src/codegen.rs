@@ -1,54 +1,59 @@
-//! `cargo xtask codegen`: regenerates the files derived from code — the annotated example
-//! configs `fixtures/config/reader-<flavor>.ini` and the config-key tables in README.md —
-//! from the readers' own `config-keys` output (the union of the config sections the
-//! libraries and the flavor's integration declare). The bins' `tests/generated_docs.rs` fail when
-//! a committed file is stale.
+//! `cargo xtask codegen`: regenerates the files derived from code, in each flavor's bin folder
+//! (FLAVORS.md §3) — the annotated example config `bins/reader-<flavor>/config.example.ini`
+//! and the config-key table of `bins/reader-<flavor>/README.md` (between
+//! [`README_START`] and [`README_END`]) — from the reader's own `config-keys` output (the
+//! union of the config sections the libraries and the flavor's integration declare). The
+//! bins' `tests/generated_docs.rs` fail when a committed file is stale.
 
 use anyhow::{Context, Result, bail};
 use std::path::Path;
 use std::process::Command;
 
-/// The flavors whose binaries are documented.
-pub const FLAVORS: &[&str] = &["jira", "servicenow"];
+/// The marker before a bin README's generated key table.
+pub const README_START: &str = "<!-- config-keys:start -->";
+/// The marker after it.
+pub const README_END: &str = "<!-- config-keys:end -->";
 
-/// Markers around a flavor's key table in README.md.
-pub fn readme_markers(flavor: &str) -> (String, String) {
-    (
-        format!("<!-- config-keys:{flavor}:start -->"),
-        format!("<!-- config-keys:{flavor}:end -->"),
-    )
-}
-
-/// Rewrites the generated files.
+/// Rewrites the generated files of every flavor.
 pub fn run(root: &Path) -> Result<()> {
     let bin_dir = crate::stack::build_readers(root)?;
-    let readme_path = root.join("README.md");
-    let mut readme = std::fs::read_to_string(&readme_path).context("reading README.md")?;
-    std::fs::create_dir_all(root.join("fixtures").join("config"))?;
-    for flavor in FLAVORS {
-        let bin = bin_dir.join(format!("reader-{flavor}"));
-        let ini = output(&bin, "ini")?;
-        let ini_path = root
-            .join("fixtures")
-            .join("config")
-            .join(format!("reader-{flavor}.ini"));
-        std::fs::write(&ini_path, ini)
+    for flavor in xtask::flavors(root)? {
+        let bin = bin_dir.join(&flavor.bin);
+        let ini_path = flavor.dir.join("config.example.ini");
+        std::fs::write(&ini_path, output(&bin, "ini")?)
             .with_context(|| format!("writing {}", ini_path.display()))?;
-        let table = output(&bin, "markdown")?;
-        let (start, end) = readme_markers(flavor);
-        let (Some(a), Some(b)) = (readme.find(&start), readme.find(&end)) else {
-            bail!("README.md lacks the markers {start} … {end}");
-        };
-        let head = readme.get(..a + start.len()).unwrap_or_default().to_owned();
-        let tail = readme.get(b..).unwrap_or_default().to_owned();
-        readme = format!("{head}\n{table}{tail}");
+        let readme_path = flavor.dir.join("README.md");
+        let readme = std::fs::read_to_string(&readme_path).with_context(|| {
+            format!(
+                "reading {} (a flavor's README holds its config-key table between \
+                 {README_START} and {README_END})",
+                readme_path.display()
+            )
+        })?;
+        let readme = with_table(&readme, &output(&bin, "markdown")?)
+            .with_context(|| format!("updating {}", readme_path.display()))?;
+        std::fs::write(&readme_path, readme)
+            .with_context(|| format!("writing {}", readme_path.display()))?;
         println!(
-            "codegen: wrote {} and the README table for {flavor}",
-            ini_path.display()
+            "codegen: wrote {} and the key table of {}",
+            ini_path.display(),
+            readme_path.display()
         );
     }
-    std::fs::write(&readme_path, readme).context("writing README.md")?;
     Ok(())
+}
+
+/// `readme` with the text between the markers replaced by `table`.
+fn with_table(readme: &str, table: &str) -> Result<String> {
+    let (Some(a), Some(b)) = (readme.find(README_START), readme.find(README_END)) else {
+        bail!("it lacks the markers {README_START} … {README_END}");
+    };
+    if b < a {
+        bail!("{README_END} comes before {README_START}");
+    }
+    let head = readme.get(..a + README_START.len()).unwrap_or_default();
+    let tail = readme.get(b..).unwrap_or_default();
+    Ok(format!("{head}\n{table}{tail}"))
 }
 
 fn output(bin: &Path, format: &str) -> Result<String> {
@@ -64,4 +69,19 @@ fn output(bin: &Path, format: &str) -> Result<String> {
         );
     }
     String::from_utf8(out.stdout).context("config-keys printed invalid UTF-8")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_replaces_what_is_between_the_markers_only() {
+        let readme = format!("# r\nintro\n{README_START}\nold\n{README_END}\nafter\n");
+        assert_eq!(
+            with_table(&readme, "| new |\n").unwrap(),
+            format!("# r\nintro\n{README_START}\n| new |\n{README_END}\nafter\n")
+        );
+        assert!(with_table("# no markers", "x").is_err());
+    }
 }

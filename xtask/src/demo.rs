@@ -1,25 +1,27 @@
 //! `cargo xtask demo`: the whole job on an embedded default. librdkafka's in-process mock
-//! cluster, the sandbox Case API (seeded from `fixtures/{jira,servicenow}/seed.json`), the
-//! fixture events of both flavors, and the real `reader-jira` (two replicas sharing the
-//! group) and `reader-servicenow` binaries; then a summary and the cases before/after.
+//! cluster, the sandbox Case API (seeded from every flavor's `fixtures/<flavor>/seed.json`),
+//! and for every discovered flavor the records its `fixtures/<flavor>/demo.toml` describes
+//! ([`spec`]: sources, replicas, compression) consumed by that many real `reader-<flavor>`
+//! binaries sharing one group; then a summary (one section per flavor) and the cases
+//! before/after.
+
+pub(crate) mod spec;
 
 use crate::stack::{self, Reader};
 use anyhow::{Context, Result, bail};
 use case_sandbox::{Seed, Store};
 use observability::names;
-use serde_json::Value;
+use spec::DemoSpec;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 use testkit::broker::{MockBroker, TestBroker};
-use testkit::clock::now_ms;
 use testkit::offsets::{committed_offsets, high_watermarks};
-use testkit::produce::{TestRecord, produce};
+use testkit::produce::produce;
 use testkit::prometheus::{Metrics, filtered_name, prometheus_name, quantile};
 use thirdparty_core::Case;
+use xtask::Flavor;
 
-const JIRA_TOPIC: &str = "collaboration_integrations_jira";
-const SERVICENOW_TOPIC: &str = "collaboration_integrations_servicenow";
 const GROUP: &str = "case-management";
 const PARTITIONS: i32 = 3;
 const DEADLINE: Duration = Duration::from_secs(120);
@@ -27,6 +29,18 @@ const DEADLINE: Duration = Duration::from_secs(120);
 /// Runs the demo.
 pub fn run(root: &Path) -> Result<()> {
     let started = Instant::now();
+    let flavors = xtask::flavors(root)?;
+    if flavors.is_empty() {
+        bail!("no flavor discovered: bins/reader-* need [package.metadata.case-reader]");
+    }
+    // Read every demo.toml first: a bad one fails before minutes of building.
+    let plans = flavors
+        .into_iter()
+        .map(|flavor| {
+            let spec = DemoSpec::load(&flavor.fixtures(root).join("demo.toml"))?;
+            Ok((flavor, spec))
+        })
+        .collect::<Result<Vec<_>>>()?;
     println!("demo: building the reader binaries (first time: a few minutes)…");
     let bin_dir = stack::build_readers(root)?;
     println!("demo: built in {:.0?}", started.elapsed());
@@ -34,16 +48,23 @@ pub fn run(root: &Path) -> Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?
-        .block_on(demo(root, &bin_dir, started))
+        .block_on(demo(root, &bin_dir, &plans, started))
 }
 
-async fn demo(root: &Path, bin_dir: &Path, started: Instant) -> Result<()> {
+async fn demo(
+    root: &Path,
+    bin_dir: &Path,
+    plans: &[(Flavor, DemoSpec)],
+    started: Instant,
+) -> Result<()> {
     let dir = root.join("target").join("demo");
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let fixtures = root.join("fixtures");
 
-    let store = Store::load_seed_file(&fixtures.join("jira").join("seed.json"))?;
-    store.load(read_seed(&fixtures.join("servicenow").join("seed.json"))?);
+    let store = Store::new();
+    for (flavor, _) in plans {
+        let path = flavor.fixtures(root).join("seed.json");
+        store.load(Seed::read_file(&path).with_context(|| format!("seeding {}", path.display()))?);
+    }
     let before = store.cases();
     let sandbox = testkit::sandbox::serve_store(store.clone()).await?;
     println!(
@@ -54,8 +75,8 @@ async fn demo(root: &Path, bin_dir: &Path, started: Instant) -> Result<()> {
 
     let broker = MockBroker::start().context("starting librdkafka's mock cluster")?;
     let bootstrap = broker.bootstrap_servers();
-    for topic in [JIRA_TOPIC, SERVICENOW_TOPIC] {
-        broker.create_topic(topic, PARTITIONS)?;
+    for (flavor, _) in plans {
+        broker.create_topic(&flavor.default_topic(), PARTITIONS)?;
     }
     println!("demo: in-process Kafka (librdkafka mock cluster) on {bootstrap}");
 
@@ -68,38 +89,48 @@ async fn demo(root: &Path, bin_dir: &Path, started: Instant) -> Result<()> {
         ("kafka.shutdown_grace_ms", "10000".to_owned()),
         ("tracing.log_level", "info".to_owned()),
     ];
-    let mut readers = vec![
-        Reader::start(bin_dir, "jira", "reader-jira-1", &common, &dir)?,
-        Reader::start(bin_dir, "jira", "reader-jira-2", &common, &dir)?,
-        Reader::start(bin_dir, "servicenow", "reader-servicenow-1", &common, &dir)?,
-    ];
-    println!(
-        "demo: started reader-jira ×2 (one group, sharing {PARTITIONS} partitions) and reader-servicenow; logs in {}",
-        dir.display()
-    );
+    let mut readers = Vec::new();
+    for (flavor, spec) in plans {
+        let mut settings = common.clone();
+        settings.push(("kafka.topic", flavor.default_topic()));
+        for i in 1..=spec.replicas {
+            let name = format!("{}-{i}", flavor.bin);
+            readers.push(Reader::start(
+                bin_dir,
+                &flavor.name,
+                &name,
+                &settings,
+                &dir,
+            )?);
+        }
+        println!(
+            "demo: started {} ×{} (one group, sharing {PARTITIONS} partitions)",
+            flavor.bin, spec.replicas
+        );
+    }
+    println!("demo: reader logs in {}", dir.display());
 
     wait_until_ready(&mut readers).await?;
-    let jira = jira_events(&fixtures.join("jira").join("payloads"))?;
-    let servicenow = servicenow_events(&fixtures.join("servicenow").join("events"))?;
-    produce(&bootstrap, JIRA_TOPIC, &jira, "lz4").await?;
-    produce(&bootstrap, SERVICENOW_TOPIC, &servicenow, "zstd").await?;
-    println!(
-        "demo: produced {} Jira events (lz4) and {} ServiceNow events (zstd), event times set to now",
-        jira.len(),
-        servicenow.len()
-    );
+    let mut topics = Vec::new();
+    for (flavor, spec) in plans {
+        let mut records = Vec::new();
+        for source in &spec.records {
+            records.extend(source.records(&flavor.fixtures(root))?);
+        }
+        let topic = flavor.default_topic();
+        produce(&bootstrap, &topic, &records, &spec.compression).await?;
+        println!(
+            "demo: produced {} {} events ({}) to {topic}, event times set to now",
+            records.len(),
+            flavor.name,
+            spec.compression
+        );
+        topics.push((topic, records.len()));
+    }
 
-    wait_until_consumed(
-        &bootstrap,
-        &mut readers,
-        &[
-            (JIRA_TOPIC, jira.len()),
-            (SERVICENOW_TOPIC, servicenow.len()),
-        ],
-    )
-    .await?;
+    wait_until_consumed(&bootstrap, &mut readers, &topics).await?;
 
-    let mut per_flavor: BTreeMap<&str, Metrics> = BTreeMap::new();
+    let mut per_flavor: BTreeMap<String, Metrics> = BTreeMap::new();
     let mut per_reader = Vec::new();
     for reader in &readers {
         let metrics = reader.metrics().with_context(|| {
@@ -109,8 +140,11 @@ async fn demo(root: &Path, bin_dir: &Path, started: Instant) -> Result<()> {
                 reader.log.display()
             )
         })?;
-        per_reader.push((reader.name.clone(), handled(&metrics, reader.flavor)));
-        per_flavor.entry(reader.flavor).or_default().merge(metrics);
+        per_reader.push((reader.name.clone(), handled(&metrics, &reader.flavor)));
+        per_flavor
+            .entry(reader.flavor.clone())
+            .or_default()
+            .merge(metrics);
     }
 
     for reader in &mut readers {
@@ -140,83 +174,6 @@ async fn demo(root: &Path, bin_dir: &Path, started: Instant) -> Result<()> {
     Ok(())
 }
 
-fn read_seed(path: &Path) -> Result<Seed> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
-}
-
-/// Every Jira fixture payload, keyed `<orgId>:<issue id>`, its webhook time set to now.
-fn jira_events(dir: &Path) -> Result<Vec<TestRecord>> {
-    let mut out = Vec::new();
-    for path in sorted_files(dir)? {
-        let bytes = std::fs::read(&path)?;
-        let Ok(mut value) = serde_json::from_slice::<Value>(&bytes) else {
-            out.push(TestRecord::keyed("poison", bytes));
-            continue;
-        };
-        if let Some(webhook) = value.get_mut("webhook").and_then(Value::as_object_mut) {
-            webhook.insert("timestamp".to_owned(), Value::from(now_ms()));
-        }
-        let key = match (value.pointer("/orgId"), value.pointer("/webhook/issue/id")) {
-            (Some(org), Some(Value::String(issue))) => format!("{org}:{issue}"),
-            _ => "poison".to_owned(),
-        };
-        out.push(TestRecord::keyed(key, serde_json::to_vec(&value)?));
-    }
-    Ok(out)
-}
-
-/// Every ServiceNow fixture step without injected faults, keyed `<orgId>:<sysId>`, its
-/// `updatedTime` set to now.
-fn servicenow_events(dir: &Path) -> Result<Vec<TestRecord>> {
-    let mut out = Vec::new();
-    for path in sorted_files(dir)? {
-        let scenario: Value = serde_json::from_slice(&std::fs::read(&path)?)
-            .with_context(|| format!("parsing {}", path.display()))?;
-        for step in scenario
-            .get("steps")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if step.get("faults").is_some() {
-                continue;
-            }
-            if let Some(text) = step.get("payload_text").and_then(Value::as_str) {
-                out.push(TestRecord::keyed("poison", text.as_bytes().to_vec()));
-                continue;
-            }
-            let Some(mut payload) = step.get("payload").cloned() else {
-                continue;
-            };
-            if let Some(t) = payload.pointer_mut("/updatedTime")
-                && t.is_string()
-            {
-                *t = Value::from(
-                    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                );
-            }
-            let key = match (payload.pointer("/orgId"), payload.pointer("/sysId")) {
-                (Some(org), Some(Value::String(sys))) => format!("{org}:{sys}"),
-                _ => "poison".to_owned(),
-            };
-            out.push(TestRecord::keyed(key, serde_json::to_vec(&payload)?));
-        }
-    }
-    Ok(out)
-}
-
-fn sorted_files(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .with_context(|| format!("reading {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file())
-        .collect();
-    files.sort();
-    Ok(files)
-}
-
 async fn wait_until_ready(readers: &mut [Reader]) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -243,7 +200,7 @@ async fn wait_until_ready(readers: &mut [Reader]) -> Result<()> {
 async fn wait_until_consumed(
     bootstrap: &str,
     readers: &mut [Reader],
-    topics: &[(&str, usize)],
+    topics: &[(String, usize)],
 ) -> Result<()> {
     let deadline = Instant::now() + DEADLINE;
     let mut last_line = String::new();

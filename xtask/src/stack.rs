@@ -10,9 +10,11 @@ use std::time::Duration;
 use testkit::prometheus::Metrics;
 use testkit::reader::{ReaderProcess, ReaderSpec};
 
-/// Builds the reader binaries (debug profile) and returns their directory.
+/// Builds the reader binaries of every flavor (debug profile) and returns their directory.
 pub fn build_readers(root: &Path) -> Result<PathBuf> {
-    build_readers_with(root, &["reader-jira", "reader-servicenow"], false)
+    let flavors = xtask::flavors(root)?;
+    let packages: Vec<&str> = flavors.iter().map(|f| f.package.as_str()).collect();
+    build_readers_with(root, &packages, false)
 }
 
 /// Builds the reader binaries `packages` (release profile when `release`) and returns their
@@ -52,7 +54,7 @@ pub struct Reader {
     /// `reader-jira-1`, …
     pub name: String,
     /// The flavor.
-    pub flavor: &'static str,
+    pub flavor: String,
     /// Where its stdout/stderr go.
     pub log: PathBuf,
     process: ReaderProcess,
@@ -62,7 +64,7 @@ impl Reader {
     /// Starts `reader-<flavor>` with `settings` (`--set` pairs), logging to `log_dir`.
     pub fn start(
         bin_dir: &Path,
-        flavor: &'static str,
+        flavor: &str,
         name: &str,
         settings: &[(&str, String)],
         log_dir: &Path,
@@ -88,7 +90,7 @@ impl Reader {
             .with_context(|| format!("starting reader-{flavor} from {}", bin_dir.display()))?;
         Ok(Self {
             name: name.to_owned(),
-            flavor,
+            flavor: flavor.to_owned(),
             log,
             process,
         })

@@ -1,6 +1,6 @@
 //! Repository rules as ordinary tests (after rust-analyzer's `xtask/src/tidy.rs`): the
-//! dependency rules of ARCHITECTURE.md and the size limit of a source file, checked against
-//! `cargo metadata` and the files git knows. Each failure names the offending crate or file
+//! dependency rules of ARCHITECTURE.md, the flavor naming rule of FLAVORS.md and the size
+//! limit of a source file, checked against `cargo metadata` and the files git knows. Each failure names the offending crate or file
 //! and the rule it breaks.
 
 use std::collections::BTreeMap;
@@ -220,4 +220,69 @@ fn no_source_file_is_over_the_line_limit() -> Result<(), String> {
             "split these files by topic (at most {MAX_RS_LINES} lines each): {too_long:?}"
         ))
     }
+}
+
+/// What is wrong with the flavor `flavor` (FLAVORS.md §1): its metadata name, its package
+/// name and the `Flavor::NAME` in its `src/main.rs` must be one name.
+fn flavor_name_mismatches(flavor: &xtask::Flavor, main_rs: &str) -> Vec<String> {
+    let mut wrong = Vec::new();
+    if flavor.package.strip_prefix("reader-") != Some(flavor.name.as_str()) {
+        wrong.push(format!(
+            "package {} declares flavor `{}`: name the package reader-{}",
+            flavor.package, flavor.name, flavor.name
+        ));
+    }
+    let declared = format!("const NAME: &'static str = \"{}\";", flavor.name);
+    if !main_rs.contains(&declared) {
+        wrong.push(format!(
+            "{}/src/main.rs has no `{declared}`: Flavor::NAME must equal the metadata flavor",
+            flavor.dir.display()
+        ));
+    }
+    wrong
+}
+
+#[test]
+fn every_flavor_has_one_name_in_metadata_package_and_binary() -> Result<(), String> {
+    let flavors = xtask::flavors(&workspace_root()).map_err(|e| format!("{e:#}"))?;
+    if flavors.is_empty() {
+        return Err(
+            "no flavor discovered: bins/reader-* need [package.metadata.case-reader]".into(),
+        );
+    }
+    let mut wrong = Vec::new();
+    for flavor in &flavors {
+        let main = flavor.dir.join("src").join("main.rs");
+        let text = std::fs::read_to_string(&main)
+            .map_err(|e| format!("cannot read {}: {e}", main.display()))?;
+        wrong.extend(flavor_name_mismatches(flavor, &text));
+    }
+    if wrong.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("flavor names disagree: {wrong:?}"))
+    }
+}
+
+#[test]
+fn the_flavor_name_rule_catches_each_disagreement() {
+    let flavor = |name: &str, package: &str| xtask::Flavor {
+        name: name.to_owned(),
+        package: package.to_owned(),
+        bin: package.to_owned(),
+        dir: PathBuf::from(format!("bins/{package}")),
+        real_broker: false,
+    };
+    let main = "impl Flavor for Linear {\n    const NAME: &'static str = \"linear\";\n";
+    assert!(flavor_name_mismatches(&flavor("linear", "reader-linear"), main).is_empty());
+    assert_eq!(
+        flavor_name_mismatches(&flavor("linear", "reader-lin"), main).len(),
+        1,
+        "package name ≠ reader-<flavor>"
+    );
+    assert_eq!(
+        flavor_name_mismatches(&flavor("lin", "reader-lin"), main).len(),
+        1,
+        "Flavor::NAME ≠ metadata flavor"
+    );
 }

@@ -3,7 +3,7 @@
 //! Switched on by the cargo feature `real-broker`; once on, a test that cannot start Tansu
 //! fails and says why (set `TANSU_BIN`; `cargo xtask test` installs it).
 //!
-//! - The scripted sequence of `fixtures/e2e/jira/sequence.json` → the cases, the timeline
+//! - The scripted sequence of `fixtures/jira/e2e/sequence.json` → the cases, the timeline
 //!   and the reader's Prometheus counters are exactly the expected ones; SIGTERM → exit 0.
 //! - A larger batch: kill -9 mid-stream, restart, SIGTERM mid-stream, restart → the final
 //!   state is exactly the one an uninterrupted run gives, with no duplicate timeline cell.

@@ -15,6 +15,12 @@ pub fn fixtures_dir() -> PathBuf {
     repo_root().join("fixtures")
 }
 
+/// `fixtures/<flavor>/e2e/`: the flavor's end-to-end inputs (FLAVORS.md §4), e.g. its
+/// scripted `sequence.json`.
+pub fn e2e_dir(flavor: &str) -> PathBuf {
+    fixtures_dir().join(flavor).join("e2e")
+}
+
 /// The files of `dir` whose name ends in `.<extension>`, sorted by name.
 pub fn files_with_extension(dir: &Path, extension: &str) -> Result<Vec<PathBuf>, HarnessError> {
     let listing = format!("listing {}", dir.display());

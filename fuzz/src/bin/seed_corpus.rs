@@ -6,7 +6,7 @@
 //!   `fixtures/servicenow/events/*.json`.
 //! - `jira_markup`: comment bodies and changelog strings of the Jira payloads, plus wiki
 //!   snippets written here.
-//! - `config_ini`: `fixtures/config/*.ini` as they are and with every key uncommented, plus
+//! - `config_ini`: every `bins/*/config.example.ini` as it is and with every key uncommented, plus
 //!   hand-written configs and a skip list.
 //! - The `*_structured` targets read their bytes through `arbitrary`: fixture files mean
 //!   nothing to them, they start from an empty corpus.
@@ -133,14 +133,26 @@ fn run(fixtures: &Path, out: &Path) -> Result<Vec<(&'static str, usize)>, String
     Ok(counts)
 }
 
-/// Seeds of `config_ini`: each `fixtures/config/*.ini` (the example configs `cargo xtask
-/// codegen` writes from the key table, every key commented out at its default) as it is and
+/// Seeds of `config_ini`: each `bins/<reader>/config.example.ini` next to `fixtures` (the
+/// example configs `cargo xtask codegen` writes from the key table, every key commented out
+/// at its default; the seed is named `<reader>.ini`) as it is and
 /// with every key uncommented, plus hand-written configs and a skip list. Plain text work, so
 /// the tool needs no reader-app (which would add minutes of build for the whole service
 /// shell).
 fn config_seeds(fixtures: &Path) -> Result<Seeds, String> {
     let mut config = Seeds::new("config_ini");
-    for (name, bytes) in files(&fixtures.join("config"), Some("ini"))? {
+    let bins = fixtures.join("..").join("bins");
+    let mut readers: Vec<PathBuf> = std::fs::read_dir(&bins)
+        .map_err(|e| format!("listing {}: {e}", bins.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|dir| dir.join("config.example.ini").is_file())
+        .collect();
+    readers.sort();
+    for dir in readers {
+        let path = dir.join("config.example.ini");
+        let bytes = std::fs::read(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+        let reader = dir.file_name().map(|n| n.to_string_lossy().into_owned());
+        let name = format!("{}.ini", reader.unwrap_or_default());
         let text = String::from_utf8_lossy(&bytes);
         config.add(format!("{name}.all-keys"), uncomment_keys(&text));
         config.add(name, bytes);

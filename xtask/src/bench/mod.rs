@@ -8,13 +8,16 @@
 //!    per-case update sequence checked in the sandbox;
 //! 4. latency at a paced rate (end-to-end histogram of the reader's `/metrics`);
 //! 5. peak RSS (`VmHWM`) of the reader draining a backlog;
-//! 6. settings + metadata RPCs per 1,000 events at steady state (sandbox counters).
+//! 6. settings + metadata RPCs per 1,000 events at steady state (sandbox counters);
+//! 7. filter path, <flavor>: for every discovered flavor with `fixtures/<flavor>/bench.toml`,
+//!    that flavor's reader on events built from one of its fixtures ([`flavor`] defines the
+//!    format).
 //!
 //! Prints a table and writes `target/bench/summary.json`. A figure that could not be measured
 //! is reported as "not measured: why", never estimated.
 //!
 //! Layout: this file holds the options and the sequence of runs; one file per run kind
-//! ([`raw`], [`filter`], [`apply`], [`latency`] with the RPC count, [`backlog`]), [`reader`]
+//! ([`raw`], [`filter`], [`apply`], [`latency`] with the RPC count, [`backlog`], [`flavor`]), [`reader`]
 //! the reader run they share, [`events`] the workload, [`produce`] the producer and
 //! [`report`] the table and `summary.json`.
 
@@ -22,6 +25,7 @@ mod apply;
 mod backlog;
 mod events;
 mod filter;
+mod flavor;
 mod latency;
 mod produce;
 mod raw;
@@ -84,6 +88,10 @@ pub struct BenchArgs {
     /// Backlog the reader drains for the peak-RSS figure (5); 0 skips it.
     #[arg(long, default_value_t = 1_000_000)]
     pub backlog: u64,
+    /// Events of each flavor's filter-path run (7, flavors with fixtures/<flavor>/bench.toml);
+    /// 0 skips (7).
+    #[arg(long, default_value_t = 50_000)]
+    pub flavor_events: u64,
     /// Partitions of every bench topic.
     #[arg(long, default_value_t = 3)]
     pub partitions: i32,
@@ -100,8 +108,10 @@ pub struct BenchArgs {
     /// The readers' `tracing.log_level`.
     #[arg(long, default_value = "info")]
     pub log_level: String,
-    /// Run the `reader-jira` found in this directory instead of building one (e.g. the
-    /// instrumented build of `cargo xtask pgo`, or a PGO-optimized one to compare).
+    /// Run the readers found in this directory instead of building them (e.g. the
+    /// instrumented build of `cargo xtask pgo`, or a PGO-optimized one to compare):
+    /// `reader-jira`, and the reader of every flavor with a bench.toml unless
+    /// `--flavor-events 0`.
     #[arg(long, value_name = "DIR")]
     pub reader_bin_dir: Option<PathBuf>,
     /// Where the summary and reader logs go.
@@ -128,27 +138,37 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<()> {
     )? {
         return Ok(());
     }
+    let flavors = if args.flavor_events > 0 {
+        flavor::FlavorBench::discover(root, xtask::flavors(root)?)?
+    } else {
+        Vec::new()
+    };
+    let mut bins = vec!["reader-jira"];
+    bins.extend(flavors.iter().map(|b| b.flavor.bin.as_str()));
+    bins.dedup();
     let bin_dir = match &args.reader_bin_dir {
         Some(dir) => {
             let dir = root.join(dir);
-            if !dir.join("reader-jira").is_file() {
+            if let Some(missing) = bins.iter().find(|b| !dir.join(b).is_file()) {
                 bail!(
-                    "--reader-bin-dir {}: no reader-jira binary there; build one or drop the flag",
+                    "--reader-bin-dir {}: no {missing} binary there; build it, drop the flag \
+                     or pass --flavor-events 0",
                     dir.display()
                 );
             }
-            println!("bench: reader-jira from {}", dir.display());
+            println!("bench: {} from {}", bins.join(", "), dir.display());
             dir
         }
         None => {
             println!(
-                "bench: building reader-jira ({})…",
+                "bench: building {} ({})…",
+                bins.join(", "),
                 if args.debug { "debug" } else { "release" }
             );
-            stack::build_readers_with(root, &["reader-jira"], !args.debug)?
+            stack::build_readers_with(root, &bins, !args.debug)?
         }
     };
-    workload::block_on(bench(root, &bin_dir, args))
+    workload::block_on(bench(root, &bin_dir, args, flavors))
 }
 
 /// What every run of one bench shares.
@@ -163,6 +183,8 @@ struct Bench<'a> {
     run_id: String,
     clk_tck: f64,
     book: Mutex<CaseBook>,
+    /// The flavors with a filter-path run of their own (7).
+    flavors: Vec<flavor::FlavorBench>,
 }
 
 impl Bench<'_> {
@@ -171,7 +193,12 @@ impl Bench<'_> {
     }
 }
 
-async fn bench(root: &Path, bin_dir: &Path, args: &BenchArgs) -> Result<()> {
+async fn bench(
+    root: &Path,
+    bin_dir: &Path,
+    args: &BenchArgs,
+    flavors: Vec<flavor::FlavorBench>,
+) -> Result<()> {
     let started = Instant::now();
     let out_dir = root.join(&args.out_dir);
     std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
@@ -180,6 +207,13 @@ async fn bench(root: &Path, bin_dir: &Path, args: &BenchArgs) -> Result<()> {
     let template = Template::load(&fixtures.join("payloads").join("update_title.json"))?;
 
     let store = Store::load_seed_file(&fixtures.join("seed.json"))?;
+    for bench in flavors.iter().filter(|b| b.flavor.name != "jira") {
+        let seed = bench.flavor.fixtures(root).join("seed.json");
+        store.load(
+            case_sandbox::Seed::read_file(&seed)
+                .with_context(|| format!("seeding {}", seed.display()))?,
+        );
+    }
     let sandbox: ServerHandle = serve_store(store.clone()).await?;
     let running = args.broker.start(None)?;
     let broker: &dyn TestBroker = &running;
@@ -206,6 +240,7 @@ async fn bench(root: &Path, bin_dir: &Path, args: &BenchArgs) -> Result<()> {
                 - i64::try_from(args.sequential_events + args.apply_events).unwrap_or(0)
                 - 120_000,
         )),
+        flavors,
     };
     insert_cases(&store, args.cases)?;
     let runs = b.runs(&template).await?;
@@ -232,11 +267,14 @@ impl Bench<'_> {
         } else {
             None
         };
+        // (7) each flavor's filter path.
+        let flavors = self.flavor_runs().await?;
         Ok(report::Runs {
             filter,
             apply,
             latency,
             backlog,
+            flavors,
         })
     }
 }

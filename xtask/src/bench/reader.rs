@@ -69,10 +69,21 @@ impl Bench<'_> {
         ]
     }
 
-    /// Starts a reader named `name` on `topic` in a group of its own, with `extra` and the
-    /// `--reader-set` settings on top; returns it with its group.
+    /// Starts a `reader-jira` named `name` on `topic` in a group of its own, with `extra` and
+    /// the `--reader-set` settings on top; returns it with its group.
     pub(super) fn start_reader(
         &self,
+        name: &str,
+        topic: &str,
+        extra: &[(&'static str, String)],
+    ) -> Result<(Reader, String)> {
+        self.start_flavor_reader("jira", name, topic, extra)
+    }
+
+    /// [`Self::start_reader`] for the reader of `flavor`.
+    fn start_flavor_reader(
+        &self,
+        flavor: &str,
         name: &str,
         topic: &str,
         extra: &[(&'static str, String)],
@@ -88,7 +99,7 @@ impl Bench<'_> {
         }
         let reader = Reader::start(
             self.bin_dir,
-            "jira",
+            flavor,
             &format!("bench-reader-{name}"),
             &settings,
             &self.log_dir,
@@ -96,8 +107,8 @@ impl Bench<'_> {
         Ok((reader, group))
     }
 
-    /// Starts a reader on `topic` (already holding `produced`), measures its rate over the
-    /// handled-event counter, checks its committed offsets and stops it.
+    /// Starts a `reader-jira` on `topic` (already holding `produced`), measures its rate over
+    /// the handled-event counter, checks its committed offsets and stops it.
     pub(super) async fn reader_run(
         &self,
         name: &str,
@@ -105,10 +116,37 @@ impl Bench<'_> {
         produced: &Produced,
         extra: &[(&'static str, String)],
     ) -> Result<ReaderRun> {
-        let (mut reader, group) = self.start_reader(name, topic, extra)?;
+        self.counted_run("jira", name, topic, produced, extra, handled)
+            .await
+    }
+
+    /// [`Self::reader_run`] of the reader of `flavor`, its rate over `count` (e.g. its
+    /// messages-handled counter).
+    pub(super) async fn flavor_reader_run(
+        &self,
+        flavor: &str,
+        name: &str,
+        topic: &str,
+        produced: &Produced,
+        count: impl Fn(&Metrics) -> u64,
+    ) -> Result<ReaderRun> {
+        self.counted_run(flavor, name, topic, produced, &[], count)
+            .await
+    }
+
+    async fn counted_run(
+        &self,
+        flavor: &str,
+        name: &str,
+        topic: &str,
+        produced: &Produced,
+        extra: &[(&'static str, String)],
+        count: impl Fn(&Metrics) -> u64,
+    ) -> Result<ReaderRun> {
+        let (mut reader, group) = self.start_flavor_reader(flavor, name, topic, extra)?;
         let rpcs_before = self.store.call_counts();
         let target = produced.count;
-        let (end, metrics, window) = wait_handled(&mut reader, target).await?;
+        let (end, metrics, window) = wait_counted(&mut reader, target, count).await?;
         let (start, before_window) = window.unwrap_or((end, target));
         let seconds = end.duration_since(start).as_secs_f64();
         let msgs_per_s = if seconds > 0.0 {
@@ -185,6 +223,15 @@ pub(super) async fn wait_handled(
     reader: &mut Reader,
     target: u64,
 ) -> Result<(Instant, Metrics, Window)> {
+    wait_counted(reader, target, handled).await
+}
+
+/// [`wait_handled`] over the counter `count` of the reader's metrics.
+async fn wait_counted(
+    reader: &mut Reader,
+    target: u64,
+    count: impl Fn(&Metrics) -> u64,
+) -> Result<(Instant, Metrics, Window)> {
     let mut window: Window = None;
     let mut last = (Instant::now(), 0u64);
     loop {
@@ -192,7 +239,7 @@ pub(super) async fn wait_handled(
             bail!("{} exited early; see {}", reader.name, reader.log.display());
         }
         if let Some(m) = reader.metrics() {
-            let handled = handled(&m);
+            let handled = count(&m);
             let now = Instant::now();
             if handled > 0 && window.is_none() {
                 window = Some((now, handled));

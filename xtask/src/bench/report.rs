@@ -58,6 +58,7 @@ fn ratio(a: &Figure, b: &Figure) -> Figure {
 
 /// Every run of one bench (`None`: skipped by its option).
 pub(super) struct Runs {
+    pub(super) flavors: Vec<super::flavor::FlavorRun>,
     pub(super) filter: FilterRuns,
     pub(super) apply: ApplyRuns,
     pub(super) latency: Option<LatencyRun>,
@@ -277,6 +278,18 @@ fn print_table(
         args.latency_secs,
         args.backlog
     );
+    for f in &runs.flavors {
+        println!(
+            "7 filter path, {:<17} {:<28} {}",
+            f.flavor,
+            format!("{:.0} msgs/s", f.run.msgs_per_s),
+            if f.as_expected() {
+                "(only its bench.toml reasons)".to_owned()
+            } else {
+                format!("WARNING: reasons {:?} or processed events", f.reasons())
+            }
+        );
+    }
     if !runs.filter.only_prefilter {
         println!(
             "WARNING: the filter path saw reasons outside PreFilter: {:?}",
@@ -324,6 +337,11 @@ fn runs_json(runs: &Runs) -> Value {
         "apply_default": apply(&runs.apply.concurrent),
         "latency": runs.latency.as_ref().map(LatencyRun::json),
         "backlog": runs.backlog.as_ref().map(ReaderRun::json),
+        "filter_by_flavor": runs
+            .flavors
+            .iter()
+            .map(|f| (f.flavor.clone(), f.json()))
+            .collect::<serde_json::Map<_, _>>(),
     })
 }
 

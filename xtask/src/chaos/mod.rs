@@ -1,5 +1,8 @@
 //! `cargo xtask chaos`: fault scenarios against the real `reader-jira` release binary, a Tansu
-//! broker and the sandbox Case API served from this process.
+//! broker and the sandbox Case API served from this process. A Jira scenario harness, not a
+//! per-flavor one: its events, oracle and seeded cases are Jira's (the flavor-generic fault
+//! paths live in the shared runtime, so one flavor exercises them); it does not iterate the
+//! discovered flavors.
 //!
 //! Scenarios (`--scenario N|all`):
 //! 1. `kill -9` of the reader at random moments (seeded RNG, the seed is printed), restarted

@@ -1,7 +1,9 @@
 //! Freshness of the files `cargo xtask codegen` derives from a reader binary's
-//! `config-keys` output: the example ini and the README key table.
+//! `config-keys` output, in the flavor's bin folder (FLAVORS.md §3): `config.example.ini`
+//! and the key table of `README.md` between `<!-- config-keys:start -->` and
+//! `<!-- config-keys:end -->`.
 
-use crate::fixtures::repo_root;
+use std::path::Path;
 use std::process::Command;
 
 fn config_keys(bin: &str, format: &str) -> String {
@@ -17,29 +19,41 @@ fn config_keys(bin: &str, format: &str) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn repo_file(path: &str) -> String {
-    let full = repo_root().join(path);
-    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("reading {}: {e}", full.display()))
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| {
+        panic!(
+            "reading {}: {e} (`cargo xtask codegen` writes it)",
+            path.display()
+        )
+    })
 }
 
-/// `fixtures/config/reader-<flavor>.ini` equals `bin config-keys --format ini`.
-pub fn assert_example_ini_is_fresh(bin: &str, flavor: &str) {
-    let path = format!("fixtures/config/reader-{flavor}.ini");
+/// `<bin_dir>/config.example.ini` equals `bin config-keys --format ini`.
+pub fn assert_example_ini_is_fresh(bin: &str, bin_dir: &str) {
+    let path = Path::new(bin_dir).join("config.example.ini");
     assert!(
-        repo_file(&path) == config_keys(bin, "ini"),
-        "{path} is stale: run `cargo xtask codegen`"
+        read(&path) == config_keys(bin, "ini"),
+        "{} is stale: run `cargo xtask codegen`",
+        path.display()
     );
 }
 
-/// README.md's table between the flavor's markers equals `bin config-keys`.
-pub fn assert_readme_table_is_fresh(bin: &str, flavor: &str) {
-    let readme = repo_file("README.md");
-    let start = format!("<!-- config-keys:{flavor}:start -->\n");
-    let end = format!("<!-- config-keys:{flavor}:end -->");
-    let a = readme.find(&start).expect("README start marker") + start.len();
-    let b = readme.find(&end).expect("README end marker");
+/// The table between the markers of `<bin_dir>/README.md` equals `bin config-keys`.
+pub fn assert_readme_table_is_fresh(bin: &str, bin_dir: &str) {
+    let path = Path::new(bin_dir).join("README.md");
+    let readme = read(&path);
+    let start = "<!-- config-keys:start -->\n";
+    let end = "<!-- config-keys:end -->";
+    let a = readme
+        .find(start)
+        .unwrap_or_else(|| panic!("{} lacks the line {start}", path.display()))
+        + start.len();
+    let b = readme
+        .find(end)
+        .unwrap_or_else(|| panic!("{} lacks {end}", path.display()));
     assert!(
-        readme[a..b] == config_keys(bin, "markdown"),
-        "README.md's reader-{flavor} key table is stale: run `cargo xtask codegen`"
+        readme.get(a..b) == Some(config_keys(bin, "markdown").as_str()),
+        "{}'s key table is stale: run `cargo xtask codegen`",
+        path.display()
     );
 }

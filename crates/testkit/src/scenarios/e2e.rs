@@ -113,7 +113,7 @@ pub async fn stop_with_sigterm(reader: &mut ReaderProcess) {
     }
 }
 
-/// The scripted sequence of `fixtures/e2e/<flavor>/sequence.json` through the reader `bin`
+/// The scripted sequence of `fixtures/<flavor>/e2e/sequence.json` through the reader `bin`
 /// (a child process) on Tansu: produced once the reader is ready, then, once the group has
 /// committed every record, the cases, the timeline and the reader's counters must be
 /// exactly the expected ones, the logs free of user text, and SIGTERM must end it with 0.

@@ -99,29 +99,30 @@ macro_rules! reader_cli_tests {
     };
 }
 
-/// The generated-documentation tests every reader binary runs: the example ini and the
-/// README key table of the flavor match `config-keys` of the binary.
+/// The generated-documentation tests every reader binary runs: the `config.example.ini`
+/// and the `README.md` key table in the bin's own folder (`CARGO_MANIFEST_DIR` of the test)
+/// match `config-keys` of the binary.
 ///
 /// ```text
-/// testkit::reader_docs_tests!(env!("CARGO_BIN_EXE_reader-jira"), "jira");
+/// testkit::reader_docs_tests!(env!("CARGO_BIN_EXE_reader-jira"));
 /// ```
 #[macro_export]
 macro_rules! reader_docs_tests {
-    ($bin:expr, $flavor:literal $(,)?) => {
+    ($bin:expr $(,)?) => {
         #[test]
         fn example_ini_is_fresh() {
-            $crate::scenarios::docs::assert_example_ini_is_fresh($bin, $flavor);
+            $crate::scenarios::docs::assert_example_ini_is_fresh($bin, env!("CARGO_MANIFEST_DIR"));
         }
 
         #[test]
         fn readme_key_table_is_fresh() {
-            $crate::scenarios::docs::assert_readme_table_is_fresh($bin, $flavor);
+            $crate::scenarios::docs::assert_readme_table_is_fresh($bin, env!("CARGO_MANIFEST_DIR"));
         }
     };
 }
 
 /// The end-to-end tests every reader binary runs on Tansu: the scripted sequence of
-/// `fixtures/e2e/<flavor>/sequence.json`, and kill -9 / SIGTERM mid-stream then restart on
+/// `fixtures/<flavor>/e2e/sequence.json`, and kill -9 / SIGTERM mid-stream then restart on
 /// `batch` (a `fn() -> Result<Batch, _>` building the flavor's larger batch).
 ///
 /// ```text

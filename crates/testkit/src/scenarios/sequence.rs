@@ -1,4 +1,4 @@
-//! The scripted sequences of `fixtures/e2e/<flavor>/sequence.json` and the counts a run is
+//! The scripted sequences of `fixtures/<flavor>/e2e/sequence.json` and the counts a run is
 //! checked against.
 
 use crate::fixtures::fixtures_dir;
@@ -57,7 +57,7 @@ impl Counts {
 }
 
 // ---------------------------------------------------------------------------------------
-// Scripted sequences (fixtures/e2e/<flavor>/sequence.json).
+// Scripted sequences (fixtures/<flavor>/e2e/sequence.json).
 // ---------------------------------------------------------------------------------------
 
 /// A scripted sequence: records to produce and what the Case API must look like after.
@@ -116,12 +116,10 @@ pub struct ExpectCase {
 }
 
 impl Sequence {
-    /// Loads `fixtures/e2e/<flavor>/sequence.json`.
+    /// Loads `fixtures/<flavor>/e2e/sequence.json` (the flavor's e2e folder,
+    /// [`e2e_dir`](crate::fixtures::e2e_dir)).
     pub fn load(flavor: &str) -> Self {
-        let path = fixtures_dir()
-            .join("e2e")
-            .join(flavor)
-            .join("sequence.json");
+        let path = crate::fixtures::e2e_dir(flavor).join("sequence.json");
         let text = std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
         serde_json::from_str(&text)

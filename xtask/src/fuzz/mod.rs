@@ -1,10 +1,15 @@
 //! `cargo xtask fuzz`: coverage-guided fuzzing of the decoders and the config parser with
 //! cargo-fuzz (libFuzzer) on the pinned stable toolchain.
 //!
+//! The projects are discovered ([`projects`]): `fuzz/` and every integration's
+//! `crates/<integration>/fuzz/`, all built into `target/fuzz/build`.
+//!
 //! Steps: install cargo-fuzz at [`CARGO_FUZZ_VERSION`] when missing; build the targets of
-//! `fuzz/` (`-s none`: no sanitizer, which is what lets stable rustc build them — cargo-fuzz
+//! every project (`-s none`: no sanitizer, which is what lets stable rustc build them — cargo-fuzz
 //! only adds the nightly `-Zsanitizer` flag for a sanitizer); write the seed corpora from
-//! `fixtures/` into `target/fuzz/seeds/`; replay every file of `fixtures/fuzz/<target>/`;
+//! `fixtures/` into `target/fuzz/seeds/` (an integration project names its seed folders in its
+//! metadata); replay every file of `fixtures/fuzz/<target>/` (an integration's:
+//! `fixtures/<flavor>/fuzz/<target>/`);
 //! then run each target for `--runs` executions, with its growing corpus in
 //! `target/fuzz/corpus/<target>/`. Any crash, hang (`--timeout`) or out-of-memory fails the
 //! command and prints the reproducing input's path under `target/fuzz/artifacts/<target>/`.
@@ -19,44 +24,9 @@ use std::time::{Duration, Instant, SystemTime};
 /// The cargo-fuzz release this project is tested with (installed with `--locked`).
 pub const CARGO_FUZZ_VERSION: &str = "0.13.2";
 
-/// A fuzz target as `fuzz/Cargo.toml` declares it: a `[[bin]]` under `fuzz_targets/`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Target {
-    name: String,
-    /// It needs the `config` feature of the fuzz project (the reader-app crate, which brings
-    /// the whole service shell); the others build without it.
-    needs_config: bool,
-}
+mod projects;
 
-/// Every fuzz target of `fuzz/Cargo.toml`, in the order it lists them (the order they run).
-fn targets(root: &Path) -> Result<Vec<Target>> {
-    let manifest = root.join("fuzz").join("Cargo.toml");
-    let text = std::fs::read_to_string(&manifest)
-        .with_context(|| format!("cannot read {}", manifest.display()))?;
-    let doc: toml_edit::DocumentMut = text
-        .parse()
-        .with_context(|| format!("{} is not valid TOML", manifest.display()))?;
-    let bins = doc
-        .get("bin")
-        .and_then(toml_edit::Item::as_array_of_tables)
-        .with_context(|| format!("{} declares no [[bin]]", manifest.display()))?;
-    Ok(bins
-        .iter()
-        .filter(|bin| {
-            bin.get("path")
-                .and_then(toml_edit::Item::as_str)
-                .is_some_and(|path| path.starts_with("fuzz_targets/"))
-        })
-        .filter_map(|bin| {
-            let name = bin.get("name")?.as_str()?.to_owned();
-            let needs_config = bin
-                .get("required-features")
-                .and_then(toml_edit::Item::as_array)
-                .is_some_and(|features| features.iter().any(|f| f.as_str() == Some("config")));
-            Some(Target { name, needs_config })
-        })
-        .collect())
-}
+use projects::{Project, Target, projects};
 
 /// Arguments of `cargo xtask fuzz`.
 #[derive(clap::Args, Debug, Clone)]
@@ -100,21 +70,31 @@ struct RunStats {
 
 /// Runs `cargo xtask fuzz` from the workspace `root`.
 pub fn run(root: &Path, args: &FuzzArgs) -> Result<()> {
-    let targets = selected_targets(args, targets(root)?)?;
+    let projects = projects(root)?;
+    let all: Vec<Target> = projects.iter().flat_map(|p| p.targets.clone()).collect();
+    let targets = selected_targets(args, all)?;
     if args.jobs == 0 {
         bail!("--jobs must be at least 1");
     }
     ensure_cargo_fuzz(root)?;
-    let fuzz_dir = root.join("fuzz");
     let work = root.join("target").join("fuzz");
     let build_dir = work.join("build");
-    let with_config = targets.iter().any(|t| t.needs_config);
-    let targets: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
     let triple = host_triple(root)?;
-
-    build_targets(root, &build_dir, &triple, &targets, with_config)?;
     let seeds = work.join("seeds");
-    write_seeds(root, &fuzz_dir, &build_dir, &seeds)?;
+    for project in &projects {
+        let chosen: Vec<&Target> = project
+            .targets
+            .iter()
+            .filter(|t| targets.contains(t))
+            .collect();
+        if chosen.is_empty() {
+            continue;
+        }
+        build_targets(root, &build_dir, &triple, project, &chosen)?;
+        if project.shared {
+            write_seeds(root, &project.dir, &build_dir, &seeds)?;
+        }
+    }
 
     let bin_dir = build_dir.join(&triple).join("release");
     for target in &targets {
@@ -126,7 +106,7 @@ pub fn run(root: &Path, args: &FuzzArgs) -> Result<()> {
     }
     let mut all = Vec::new();
     for target in &targets {
-        all.push(fuzz_target(&bin_dir, &work, &seeds, root, target, args)?);
+        all.push(fuzz_target(&bin_dir, &work, &seeds, target, args)?);
     }
     print_summary(args, &all);
     Ok(())
@@ -197,27 +177,29 @@ fn host_triple(root: &Path) -> Result<String> {
         .with_context(|| format!("`{rustc} -vV` printed no `host:` line"))
 }
 
+/// Builds the `targets` of `project` (the shared project without its `config` feature
+/// unless a chosen target needs it).
 fn build_targets(
     root: &Path,
     build_dir: &Path,
     triple: &str,
-    targets: &[&str],
-    with_config: bool,
+    project: &Project,
+    targets: &[&Target],
 ) -> Result<()> {
     let mut cmd = Command::new(crate::cargo());
     cmd.current_dir(root)
         .args(["fuzz", "build", "--sanitizer", "none", "--release"])
         .arg("--fuzz-dir")
-        .arg("fuzz")
+        .arg(&project.dir)
         .arg("--target-dir")
         .arg(build_dir)
         .arg("--target")
         .arg(triple);
-    if !with_config {
+    if project.shared && !targets.iter().any(|t| t.needs_config) {
         cmd.arg("--no-default-features");
     }
     if let [one] = targets {
-        cmd.arg(one);
+        cmd.arg(&one.name);
     }
     crate::run(&mut cmd).context(
         "building the fuzz targets failed; they need a C++ compiler for libFuzzer \
@@ -265,10 +247,11 @@ fn files_in(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Runs the target once on every file of `fixtures/fuzz/<target>/`.
-fn replay_regressions(root: &Path, bin_dir: &Path, target: &str, args: &FuzzArgs) -> Result<()> {
-    let dir = root.join("fixtures").join("fuzz").join(target);
-    let files = files_in(&dir)?;
+/// Runs the target once on every file of its regression folder.
+fn replay_regressions(root: &Path, bin_dir: &Path, target: &Target, args: &FuzzArgs) -> Result<()> {
+    let dir = &target.regressions;
+    let target = target.name.as_str();
+    let files = files_in(dir)?;
     if files.is_empty() {
         eprintln!("xtask: {target}: no regression inputs in {}", dir.display());
         return Ok(());
@@ -300,10 +283,10 @@ fn fuzz_target(
     bin_dir: &Path,
     work: &Path,
     seeds: &Path,
-    root: &Path,
-    target: &str,
+    spec: &Target,
     args: &FuzzArgs,
 ) -> Result<RunStats> {
+    let target = spec.name.as_str();
     let corpus = work.join("corpus").join(target);
     let artifacts = work.join("artifacts").join(target);
     let logs = work.join("logs").join(target);
@@ -333,10 +316,10 @@ fn fuzz_target(
     }
     cmd.args(&args.libfuzzer_args);
     // Read-only corpus directories after the first: seeds and regression inputs.
-    for extra in [
-        seeds.join(target),
-        root.join("fixtures").join("fuzz").join(target),
-    ] {
+    let extras = std::iter::once(seeds.join(target))
+        .chain(spec.seed_dirs.iter().cloned())
+        .chain(std::iter::once(spec.regressions.clone()));
+    for extra in extras {
         if extra.is_dir() {
             cmd.arg(extra);
         }
@@ -373,9 +356,10 @@ fn fuzz_target(
         bail!(
             "{target}: libFuzzer stopped with {status} (crash, hang or out-of-memory; the panic \
              message is above, the whole log in {}). Reproduce with `{} <input>`; make the input a \
-             regression fixture in fixtures/fuzz/{target}/ (see fuzz/README.md)",
+             regression fixture in {}/ (see fuzz/README.md)",
             log_path.display(),
-            bin_dir.join(target).display()
+            bin_dir.join(target).display(),
+            spec.regressions.display()
         );
     }
     Ok(parse_stats(target, &log, elapsed, &corpus))
@@ -522,7 +506,7 @@ mod tests {
             replay_only: false,
             libfuzzer_args: vec![],
         };
-        let all = targets(&root()).unwrap();
+        let all = shared_targets();
         let err = selected_targets(&args, all).unwrap_err().to_string();
         assert!(err.contains("jira_decode") && err.contains("nope"), "{err}");
     }
@@ -531,9 +515,15 @@ mod tests {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
     }
 
+    fn shared_targets() -> Vec<Target> {
+        let found = projects(&root()).unwrap();
+        assert!(found[0].shared, "{found:?}");
+        found[0].targets.clone()
+    }
+
     #[test]
     fn the_targets_are_the_fuzz_binaries_of_the_manifest() {
-        let all = targets(&root()).unwrap();
+        let all = shared_targets();
         let names: Vec<&str> = all.iter().map(|t| t.name.as_str()).collect();
         assert!(names.len() >= 6, "{names:?}");
         assert!(
