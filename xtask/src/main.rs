@@ -35,6 +35,7 @@ mod chaos;
 mod codegen;
 mod demo;
 mod fuzz;
+mod new_integration;
 mod pgo;
 mod release;
 mod semver;
@@ -86,6 +87,9 @@ enum Cmd {
     Semver(semver::SemverArgs),
     /// `cargo package` of every publishable crate (each builds on its own from its `.crate`).
     Package,
+    /// Scaffold a new integration (crate, reader binary, fixtures, chart values) that builds
+    /// and passes its tests; see ARCHITECTURE.md, "Adding an integration".
+    NewIntegration(new_integration::NewIntegrationArgs),
 }
 
 /// Cargo features that switch on the test tiers needing extra components.
@@ -112,6 +116,7 @@ fn main() -> Result<()> {
         Cmd::Release(args) => release::run(&root, &args),
         Cmd::Semver(args) => semver::run(&root, &args),
         Cmd::Package => release::package(&root),
+        Cmd::NewIntegration(args) => new_integration::run(&root, &args),
         Cmd::Tansu => {
             println!("{}", tansu::ensure(&root)?.display());
             Ok(())
