@@ -6,8 +6,8 @@
 //!
 //! The files come from `xtask/templates/integration/` (`{{name}}`, `{{Name}}`, `{{NAME}}`
 //! and `{{title}}` are replaced). After writing them the command formats the new packages,
-//! builds `reader-<name>` and writes its generated docs (the README key table and
-//! `config.example.ini`) from `reader-<name> config-keys`.
+//! builds their tests (`cargo test --no-run`, which builds `reader-<name>`) and writes its
+//! generated docs (the README key table and `config.example.ini`) from its `config-keys`.
 //!
 //! ```text
 //! cargo xtask new-integration acme_desk
@@ -26,6 +26,9 @@ pub struct NewIntegrationArgs {
     /// underscores; starts with a letter; at most 20 bytes): the crate, the flavor, the
     /// `[<name>]` config section and the Kafka topic `collaboration_integrations_<name>`.
     pub name: String,
+    /// The workspace to scaffold into (default: the one this xtask belongs to).
+    #[arg(long)]
+    pub root: Option<PathBuf>,
 }
 
 /// Markers around the config-key table in a flavor bin's README (FLAVORS.md §3).
@@ -294,8 +297,9 @@ pub fn check_free(root: &Path, names: &Names) -> Result<()> {
 }
 
 /// Writes the new integration's files under `root` (after [`check_free`]), formats the new
-/// packages, builds `reader-<name>` and writes its generated docs.
+/// packages, builds their tests and writes `reader-<name>`'s generated docs.
 pub fn run(root: &Path, args: &NewIntegrationArgs) -> Result<()> {
+    let root = args.root.as_deref().unwrap_or(root);
     let names = Names::new(&args.name)?;
     check_free(root, &names)?;
     for (path, text) in files(&names) {
@@ -328,15 +332,20 @@ pub fn run(root: &Path, args: &NewIntegrationArgs) -> Result<()> {
     Ok(())
 }
 
-/// Builds `reader-<name>` and writes `bins/reader-<name>/README.md`'s key table and
+/// Builds the new packages' tests (and so `reader-<name>`) and writes `bins/reader-<name>/README.md`'s key table and
 /// `bins/reader-<name>/config.example.ini` from its `config-keys` output.
 fn write_generated_docs(root: &Path, names: &Names) -> Result<()> {
     let bin_name = format!("reader-{}", names.name);
-    crate::run(
-        Command::new(crate::cargo())
-            .current_dir(root)
-            .args(["build", "-p", &bin_name, "--bin", &bin_name]),
-    )?;
+    // The test build: it builds the binary too, and `cargo test -p <name> -p reader-<name>`
+    // then has nothing left to compile.
+    crate::run(Command::new(crate::cargo()).current_dir(root).args([
+        "test",
+        "--no-run",
+        "-p",
+        &names.name,
+        "-p",
+        &bin_name,
+    ]))?;
     let meta: Value = serde_json::from_slice(&xtask::stdout_of(
         Command::new(crate::cargo()).current_dir(root).args([
             "metadata",
