@@ -11,6 +11,12 @@
 //! The steps' times are printed (`--nocapture`). It needs git, and what deploy/check.sh
 //! needs (python3 with PyPI for its pinned tools, apt for promtool); a missing one fails the
 //! test saying so.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)] // test helpers: a failed step panics with what went wrong, as a test does
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
