@@ -31,8 +31,12 @@ pub struct NewIntegrationArgs {
     pub root: Option<PathBuf>,
 }
 
-/// Markers around the config-key table in a flavor bin's README (FLAVORS.md §3).
-const README_MARKERS: (&str, &str) = ("<!-- config-keys:start -->", "<!-- config-keys:end -->");
+/// Where the bin README template takes its config-key table (between the markers of
+/// FLAVORS.md §3, which `cargo xtask codegen` rewrites later).
+const CONFIG_KEYS: &str = "{{config_keys}}";
+
+/// The bin README's template.
+const BIN_README: &str = include_str!("../templates/integration/bin/README.md.tmpl");
 
 /// (destination with `{{name}}` placeholders, template text).
 const TEMPLATES: &[(&str, &str)] = &[
@@ -76,10 +80,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         "bins/reader-{{name}}/Cargo.toml",
         include_str!("../templates/integration/bin/Cargo.toml.tmpl"),
     ),
-    (
-        "bins/reader-{{name}}/README.md",
-        include_str!("../templates/integration/bin/README.md.tmpl"),
-    ),
+    ("bins/reader-{{name}}/README.md", BIN_README),
     (
         "bins/reader-{{name}}/src/main.rs",
         include_str!("../templates/integration/bin/src/main.rs.tmpl"),
@@ -242,7 +243,10 @@ impl Names {
 pub fn files(names: &Names) -> Vec<(PathBuf, String)> {
     TEMPLATES
         .iter()
-        .map(|(path, text)| (PathBuf::from(names.render(path)), names.render(text)))
+        .map(|(path, text)| {
+            let text = names.render(text).replace(CONFIG_KEYS, "");
+            (PathBuf::from(names.render(path)), text)
+        })
         .collect()
 }
 
@@ -368,19 +372,10 @@ fn write_generated_docs(root: &Path, names: &Names) -> Result<()> {
     let dir = root.join("bins").join(&bin_name);
     std::fs::write(dir.join("config.example.ini"), config_keys("ini")?)
         .context("writing config.example.ini")?;
-    let readme_path = dir.join("README.md");
-    let readme = std::fs::read_to_string(&readme_path).context("reading the new README.md")?;
-    let (start, end) = README_MARKERS;
-    let (Some(a), Some(b)) = (readme.find(start), readme.find(end)) else {
-        bail!(
-            "{} lacks the markers {start} … {end}",
-            readme_path.display()
-        );
-    };
-    let head = readme.get(..a + start.len()).unwrap_or_default();
-    let tail = readme.get(b..).unwrap_or_default();
-    let table = config_keys("markdown")?;
-    std::fs::write(&readme_path, format!("{head}\n{table}{tail}")).context("writing README.md")?;
+    let readme = names
+        .render(BIN_README)
+        .replace(CONFIG_KEYS, &config_keys("markdown")?);
+    std::fs::write(dir.join("README.md"), readme).context("writing README.md")?;
     println!("new-integration: wrote bins/{bin_name}/README.md's key table and config.example.ini");
     Ok(())
 }

@@ -154,6 +154,8 @@ fn a_scaffolded_integration_builds_passes_its_tests_and_the_deploy_checks_alone(
         "xtask new-integration",
         Command::new(env!("CARGO_BIN_EXE_xtask"))
             .env("CARGO_TARGET_DIR", &target)
+            // the error, not anyhow's backtrace, in the last lines of the output
+            .env("RUST_BACKTRACE", "0")
             .args(["new-integration", NAME, "--root"])
             .arg(&ws),
     );
