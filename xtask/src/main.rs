@@ -40,6 +40,7 @@ mod chaos;
 mod codegen;
 mod demo;
 mod fuzz;
+mod new_integration;
 mod pgo;
 mod release;
 mod semver;
@@ -103,6 +104,9 @@ enum Cmd {
     Semver(semver::SemverArgs),
     /// `cargo package` of every publishable crate (each builds on its own from its `.crate`).
     Package,
+    /// Scaffold a new integration (crate, reader binary, fixtures, chart values) that builds
+    /// and passes its tests; see ARCHITECTURE.md, "Adding an integration".
+    NewIntegration(new_integration::NewIntegrationArgs),
 }
 
 fn main() -> Result<()> {
@@ -140,6 +144,7 @@ fn main() -> Result<()> {
         Cmd::Release(args) => release::run(&root, &args),
         Cmd::Semver(args) => semver::run(&root, &args),
         Cmd::Package => release::package(&root),
+        Cmd::NewIntegration(args) => new_integration::run(&root, &args),
         Cmd::Tansu => {
             println!("{}", tansu::ensure(&root)?.display());
             Ok(())
