@@ -11,9 +11,9 @@ use thirdparty_core::{
 
 mod read;
 
+use read::Obj;
 pub(crate) use read::{CONTRACT, fail};
 pub use read::{DECODE_ERROR_KINDS, NOT_GITHUB};
-use read::Obj;
 
 /// The `Unsupported` field id a milestone change carries until the prefilter routes it
 /// through the metadata's `custom_fields` (`{"milestone": "due_date"}`).
@@ -173,7 +173,10 @@ pub(crate) fn decode_bytes(bytes: &[u8]) -> Result<Vec<Decoded>, DecodeError> {
             };
             Change::Unsupported {
                 field_id: MILESTONE_FIELD.to_owned(),
-                change: FieldChange { from: None, to: due },
+                change: FieldChange {
+                    from: None,
+                    to: due,
+                },
             }
         }
     };
@@ -375,4 +378,3 @@ pub(crate) fn comment_key(id: impl std::fmt::Display) -> String {
 #[cfg(test)]
 #[path = "decode_tests.rs"]
 mod tests;
-

@@ -35,7 +35,10 @@ fn an_edit_gives_title_then_description_with_their_from() {
     let cs = changelogs_only(
         decode_event(
             "issues",
-            webhook("edited", json!({"changes": {"body": {"from": "old\r\nbody"}, "title": {"from": "Before"}}})),
+            webhook(
+                "edited",
+                json!({"changes": {"body": {"from": "old\r\nbody"}, "title": {"from": "Before"}}}),
+            ),
         )
         .unwrap(),
     );
@@ -91,7 +94,10 @@ fn close_reasons_are_the_status_id_and_the_state_its_fallback() {
 #[test]
 fn the_first_remaining_assignee_is_the_case_assignee() {
     let to = |action: &str, removed: &str| {
-        let c = one("issues", webhook(action, json!({"assignee": {"login": removed}})));
+        let c = one(
+            "issues",
+            webhook(action, json!({"assignee": {"login": removed}})),
+        );
         let Change::Assignee(fc) = c.change else {
             panic!()
         };
@@ -130,12 +136,17 @@ fn bots_are_marked_and_comments_keyed_by_their_id() {
         webhook("created", json!({"comment": {"id": 1, "body": " \n"}})),
     )
     .unwrap();
-    assert!(matches!(&blank[..], [Decoded::Skipped(s)] if s.reason == FilteredReason::EmptyComment));
+    assert!(
+        matches!(&blank[..], [Decoded::Skipped(s)] if s.reason == FilteredReason::EmptyComment)
+    );
 }
 
 #[test]
 fn a_milestone_without_due_date_clears_it() {
-    let c = one("issues", webhook("milestoned", json!({"milestone": {"due_on": null}})));
+    let c = one(
+        "issues",
+        webhook("milestoned", json!({"milestone": {"due_on": null}})),
+    );
     assert_eq!(
         c.change,
         Change::Unsupported {
@@ -173,12 +184,42 @@ fn errors_name_the_path_and_kind() {
         assert_eq!((e.path.as_str(), e.kind()), (path, kind), "{value}: {e}");
     }
     let webhook_cases = [
-        ("closed", json!({"issue": {"node_id": "I", "number": 7, "updated_at": "2026-03-02T10:00:00Z"}}), "webhook.issue.state", "missing_field"),
-        ("labeled", json!({"label": {"name": 5}}), "webhook.label.name", "wrong_type"),
-        ("milestoned", json!({"milestone": {"due_on": "soon"}}), "webhook.milestone.due_on", "invalid_value"),
-        ("assigned", json!({"issue": {"node_id": "I", "number": 7, "updated_at": "2026-03-02T10:00:00Z", "assignees": {}}}), "webhook.issue.assignees", "wrong_type"),
-        ("edited", json!({"sender": {"type": "User"}}), "webhook.sender.login", "missing_field"),
-        ("edited", json!({"changes": {"title": {"from": 1}}}), "webhook.changes.title.from", "wrong_type"),
+        (
+            "closed",
+            json!({"issue": {"node_id": "I", "number": 7, "updated_at": "2026-03-02T10:00:00Z"}}),
+            "webhook.issue.state",
+            "missing_field",
+        ),
+        (
+            "labeled",
+            json!({"label": {"name": 5}}),
+            "webhook.label.name",
+            "wrong_type",
+        ),
+        (
+            "milestoned",
+            json!({"milestone": {"due_on": "soon"}}),
+            "webhook.milestone.due_on",
+            "invalid_value",
+        ),
+        (
+            "assigned",
+            json!({"issue": {"node_id": "I", "number": 7, "updated_at": "2026-03-02T10:00:00Z", "assignees": {}}}),
+            "webhook.issue.assignees",
+            "wrong_type",
+        ),
+        (
+            "edited",
+            json!({"sender": {"type": "User"}}),
+            "webhook.sender.login",
+            "missing_field",
+        ),
+        (
+            "edited",
+            json!({"changes": {"title": {"from": 1}}}),
+            "webhook.changes.title.from",
+            "wrong_type",
+        ),
     ];
     for (action, extra, path, kind) in webhook_cases {
         let e = decode_event("issues", webhook(action, extra)).unwrap_err();
@@ -190,7 +231,12 @@ fn errors_name_the_path_and_kind() {
 
 #[test]
 fn unsynced_events_and_actions_are_skipped_before_reading_the_issue() {
-    for (event, action) in [("issues", "opened"), ("issue_comment", "edited"), ("issue_comment", "deleted"), ("push", "")] {
+    for (event, action) in [
+        ("issues", "opened"),
+        ("issue_comment", "edited"),
+        ("issue_comment", "deleted"),
+        ("push", ""),
+    ] {
         let d = decode_event(event, json!({"action": action})).unwrap();
         assert!(
             matches!(&d[..], [Decoded::Skipped(s)] if s.reason == FilteredReason::UnsupportedEventType),

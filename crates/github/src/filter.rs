@@ -2,9 +2,9 @@
 //! cached metadata, milestone routing) and the filter (settings, ordering, mapping,
 //! no-change and state-conflict checks).
 
+use crate::INTEGRATION;
 use crate::decode::MILESTONE_FIELD;
 use crate::target::{Target, resolve_login, target};
-use crate::INTEGRATION;
 use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
@@ -144,7 +144,9 @@ fn route(mut changelog: Changelog, row: &IntegrationMetadata) -> PreFiltered {
     let Change::Unsupported { field_id, change } = &mut changelog.change else {
         return PreFiltered::Keep(changelog);
     };
-    if field_id != MILESTONE_FIELD || row.custom_fields.get(MILESTONE_FIELD) != Some(&CaseField::DueDate) {
+    if field_id != MILESTONE_FIELD
+        || row.custom_fields.get(MILESTONE_FIELD) != Some(&CaseField::DueDate)
+    {
         return PreFiltered::Skip(FilteredReason::CustomFieldNotConfigured);
     }
     changelog.change = Change::DueDate(std::mem::take(change));

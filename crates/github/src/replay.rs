@@ -109,7 +109,10 @@ mod tests {
         let v: Value = serde_json::from_slice(&push).unwrap();
         assert_eq!(v["event"], "push");
         assert_eq!(envelope(1, 2, None, b"[").unwrap_err().kind(), "not_json");
-        assert_eq!(envelope(1, 2, None, b"[]").unwrap_err().kind(), "wrong_type");
+        assert_eq!(
+            envelope(1, 2, None, b"[]").unwrap_err().kind(),
+            "wrong_type"
+        );
     }
 
     #[test]

@@ -36,11 +36,7 @@ pub(crate) fn target<'c>(
     case: &Case,
     settings: &ProjectSettings,
 ) -> Result<Target<'c>, FilteredReason> {
-    let text = |v: &Option<FieldValue>| {
-        v.as_ref()
-            .and_then(|v| v.text.clone())
-            .unwrap_or_default()
-    };
+    let text = |v: &Option<FieldValue>| v.as_ref().and_then(|v| v.text.clone()).unwrap_or_default();
     Ok(Target::Update(match &changelog.change {
         Change::Title(fc) => {
             let title = text(&fc.to);
@@ -69,13 +65,15 @@ pub(crate) fn target<'c>(
             }
             (None, None) => return Err(FilteredReason::InvalidFieldValue),
         },
-        Change::DueDate(fc) => FieldUpdate::DueDate(match fc.to.as_ref().and_then(FieldValue::id_or_text) {
-            None => None,
-            Some(day) => Some(
-                NaiveDate::parse_from_str(day, "%Y-%m-%d")
-                    .map_err(|_| FilteredReason::InvalidFieldValue)?,
-            ),
-        }),
+        Change::DueDate(fc) => {
+            FieldUpdate::DueDate(match fc.to.as_ref().and_then(FieldValue::id_or_text) {
+                None => None,
+                Some(day) => Some(
+                    NaiveDate::parse_from_str(day, "%Y-%m-%d")
+                        .map_err(|_| FilteredReason::InvalidFieldValue)?,
+                ),
+            })
+        }
         Change::Assignee(fc) => {
             return Ok(Target::Assignee(
                 fc.to.as_ref().and_then(|v| v.id.as_deref()),

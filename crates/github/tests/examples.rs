@@ -2,6 +2,12 @@
 //! named `<X-GitHub-Event>.<action>.<n>.json`) decodes to exactly the outcome of the table
 //! below: its changelogs (type and `to` value), or one skip reason, or one decode error
 //! (kind and path). A file missing from the table, or a table row without its file, fails.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use github::GitHubDecoder;
 use serde_json::{Value, json};
@@ -18,8 +24,14 @@ const EXPECTED: &[(&str, &str)] = &[
     ("issue_comment.created.3.json", "create_comment=492700400"),
     ("issue_comment.created.4.json", "create_comment=492700400"),
     ("issue_comment.created.5.json", "create_comment=492700400"),
-    ("issue_comment.deleted.1.json", "skip:unsupported_event_type"),
-    ("issue_comment.deleted.2.json", "skip:unsupported_event_type"),
+    (
+        "issue_comment.deleted.1.json",
+        "skip:unsupported_event_type",
+    ),
+    (
+        "issue_comment.deleted.2.json",
+        "skip:unsupported_event_type",
+    ),
     ("issue_comment.edited.1.json", "skip:unsupported_event_type"),
     ("issue_comment.edited.2.json", "skip:unsupported_event_type"),
     ("issues.assigned.1.json", "update_assignee=Codertocat"),
@@ -35,8 +47,14 @@ const EXPECTED: &[(&str, &str)] = &[
     ("issues.labeled.2.json", "update_priority=bug"),
     ("issues.locked.1.json", "skip:unsupported_event_type"),
     ("issues.locked.2.json", "skip:unsupported_event_type"),
-    ("issues.milestoned.1.json", "unsupported_milestone=2019-05-23"),
-    ("issues.milestoned.2.json", "unsupported_milestone=2019-05-23"),
+    (
+        "issues.milestoned.1.json",
+        "unsupported_milestone=2019-05-23",
+    ),
+    (
+        "issues.milestoned.2.json",
+        "unsupported_milestone=2019-05-23",
+    ),
     ("issues.opened.1.json", "skip:unsupported_event_type"),
     ("issues.opened.2.json", "skip:unsupported_event_type"),
     ("issues.opened.3.json", "skip:unsupported_event_type"),
@@ -61,7 +79,10 @@ const EXPECTED: &[(&str, &str)] = &[
 ];
 
 fn dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/github/webhooks"))
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fixtures/github/webhooks"
+    ))
 }
 
 fn value_of(v: Option<&FieldValue>) -> String {
@@ -74,7 +95,8 @@ fn value_of(v: Option<&FieldValue>) -> String {
 fn outcome(event: &str, body: Value) -> String {
     let value = json!({"orgId": 1, "installationId": 5501, "receivedAt": "2026-03-02T10:00:00Z",
         "deliveryId": "72d3162e-cc78-11e3-81ab-4c9367dc0958", "event": event, "webhook": body});
-    let decoded = GitHubDecoder::new().decode(&Payload::from_value(serde_json::to_vec(&value).unwrap()));
+    let decoded =
+        GitHubDecoder::new().decode(&Payload::from_value(serde_json::to_vec(&value).unwrap()));
     match decoded {
         Err(e) => format!("error:{}@{}", e.kind(), e.path),
         Ok(items) => items
@@ -124,8 +146,14 @@ fn every_vendored_example_decodes_to_its_table_row() {
         .map(|(f, o)| ((*f).to_owned(), (*o).to_owned()))
         .collect();
     if got != expected {
-        let rows: Vec<String> = got.iter().map(|(f, o)| format!("    ({f:?}, {o:?}),")).collect();
-        panic!("the examples decode to (table to compare):\n{}", rows.join("\n"));
+        let rows: Vec<String> = got
+            .iter()
+            .map(|(f, o)| format!("    ({f:?}, {o:?}),"))
+            .collect();
+        panic!(
+            "the examples decode to (table to compare):\n{}",
+            rows.join("\n")
+        );
     }
     assert!(got.len() >= 40, "{} examples", got.len());
 }
