@@ -46,7 +46,10 @@ fn raw_files() -> Result<RawInputFiles, Box<dyn Error>> {
     ] {
         files.push((name, std::fs::read(dir.join(name))?));
     }
-    files.push(("broken.jsonl", b"{\"action\": \"closed\", \"iss\n[1, 2]\n".to_vec()));
+    files.push((
+        "broken.jsonl",
+        b"{\"action\": \"closed\", \"iss\n[1, 2]\n".to_vec(),
+    ));
     Ok(files)
 }
 
@@ -62,7 +65,12 @@ async fn replay_dry_run_of_raw_bodies_prints_a_decision_per_changelog_and_applie
                     "filtered",
                     "no_change",
                 ),
-                ("issues.assigned.1.json", "update_assignee", "would_apply", ""),
+                (
+                    "issues.assigned.1.json",
+                    "update_assignee",
+                    "would_apply",
+                    "",
+                ),
                 (
                     "issue_comment.created.1.json",
                     "create_comment",
@@ -88,14 +96,12 @@ async fn replay_dry_run_for_an_unknown_installation_filters_every_changelog() {
         .for_an_unknown_source_prints(
             "9999",
             1,
-            &[
-                (
-                    "issues.reopened.1.json",
-                    "update_status",
-                    "filtered",
-                    "no_matching_metadata",
-                ),
-            ],
+            &[(
+                "issues.reopened.1.json",
+                "update_status",
+                "filtered",
+                "no_matching_metadata",
+            )],
         )
         .await;
 }

@@ -80,8 +80,7 @@ fn batch(per_issue: usize) -> Result<Batch, Box<dyn Error>> {
     let mut last = vec![("", base); ISSUES.len()];
     let mut n = 0;
     for k in 0..per_issue {
-        for ((node_id, number, case_id, _), last_of_issue) in ISSUES.iter().zip(last.iter_mut())
-        {
+        for ((node_id, number, case_id, _), last_of_issue) in ISSUES.iter().zip(last.iter_mut()) {
             let issue = (*node_id, *number);
             let state_time = base + TimeDelta::seconds(2 * k as i64);
             let (action, state, status) = if k % 2 == 0 {

@@ -1,6 +1,7 @@
 //! The generated documentation of this flavor (FLAVORS.md §3: `config.example.ini` and the
 //! key table of `README.md` in this folder) matches what the binary's `config-keys` prints.
 //! Until the testkit's `reader_docs_tests!` reads a flavor's own folder, the check is here.
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 use std::process::Command;
 
@@ -12,7 +13,11 @@ fn generated(format: &str) -> String {
         .args(["config-keys", "--format", format])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
