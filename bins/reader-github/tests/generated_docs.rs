@@ -3,48 +3,49 @@
 //! Until the testkit's `reader_docs_tests!` reads a flavor's own folder, the check is here.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
+use std::path::Path;
 use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_reader-github");
+/// The (start, end) markers around the generated part of a file; `None`: the whole file.
+type Markers = Option<(&'static str, &'static str)>;
 
-/// `reader-github config-keys --format <format>`.
-fn generated(format: &str) -> String {
-    let out = Command::new(BIN)
-        .args(["config-keys", "--format", format])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn committed(file: &str) -> String {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/").to_owned() + file;
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
-}
+/// Each generated file, the `config-keys` format it holds, and its markers.
+const GENERATED: [(&str, &str, Markers); 2] = [
+    ("config.example.ini", "ini", None),
+    (
+        "README.md",
+        "markdown",
+        Some(("<!-- config-keys:start -->\n", "<!-- config-keys:end -->")),
+    ),
+];
 
 #[test]
-fn the_example_ini_is_what_config_keys_prints() {
-    assert!(
-        committed("config.example.ini") == generated("ini"),
-        "bins/reader-github/config.example.ini is stale: run `cargo xtask codegen` (or `reader-github config-keys --format ini`)"
-    );
-}
-
-#[test]
-fn the_readme_key_table_is_what_config_keys_prints() {
-    let readme = committed("README.md");
-    let (start, end) = ("<!-- config-keys:start -->\n", "<!-- config-keys:end -->");
-    let table = readme
-        .split_once(start)
-        .and_then(|(_, rest)| rest.split_once(end))
-        .map(|(table, _)| table)
-        .unwrap_or_else(|| panic!("README.md lacks the {start:?} … {end:?} markers"));
-    assert!(
-        table == generated("markdown"),
-        "the key table of bins/reader-github/README.md is stale: run `cargo xtask codegen`"
-    );
+fn the_example_ini_and_the_readme_key_table_are_what_config_keys_prints() {
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (file, format, markers) in GENERATED {
+        let text = std::fs::read_to_string(folder.join(file))
+            .unwrap_or_else(|e| panic!("reading bins/reader-github/{file}: {e}"));
+        let committed = match markers {
+            None => text.as_str(),
+            Some((start, end)) => text
+                .split_once(start)
+                .and_then(|(_, rest)| rest.split_once(end))
+                .map_or_else(
+                    || panic!("{file} lacks the {start:?} … {end:?} markers"),
+                    |(t, _)| t,
+                ),
+        };
+        let printed = Command::new(env!("CARGO_BIN_EXE_reader-github"))
+            .args(["config-keys", "--format", format])
+            .output()
+            .unwrap();
+        assert!(
+            printed.status.success(),
+            "config-keys --format {format} failed"
+        );
+        assert!(
+            committed.as_bytes() == printed.stdout.as_slice(),
+            "bins/reader-github/{file} is stale: run `cargo xtask codegen` (or `reader-github config-keys --format {format}`)"
+        );
+    }
 }

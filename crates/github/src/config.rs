@@ -16,18 +16,13 @@ thirdparty_core::config_section! {
 }
 
 impl GitHubConfig {
-    /// The filterer's settings from the `[github]` section and the metadata cache's size and
-    /// lifetime (the shell's `[cache]` section).
-    pub fn from_section(
-        section: &GitHubSection,
-        metadata_ttl: Duration,
-        metadata_capacity: usize,
-    ) -> Self {
+    /// The filterer's settings from the `[github]` section and the metadata cache's
+    /// lifetime and capacity (the shell's `[cache]` section).
+    pub fn from_section(section: &GitHubSection, ttl: Duration, organisations: usize) -> Self {
+        let section = section.clone();
         Self {
-            metadata_ttl,
-            metadata_capacity,
-            integration_users: section.integration_users.clone(),
-            sync_marker: section.sync_marker.clone(),
+            section,
+            metadata_cache: (ttl, organisations),
         }
     }
 }
@@ -40,9 +35,13 @@ mod tests {
     #[test]
     fn defaults_are_the_documented_ones() {
         let c = GitHubConfig::default();
-        assert_eq!(c.integration_users, ["case-management[bot]"]);
-        assert_eq!(c.sync_marker, DEFAULT_SYNC_MARKER);
-        assert_eq!(c.metadata_ttl, Duration::from_secs(300));
+        assert_eq!(c.section.integration_users, [DEFAULT_INTEGRATION_USER]);
+        assert_eq!(c.section.sync_marker, DEFAULT_SYNC_MARKER);
+        assert_eq!(c.metadata_cache, (Duration::from_secs(300), 10_000));
+        assert_eq!(
+            GitHubConfig::from_section(&GitHubSection::default(), Duration::from_secs(300), 10_000),
+            c
+        );
     }
 
     #[test]

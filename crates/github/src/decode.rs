@@ -20,16 +20,18 @@ pub use read::{DECODE_ERROR_KINDS, NOT_GITHUB};
 pub const MILESTONE_FIELD: &str = "milestone";
 
 /// The `issues` actions this crate syncs; every other action is `unsupported_event_type`.
-pub const SYNCED_ISSUE_ACTIONS: &[&str] = &[
-    "edited",
-    "closed",
-    "reopened",
-    "assigned",
-    "unassigned",
-    "labeled",
-    "unlabeled",
-    "milestoned",
-    "demilestoned",
+/// Each with the changelog type it gives (`milestone` is routed to a case field by the
+/// prefilter).
+pub const SYNCED_ISSUE_ACTIONS: &[(&str, &str)] = &[
+    ("edited", "update_title, update_description"),
+    ("closed", "update_status"),
+    ("reopened", "update_status"),
+    ("assigned", "update_assignee"),
+    ("unassigned", "update_assignee"),
+    ("labeled", "update_priority"),
+    ("unlabeled", "update_priority"),
+    ("milestoned", "unsupported_milestone"),
+    ("demilestoned", "unsupported_milestone"),
 ];
 
 /// Decodes the GitHub Kafka contract:
@@ -65,30 +67,37 @@ pub const SYNCED_ISSUE_ACTIONS: &[&str] = &[
 /// assert_eq!(err.kind(), "not_github");
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
-pub struct GitHubDecoder;
+pub struct GitHubDecoder {
+    _stateless: (),
+}
+
+impl Decoder for GitHubDecoder {
+    fn decode(&self, payload: &Payload) -> Result<Vec<Decoded>, DecodeError> {
+        decode_bytes(&payload.value)
+    }
+
+    fn integration(&self) -> Integration {
+        INTEGRATION
+    }
+}
 
 impl GitHubDecoder {
     /// A decoder (it has no state).
     pub const fn new() -> Self {
-        Self
+        Self { _stateless: () }
     }
 }
 
-impl Decoder for GitHubDecoder {
-    fn integration(&self) -> Integration {
-        INTEGRATION
-    }
-
-    fn decode(&self, payload: &Payload) -> Result<Vec<Decoded>, DecodeError> {
-        decode_bytes(&payload.value)
-    }
-}
-
-/// Decodes a record value.
+/// Decodes a record value: JSON first, then the envelope.
 pub(crate) fn decode_bytes(bytes: &[u8]) -> Result<Vec<Decoded>, DecodeError> {
-    let value: Value = serde_json::from_slice(bytes)
-        .map_err(|e| fail("$", Kind::NOT_JSON, format!("{e}; {CONTRACT}")))?;
-    let root = Obj::root(&value)?;
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(value) => decode_value(&value),
+        Err(e) => Err(fail("$", Kind::NOT_JSON, format!("{e}; {CONTRACT}"))),
+    }
+}
+
+fn decode_value(value: &Value) -> Result<Vec<Decoded>, DecodeError> {
+    let root = Obj::root(value)?;
     if !root.has("webhook") && (root.has("sender") || root.has("action") || root.has("hook")) {
         return Err(fail(
             "$",
@@ -104,20 +113,13 @@ pub(crate) fn decode_bytes(bytes: &[u8]) -> Result<Vec<Decoded>, DecodeError> {
     let delivery = root.req("deliveryId")?.text()?.to_owned();
     let event = root.req("event")?.text()?;
     let webhook = root.req("webhook")?.obj()?;
-    let skip = |reason| {
-        Ok(vec![Decoded::Skipped(SkippedEvent {
-            org_id: Some(org),
-            changelog_type: None,
-            event_time: Some(received_at),
-            reason,
-        })])
-    };
+    let skip = |reason| Ok(vec![skipped(org, None, received_at, reason)]);
     let action = match webhook.get("action") {
         Some(a) => a.str()?,
         None => "",
     };
     let comment = match (event, action) {
-        ("issues", a) if SYNCED_ISSUE_ACTIONS.contains(&a) => false,
+        ("issues", a) if SYNCED_ISSUE_ACTIONS.iter().any(|(synced, _)| *synced == a) => false,
         ("issue_comment", "created") => true,
         // Comment edits and deletions, other issue actions and every other event: not synced.
         _ => return skip(FilteredReason::UnsupportedEventType),
@@ -181,6 +183,21 @@ pub(crate) fn decode_bytes(bytes: &[u8]) -> Result<Vec<Decoded>, DecodeError> {
         }
     };
     Ok(vec![Decoded::Changelog(head.changelog(change))])
+}
+
+/// A skipped event of `org` at `time`.
+fn skipped(
+    org: OrgId,
+    kind: Option<ChangelogType>,
+    time: DateTime<Utc>,
+    reason: FilteredReason,
+) -> Decoded {
+    Decoded::Skipped(SkippedEvent {
+        org_id: Some(org),
+        changelog_type: kind,
+        event_time: Some(time),
+        reason,
+    })
 }
 
 /// What every changelog of one webhook shares.
@@ -299,12 +316,12 @@ impl Head {
             })));
         }
         if out.is_empty() {
-            out.push(Decoded::Skipped(SkippedEvent {
-                org_id: Some(self.org),
-                changelog_type: None,
-                event_time: Some(self.event_time),
-                reason: FilteredReason::EmptyChangelog,
-            }));
+            out.push(skipped(
+                self.org,
+                None,
+                self.event_time,
+                FilteredReason::EmptyChangelog,
+            ));
         }
         Ok(out)
     }
@@ -351,12 +368,12 @@ impl Head {
             None => self.event_time,
         };
         if body.trim().is_empty() {
-            return Ok(Decoded::Skipped(SkippedEvent {
-                org_id: Some(self.org),
-                changelog_type: Some(ChangelogType::CreateComment),
-                event_time: Some(created),
-                reason: FilteredReason::EmptyComment,
-            }));
+            return Ok(skipped(
+                self.org,
+                Some(ChangelogType::CreateComment),
+                created,
+                FilteredReason::EmptyComment,
+            ));
         }
         let mut changelog = self.changelog(Change::Comment(Comment {
             id: id.to_string(),

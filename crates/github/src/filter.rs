@@ -10,34 +10,33 @@ use std::sync::Arc;
 use std::time::Duration;
 use thirdparty_core::{
     CacheStats, Case, CaseApi, CaseField, Change, Changelog, ConflictPolicy, DirectionRule,
-    FieldValue, FilterVerdict, FilteredReason, Filterer, IntegrationMetadata, MetadataCache,
-    PreFiltered, ProjectSettings, SyncError, Text, check_project_settings,
+    FieldUpdate, FieldValue, FilterVerdict, FilteredReason, Filterer, IntegrationMetadata,
+    MetadataCache, PreFiltered, ProjectSettings, SyncError, Text, check_project_settings,
 };
 
-/// Settings of the GitHub filterer.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The project's settings for GitHub.
+type Settings = ProjectSettings;
+
+/// Settings of the GitHub filterer: the `[github]` section and the metadata cache's size.
+#[derive(Debug, Clone, PartialEq)]
 pub struct GitHubConfig {
-    /// How long an organisation's integration metadata is cached (default 300 s).
-    pub metadata_ttl: Duration,
-    /// At most this many organisations' metadata are cached (default 10 000).
-    pub metadata_capacity: usize,
-    /// Bot logins of our own GitHub App (`case-management[bot]`), besides those listed in
-    /// each organisation's metadata. Compared case-insensitively, with Bot senders only.
-    pub integration_users: Vec<String>,
-    /// Comments and issue bodies containing this text are our own writes echoing back.
-    /// Empty disables the check.
-    pub sync_marker: String,
+    /// Our own bot logins (`integration_users`, compared case-insensitively, with Bot
+    /// senders only, besides those of each organisation's metadata) and the `sync_marker`
+    /// (comments and issue bodies containing it are our own writes; empty disables it).
+    pub section: crate::GitHubSection,
+    /// How long an organisation's metadata stays cached, and for at most how many
+    /// organisations (the shell's `[cache]` section; 300 s and 10 000 by default).
+    pub metadata_cache: (Duration, usize),
 }
 
 impl Default for GitHubConfig {
     /// The `[github]` section's defaults ([`crate::GitHubSection`]); metadata cached 300 s,
     /// for at most 10 000 organisations.
     fn default() -> Self {
-        Self::from_section(
-            &crate::GitHubSection::default(),
-            Duration::from_secs(300),
-            10_000,
-        )
+        Self {
+            section: crate::GitHubSection::default(),
+            metadata_cache: (Duration::from_secs(300), 10_000),
+        }
     }
 }
 
@@ -45,8 +44,8 @@ impl Default for GitHubConfig {
 ///
 /// **Prefilter** (no remote call but one metadata load per organisation per TTL):
 /// 1. `break_synchronization_cycle` — a Bot sender whose login is in
-///    [`GitHubConfig::integration_users`], or a comment / issue body carrying
-///    [`GitHubConfig::sync_marker`];
+///    `integration_users` of [`GitHubConfig::section`], or a comment / issue body
+///    carrying its `sync_marker`;
 /// 2. `no_matching_metadata` — no metadata row of the organisation has this installation
 ///    (`account_id`) and repository (`project_id`, `None` = any repository);
 /// 3. `break_synchronization_cycle` — a Bot sender among the row's `integration_users`;
@@ -64,7 +63,7 @@ impl Default for GitHubConfig {
 pub struct GitHubFilterer {
     api: Arc<dyn CaseApi>,
     metadata: MetadataCache,
-    integration_users: Vec<String>,
+    own_bots: Vec<String>,
     sync_marker: String,
 }
 
@@ -82,16 +81,14 @@ fn is_own_bot<'a>(users: impl IntoIterator<Item = &'a String>, author: Option<&s
 impl GitHubFilterer {
     /// A filterer reading metadata and users through `api`.
     pub fn new(api: Arc<dyn CaseApi>, config: &GitHubConfig) -> Self {
+        let (ttl, organisations) = config.metadata_cache;
+        let metadata = MetadataCache::new(api.clone(), INTEGRATION, organisations, ttl);
+        let section = &config.section;
         Self {
-            api: api.clone(),
-            metadata: MetadataCache::new(
-                api,
-                INTEGRATION,
-                config.metadata_capacity,
-                config.metadata_ttl,
-            ),
-            integration_users: config.integration_users.clone(),
-            sync_marker: config.sync_marker.trim().to_owned(),
+            api,
+            metadata,
+            own_bots: section.integration_users.clone(),
+            sync_marker: section.sync_marker.trim().to_owned(),
         }
     }
 
@@ -100,7 +97,7 @@ impl GitHubFilterer {
     /// failure is a [`SyncError::CaseApi`] (retry when [`SyncError::is_retryable`]; the
     /// cache fills lazily anyway).
     pub async fn warm(&self) -> Result<usize, SyncError> {
-        Ok(self.metadata.warm().await?)
+        self.metadata.warm().await.map_err(SyncError::from)
     }
 
     /// Hit, miss and load-error counts of the metadata cache.
@@ -159,11 +156,63 @@ fn text_conflicts(from: Option<&FieldValue>, current: &Text) -> bool {
         .is_some_and(|from| from.expose().trim() != current.expose().trim())
 }
 
+impl GitHubFilterer {
+    /// The filter's decision before the conflict policy: whether the change conflicts with
+    /// the case (`Ok(true)`), or why it is skipped.
+    async fn judge(
+        &self,
+        changelog: &Changelog,
+        case: &Case,
+        settings: &ProjectSettings,
+    ) -> Result<Result<bool, FilteredReason>, SyncError> {
+        use FilteredReason as R;
+        let rule = DirectionRule::EffectiveDirection;
+        let field = match check_project_settings(changelog, case, settings, rule) {
+            Ok(field) => field,
+            Err(reason) => return Ok(Err(reason)),
+        };
+        if is_own_bot(&settings.integration_users, changelog.author.id.as_deref()) {
+            return Ok(Err(R::BreakSynchronizationCycle));
+        }
+        // GitHub has no per-issue sequence: `issue.updated_at` orders a field's changes.
+        let applied_later = case.field_stamps.get(&field).map(|s| s.event_time);
+        if field != CaseField::Comment && applied_later.is_some_and(|t| t > changelog.event_time) {
+            return Ok(Err(R::OutOfOrderEvent));
+        }
+        let update = match target(changelog, case, settings) {
+            Err(reason) => return Ok(Err(reason)),
+            Ok(Target::Comment) => return Ok(Ok(false)),
+            Ok(Target::Assignee(to)) => {
+                let wanted = match to {
+                    None => None,
+                    // Unknown logins are reported by the processor (assignee_resolution_failed).
+                    Some(login) => match resolve_login(&self.api, changelog.org_id, login).await? {
+                        Some(user) => Some(user),
+                        None => return Ok(Ok(false)),
+                    },
+                };
+                FieldUpdate::Assignee(wanted)
+            }
+            Ok(Target::Update(update)) => update,
+        };
+        if update.is_applied_on(case) {
+            return Ok(Err(R::NoChange));
+        }
+        Ok(Ok(match &changelog.change {
+            Change::Title(fc) => text_conflicts(fc.from.as_ref(), &case.title),
+            Change::Description(fc) => text_conflicts(fc.from.as_ref(), &case.description),
+            _ => false,
+        }))
+    }
+}
+
+type Verdict = Result<FilterVerdict, SyncError>;
+
 #[async_trait]
 impl Filterer for GitHubFilterer {
     async fn prefilter(&self, changelog: Changelog) -> Result<PreFiltered, SyncError> {
         let author = changelog.author.id.as_deref();
-        if is_own_bot(&self.integration_users, author) || self.carries_sync_marker(&changelog) {
+        if is_own_bot(&self.own_bots, author) || self.carries_sync_marker(&changelog) {
             return Ok(PreFiltered::Skip(FilteredReason::BreakSynchronizationCycle));
         }
         let rows = self.metadata.rows(changelog.org_id).await?;
@@ -176,68 +225,14 @@ impl Filterer for GitHubFilterer {
         Ok(route(changelog, row))
     }
 
-    async fn filter(
-        &self,
-        changelog: &Changelog,
-        case: &Case,
-        settings: &ProjectSettings,
-    ) -> Result<FilterVerdict, SyncError> {
-        use FilteredReason as R;
-        let skip = |r: FilteredReason| Ok(FilterVerdict::Skip(r));
-        let field = match check_project_settings(
-            changelog,
-            case,
-            settings,
-            DirectionRule::EffectiveDirection,
-        ) {
-            Ok(field) => field,
-            Err(reason) => return skip(reason),
-        };
-        if is_own_bot(&settings.integration_users, changelog.author.id.as_deref()) {
-            return skip(R::BreakSynchronizationCycle);
-        }
-        // GitHub has no per-issue sequence: `issue.updated_at` orders the events.
-        if field != CaseField::Comment
-            && case
-                .field_stamps
-                .get(&field)
-                .is_some_and(|s| s.is_newer_than(changelog.event_time, changelog.sequence))
-        {
-            return skip(R::OutOfOrderEvent);
-        }
-        let conflict = match target(changelog, case, settings) {
-            Err(reason) => return skip(reason),
-            Ok(Target::Comment) => false,
-            Ok(Target::Update(update)) => {
-                if update.is_applied_on(case) {
-                    return skip(R::NoChange);
-                }
-                match &changelog.change {
-                    Change::Title(fc) => text_conflicts(fc.from.as_ref(), &case.title),
-                    Change::Description(fc) => text_conflicts(fc.from.as_ref(), &case.description),
-                    _ => false,
-                }
+    async fn filter(&self, changelog: &Changelog, case: &Case, settings: &Settings) -> Verdict {
+        Ok(match self.judge(changelog, case, settings).await? {
+            Err(reason) => FilterVerdict::Skip(reason),
+            Ok(false) => FilterVerdict::Apply,
+            Ok(true) if settings.conflict_policy == ConflictPolicy::ThirdPartyWins => {
+                FilterVerdict::ApplyOverridingConflict
             }
-            Ok(Target::Assignee(to)) => {
-                let wanted = match to {
-                    None => Some(None),
-                    // Unknown logins are reported by the processor (assignee_resolution_failed).
-                    Some(login) => resolve_login(&self.api, changelog.org_id, login)
-                        .await?
-                        .map(Some),
-                };
-                if wanted.as_ref() == Some(&case.assignee) {
-                    return skip(R::NoChange);
-                }
-                false
-            }
-        };
-        if !conflict {
-            return Ok(FilterVerdict::Apply);
-        }
-        Ok(match settings.conflict_policy {
-            ConflictPolicy::ThirdPartyWins => FilterVerdict::ApplyOverridingConflict,
-            ConflictPolicy::Reject => FilterVerdict::Skip(R::StateConflict),
+            Ok(true) => FilterVerdict::Skip(FilteredReason::StateConflict),
         })
     }
 }

@@ -67,49 +67,34 @@ pub const DEFAULT_INTEGRATION_USER: &str = "case-management[bot]";
 /// writer puts in the comments and bodies it writes, so they are not synced back.
 pub const DEFAULT_SYNC_MARKER: &str = "<!-- synced from Case Management -->";
 
-/// Every [`FilteredReason`] the GitHub flavor can produce (23 of the 27; never
-/// `field_jira_bi_sync_disabled`, `instance_not_configured`, `missing_correlation_id`,
-/// `case_closed`).
-pub const FILTER_REASONS: &[FilteredReason] = &[
-    // decoder
-    FilteredReason::UnsupportedEventType,
-    FilteredReason::EmptyChangelog,
-    FilteredReason::EmptyComment,
-    // prefilter
-    FilteredReason::BreakSynchronizationCycle,
-    FilteredReason::NoMatchingMetadata,
-    FilteredReason::CustomFieldNotConfigured,
-    // pipeline (case and settings lookup)
-    FilteredReason::NoCorrespondingCase,
-    FilteredReason::ProjectNotFound,
-    // filter
-    FilteredReason::OrgDisabled,
-    FilteredReason::IntegrationDisabled,
-    FilteredReason::ProjectSyncDisabled,
-    FilteredReason::UnsupportedChangelogType,
-    FilteredReason::SyncDirectionPushOnly,
-    FilteredReason::CommentSyncDisabled,
-    FilteredReason::CreatedBeforeStartSyncingFrom,
-    FilteredReason::OutOfOrderEvent,
-    FilteredReason::FieldValueNotMapped,
-    FilteredReason::InvalidFieldValue,
-    FilteredReason::NoChange,
-    FilteredReason::StateConflict,
-    // processor and pipeline retry
-    FilteredReason::AssigneeResolutionFailed,
-    FilteredReason::DuplicateEvent,
-    FilteredReason::CaseVersionMismatch,
+/// The [`FilteredReason`]s a GitHub event can never get: Jira's per-field direction
+/// reason, ServiceNow's instance and correlation-id reasons, and `case_closed` (no flavor
+/// produces it). Every other reason can come out of this flavor ([`filter_reasons`]).
+pub const NOT_PRODUCED: [FilteredReason; 4] = [
+    FilteredReason::FieldJiraBiSyncDisabled,
+    FilteredReason::InstanceNotConfigured,
+    FilteredReason::MissingCorrelationId,
+    FilteredReason::CaseClosed,
 ];
+
+/// Every [`FilteredReason`] the GitHub flavor can produce (23 of the 27), in declaration
+/// order: the decoder's, the prefilter's, the pipeline's, the filter's and the processor's
+/// (the crate README lists them by stage).
+pub fn filter_reasons() -> impl Iterator<Item = FilteredReason> {
+    FilteredReason::ALL
+        .iter()
+        .copied()
+        .filter(|r| !NOT_PRODUCED.contains(r))
+}
 
 /// Wires a GitHub [`Pipeline`] over `api`; the filterer is returned too, to
 /// [`GitHubFilterer::warm`] its cache before reporting ready and to read its cache stats.
 pub fn pipeline(api: Arc<dyn CaseApi>, config: &GitHubConfig) -> (Pipeline, Arc<GitHubFilterer>) {
     let filterer = Arc::new(GitHubFilterer::new(api.clone(), config));
-    let pipeline = Pipeline::new(
-        Arc::new(GitHubDecoder::new()),
-        filterer.clone(),
-        Arc::new(GitHubProcessor::new(api.clone())),
-        api,
-    );
-    (pipeline, filterer)
+    let processor = Arc::new(GitHubProcessor::new(api.clone()));
+    let decoder = Arc::new(GitHubDecoder::new());
+    (
+        Pipeline::new(decoder, filterer.clone(), processor, api),
+        filterer,
+    )
 }

@@ -91,10 +91,9 @@ pub(crate) async fn resolve_login(
     login: &str,
 ) -> Result<Option<UserId>, SyncError> {
     let query = UserQuery {
-        integration: INTEGRATION.as_str().to_owned(),
         account_id: Some(login.to_owned()),
-        display_name: None,
-        email: None,
+        integration: INTEGRATION.as_str().to_owned(),
+        ..UserQuery::default()
     };
-    Ok(api.resolve_user(org, &query).await?)
+    api.resolve_user(org, &query).await.map_err(SyncError::from)
 }

@@ -74,6 +74,12 @@ impl Run {
             .collect()
     }
 
+    /// Sends `body` as `event` and checks the outcomes.
+    async fn expect(&mut self, event: &str, body: &Value, outcomes: &[&str]) {
+        let got = self.send(event, body).await;
+        assert_eq!(got, outcomes, "{event}.{}", body["action"]);
+    }
+
     fn case(&self, id: &str) -> thirdparty_core::Case {
         self.store.case(OrgId(1), &CaseId::from(id)).unwrap()
     }
@@ -93,11 +99,12 @@ async fn labels_set_and_clear_the_priority_through_the_value_mapping() {
         ["field_value_not_mapped"],
         "`bug` is no priority"
     );
-    assert_eq!(
-        run.send("issues", &labeled("labeled", "priority/high"))
-            .await,
-        ["processed"]
-    );
+    run.expect(
+        "issues",
+        &labeled("labeled", "priority/high"),
+        &["processed"],
+    )
+    .await;
     assert_eq!(run.case(ISSUE_CASE).priority.as_deref(), Some("P2"));
     assert_eq!(
         run.send("issues", &labeled("unlabeled", "priority/low"))
@@ -105,11 +112,12 @@ async fn labels_set_and_clear_the_priority_through_the_value_mapping() {
         ["no_change"],
         "not the case's priority"
     );
-    assert_eq!(
-        run.send("issues", &labeled("unlabeled", "priority/high"))
-            .await,
-        ["processed"]
-    );
+    run.expect(
+        "issues",
+        &labeled("unlabeled", "priority/high"),
+        &["processed"],
+    )
+    .await;
     assert_eq!(run.case(ISSUE_CASE).priority, None);
 }
 
@@ -120,7 +128,7 @@ async fn close_and_reopen_map_the_state_reason_and_old_events_are_out_of_order()
     closed["action"] = json!("closed");
     closed["issue"]["state"] = json!("closed");
     closed["issue"]["state_reason"] = json!("not_planned");
-    assert_eq!(run.send("issues", &closed).await, ["processed"]);
+    run.expect("issues", &closed, &["processed"]).await;
     let case = run.case(ISSUE_CASE);
     assert_eq!(case.status, "CLOSED");
     assert_eq!(case.version.0, 3);
@@ -128,11 +136,9 @@ async fn close_and_reopen_map_the_state_reason_and_old_events_are_out_of_order()
     // A reopen stamped before the close (2021-10-11T16:40:00Z < …:56Z) arrives late.
     let mut late = example("issues.reopened.1.json");
     late["issue"]["updated_at"] = json!("2021-10-11T16:40:00Z");
-    assert_eq!(run.send("issues", &late).await, ["out_of_order_event"]);
-    assert_eq!(
-        run.send("issues", &example("issues.reopened.1.json")).await,
-        ["processed"]
-    );
+    run.expect("issues", &late, &["out_of_order_event"]).await;
+    run.expect("issues", &example("issues.reopened.1.json"), &["processed"])
+        .await;
     assert_eq!(run.case(ISSUE_CASE).status, "OPEN");
 }
 
@@ -149,10 +155,8 @@ async fn title_and_body_edits_conflict_when_their_from_is_not_the_case_value() {
     edit["issue"]["body"] = json!("Fixed wording.");
     edit["changes"] = json!({"title": {"from": "Spelling error in the README file"},
                              "body": {"from": "Someone else's text"}});
-    assert_eq!(
-        run.send("issues", &edit).await,
-        ["processed", "state_conflict"]
-    );
+    run.expect("issues", &edit, &["processed", "state_conflict"])
+        .await;
     let case = run.case(ISSUE_CASE);
     assert_eq!(case.title.expose(), "Spelling error in the README");
     assert!(case.description.expose().starts_with("It looks like"));
@@ -162,11 +166,9 @@ async fn title_and_body_edits_conflict_when_their_from_is_not_the_case_value() {
 async fn a_comment_redelivered_makes_one_cell_and_echoes_are_skipped() {
     let mut run = Run::new();
     let comment = example("issue_comment.created.1.json");
-    assert_eq!(run.send("issue_comment", &comment).await, ["processed"]);
-    assert_eq!(
-        run.send("issue_comment", &comment).await,
-        ["duplicate_event"]
-    );
+    run.expect("issue_comment", &comment, &["processed"]).await;
+    run.expect("issue_comment", &comment, &["duplicate_event"])
+        .await;
     let cells = run.store.timeline(OrgId(1), &CaseId::from(ISSUE_CASE));
     assert_eq!(cells.len(), 1);
     assert_eq!(cells[0].cell.idempotency_key, "github:comment:492700400");
@@ -175,24 +177,18 @@ async fn a_comment_redelivered_makes_one_cell_and_echoes_are_skipped() {
     let mut bot = comment.clone();
     bot["comment"]["id"] = json!(1);
     bot["sender"] = json!({"login": "case-management[bot]", "type": "Bot"});
-    assert_eq!(
-        run.send("issue_comment", &bot).await,
-        ["break_synchronization_cycle"]
-    );
+    run.expect("issue_comment", &bot, &["break_synchronization_cycle"])
+        .await;
     let mut marked = comment.clone();
     marked["comment"]["id"] = json!(2);
     marked["comment"]["body"] = json!("Done.\n<!-- synced from Case Management -->");
-    assert_eq!(
-        run.send("issue_comment", &marked).await,
-        ["break_synchronization_cycle"]
-    );
+    run.expect("issue_comment", &marked, &["break_synchronization_cycle"])
+        .await;
     let mut user_named_like_the_bot = comment;
     user_named_like_the_bot["comment"]["id"] = json!(3);
     user_named_like_the_bot["sender"] = json!({"login": "case-management", "type": "User"});
-    assert_eq!(
-        run.send("issue_comment", &user_named_like_the_bot).await,
-        ["processed"]
-    );
+    run.expect("issue_comment", &user_named_like_the_bot, &["processed"])
+        .await;
     assert_eq!(
         run.store
             .timeline(OrgId(1), &CaseId::from(ISSUE_CASE))
@@ -204,46 +200,45 @@ async fn a_comment_redelivered_makes_one_cell_and_echoes_are_skipped() {
 #[tokio::test]
 async fn assignees_resolve_by_login() {
     let mut run = Run::new();
-    assert_eq!(
-        run.send("issues", &example("issues.assigned.1.json")).await,
-        ["processed"]
-    );
+    run.expect("issues", &example("issues.assigned.1.json"), &["processed"])
+        .await;
     assert_eq!(
         run.case(ISSUE_CASE).assignee,
         Some(UserId::from("8d6c2f1e-0000-4000-8000-0000000000c1"))
     );
-    assert_eq!(
-        run.send("issues", &example("issues.unassigned.1.json"))
-            .await,
-        ["processed"]
-    );
+    run.expect(
+        "issues",
+        &example("issues.unassigned.1.json"),
+        &["processed"],
+    )
+    .await;
     assert_eq!(run.case(ISSUE_CASE).assignee, None);
     let mut stranger = example("issues.assigned.1.json");
     stranger["issue"]["assignees"] = json!([{"login": "nobody-we-know"}]);
     stranger["issue"]["updated_at"] = json!("2019-05-15T15:21:00Z");
-    assert_eq!(
-        run.send("issues", &stranger).await,
-        ["assignee_resolution_failed"]
-    );
+    run.expect("issues", &stranger, &["assignee_resolution_failed"])
+        .await;
 }
 
 #[tokio::test]
 async fn a_milestone_due_date_is_routed_to_the_case_due_date() {
     let mut run = Run::new();
-    assert_eq!(
-        run.send("issues", &example("issues.milestoned.1.json"))
-            .await,
-        ["processed"]
-    );
+    run.expect(
+        "issues",
+        &example("issues.milestoned.1.json"),
+        &["processed"],
+    )
+    .await;
     assert_eq!(
         run.case(PR_CASE).due_date.map(|d| d.to_string()).as_deref(),
         Some("2019-05-23")
     );
-    assert_eq!(
-        run.send("issues", &example("issues.demilestoned.1.json"))
-            .await,
-        ["processed"]
-    );
+    run.expect(
+        "issues",
+        &example("issues.demilestoned.1.json"),
+        &["processed"],
+    )
+    .await;
     assert_eq!(run.case(PR_CASE).due_date, None);
 }
 
@@ -252,28 +247,20 @@ async fn unknown_installations_repositories_and_issues_are_skipped() {
     let mut run = Run::new();
     let mut other_repo = example("issues.reopened.1.json");
     other_repo["repository"]["id"] = json!(1);
-    assert_eq!(
-        run.send("issues", &other_repo).await,
-        ["no_matching_metadata"]
-    );
+    run.expect("issues", &other_repo, &["no_matching_metadata"])
+        .await;
     let mut unlinked = example("issues.reopened.1.json");
     unlinked["issue"]["node_id"] = json!("I_unlinked");
-    assert_eq!(
-        run.send("issues", &unlinked).await,
-        ["no_corresponding_case"]
-    );
+    run.expect("issues", &unlinked, &["no_corresponding_case"])
+        .await;
     let mut push_only = example("issues.reopened.1.json");
     push_only["repository"]["id"] = json!(700003);
     push_only["issue"]["node_id"] = json!("I_kwDOpush0000003");
-    assert_eq!(
-        run.send("issues", &push_only).await,
-        ["sync_direction_push_only"]
-    );
+    run.expect("issues", &push_only, &["sync_direction_push_only"])
+        .await;
     for event in ["ping.none.1.json", "push.none.1.json"] {
         let name = event.split('.').next().unwrap();
-        assert_eq!(
-            run.send(name, &example(event)).await,
-            ["unsupported_event_type"]
-        );
+        run.expect(name, &example(event), &["unsupported_event_type"])
+            .await;
     }
 }

@@ -35,13 +35,19 @@ pub(crate) struct Member<'a> {
 }
 
 fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+    if let Some(name) = [
+        (v.is_object(), "an object"),
+        (v.is_array(), "an array"),
+        (v.is_string(), "a string"),
+        (v.is_number(), "a number"),
+        (v.is_boolean(), "a boolean"),
+    ]
+    .iter()
+    .find_map(|(is, name)| is.then_some(*name))
+    {
+        name
+    } else {
+        "null"
     }
 }
 
