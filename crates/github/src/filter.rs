@@ -4,7 +4,7 @@
 
 use crate::INTEGRATION;
 use crate::decode::MILESTONE_FIELD;
-use crate::target::{Target, resolve_login, target};
+use crate::target::{Target, login_query, target};
 use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
@@ -186,7 +186,11 @@ impl GitHubFilterer {
                 let wanted = match to {
                     None => None,
                     // Unknown logins are reported by the processor (assignee_resolution_failed).
-                    Some(login) => match resolve_login(&self.api, changelog.org_id, login).await? {
+                    Some(login) => match self
+                        .api
+                        .resolve_user(changelog.org_id, &login_query(login))
+                        .await?
+                    {
                         Some(user) => Some(user),
                         None => return Ok(Ok(false)),
                     },

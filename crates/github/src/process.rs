@@ -1,7 +1,7 @@
 //! [`GitHubProcessor`]: writes a filtered GitHub changelog through the Case API.
 
 use crate::decode::comment_key;
-use crate::target::{Target, resolve_login, target};
+use crate::target::{Target, login_query, target};
 use async_trait::async_trait;
 use std::sync::Arc;
 use thirdparty_core::{
@@ -51,7 +51,11 @@ impl Processor for GitHubProcessor {
             Ok(Target::Update(update)) => update,
             Ok(Target::Assignee(None)) => FieldUpdate::Assignee(None),
             Ok(Target::Assignee(Some(login))) => {
-                match resolve_login(&self.0, changelog.org_id, login).await? {
+                match self
+                    .0
+                    .resolve_user(changelog.org_id, &login_query(login))
+                    .await?
+                {
                     Some(user) => FieldUpdate::Assignee(Some(user)),
                     None => {
                         return Ok(Processed::Skipped(FilteredReason::AssigneeResolutionFailed));

@@ -4,10 +4,9 @@
 
 use crate::INTEGRATION;
 use chrono::NaiveDate;
-use std::sync::Arc;
 use thirdparty_core::{
-    Case, CaseApi, CaseField, Change, Changelog, FieldUpdate, FieldValue, FilteredReason, OrgId,
-    ProjectSettings, SyncError, Text, UserId, UserQuery,
+    Case, CaseField, Change, Changelog, FieldUpdate, FieldValue, FilteredReason, ProjectSettings,
+    Text, UserQuery,
 };
 
 /// What a changelog writes.
@@ -84,16 +83,12 @@ pub(crate) fn target<'c>(
     }))
 }
 
-/// Resolves a GitHub login to a Case Management user (the user's GitHub account ids).
-pub(crate) async fn resolve_login(
-    api: &Arc<dyn CaseApi>,
-    org: OrgId,
-    login: &str,
-) -> Result<Option<UserId>, SyncError> {
-    let query = UserQuery {
+/// The `resolve_user` query of a GitHub login (a Case Management user lists its GitHub
+/// logins among its account ids).
+pub(crate) fn login_query(login: &str) -> UserQuery {
+    UserQuery {
         account_id: Some(login.to_owned()),
         integration: INTEGRATION.as_str().to_owned(),
         ..UserQuery::default()
-    };
-    api.resolve_user(org, &query).await.map_err(SyncError::from)
+    }
 }

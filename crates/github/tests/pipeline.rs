@@ -112,12 +112,8 @@ async fn labels_set_and_clear_the_priority_through_the_value_mapping() {
         ["no_change"],
         "not the case's priority"
     );
-    run.expect(
-        "issues",
-        &labeled("unlabeled", "priority/high"),
-        &["processed"],
-    )
-    .await;
+    let unlabeled = labeled("unlabeled", "priority/high");
+    run.expect("issues", &unlabeled, &["processed"]).await;
     assert_eq!(run.case(ISSUE_CASE).priority, None);
 }
 
@@ -233,12 +229,8 @@ async fn a_milestone_due_date_is_routed_to_the_case_due_date() {
         run.case(PR_CASE).due_date.map(|d| d.to_string()).as_deref(),
         Some("2019-05-23")
     );
-    run.expect(
-        "issues",
-        &example("issues.demilestoned.1.json"),
-        &["processed"],
-    )
-    .await;
+    let demilestoned = example("issues.demilestoned.1.json");
+    run.expect("issues", &demilestoned, &["processed"]).await;
     assert_eq!(run.case(PR_CASE).due_date, None);
 }
 
