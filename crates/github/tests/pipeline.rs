@@ -237,7 +237,8 @@ async fn a_milestone_due_date_is_routed_to_the_case_due_date() {
 #[tokio::test]
 async fn unknown_installations_repositories_and_issues_are_skipped() {
     let mut run = Run::new();
-    let mut other_repo = example("issues.reopened.1.json");
+    let reopened = example("issues.reopened.1.json");
+    let mut other_repo = reopened.clone();
     other_repo["repository"]["id"] = json!(1);
     run.expect("issues", &other_repo, &["no_matching_metadata"])
         .await;
