@@ -1,5 +1,5 @@
 //! `cargo xtask codegen`: regenerates the files derived from code, in each flavor's bin folder
-//! (FLAVORS.md §3) — the annotated example config `bins/reader-<flavor>/config.example.ini`
+//! (ARCHITECTURE.md, flavor contract §3) — the annotated example config `bins/reader-<flavor>/config.example.ini`
 //! and the config-key table of `bins/reader-<flavor>/README.md` (between
 //! [`README_START`] and [`README_END`]) — from the reader's own `config-keys` output (the
 //! union of the config sections the libraries and the flavor's integration declare). The

@@ -1,4 +1,4 @@
-//! Flavor discovery (FLAVORS.md §1): a flavor is a workspace package under `bins/` whose
+//! Flavor discovery (ARCHITECTURE.md, flavor contract §1): a flavor is a workspace package under `bins/` whose
 //! `Cargo.toml` has
 //!
 //! ```toml
@@ -43,12 +43,12 @@ impl Flavor {
             .then(|| format!("{}/{REAL_BROKER_FEATURE}", self.package))
     }
 
-    /// `<root>/fixtures/<flavor>`: its seed, demo, e2e, bench and fuzz inputs (FLAVORS.md §4).
+    /// `<root>/fixtures/<flavor>`: its seed, demo, e2e, bench and fuzz inputs (ARCHITECTURE.md, flavor contract §4).
     pub fn fixtures(&self, root: &Path) -> PathBuf {
         root.join("fixtures").join(&self.name)
     }
 
-    /// The topic the reader consumes unless `kafka.topic` is set (FLAVORS.md §8; reader-app
+    /// The topic the reader consumes unless `kafka.topic` is set (ARCHITECTURE.md, flavor contract §8; reader-app
     /// derives it from `Flavor::NAME` the same way). Commands that produce for a reader also
     /// pass it as `kafka.topic`, so a change of the rule cannot leave them waiting.
     pub fn default_topic(&self) -> String {
@@ -76,7 +76,7 @@ pub fn flavors_in(meta: &Value) -> Result<Vec<Flavor>> {
             .filter(|f| !f.is_empty())
             .with_context(|| {
                 format!(
-                    "{}: [package.metadata.case-reader] needs `flavor = \"<name>\"` (FLAVORS.md §1)",
+                    "{}: [package.metadata.case-reader] needs `flavor = \"<name>\"` (ARCHITECTURE.md, flavor contract §1)",
                     manifest.display()
                 )
             })?;
@@ -121,7 +121,7 @@ pub fn flavors_in(meta: &Value) -> Result<Vec<Flavor>> {
     Ok(found)
 }
 
-/// The cargo features of the test tiers needing extra components (FLAVORS.md §2):
+/// The cargo features of the test tiers needing extra components (ARCHITECTURE.md, flavor contract §2):
 /// `kafka-runtime/real-broker` and `<package>/real-broker` of every flavor declaring it.
 pub fn tier_features(flavors: &[Flavor]) -> Vec<String> {
     std::iter::once(RUNTIME_TIER_FEATURE.to_owned())

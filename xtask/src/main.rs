@@ -24,7 +24,7 @@
 //!   last release (`semver.rs`).
 //!
 //! No command lists flavors: each iterates [`xtask::flavors`] (the `bins/` packages with
-//! `[package.metadata.case-reader]`, FLAVORS.md).
+//! `[package.metadata.case-reader]`, ARCHITECTURE.md (the flavor contract)).
 //!
 //! What bench, chaos and the demo share: `stack.rs` (the reader binaries and how these
 //! commands start them), `workload.rs` (broker choice, runtime, producer base, JSON files);

@@ -1,5 +1,5 @@
 //! `cargo xtask new-integration <name>`: scaffolds a new flavor that builds and passes its
-//! tests, in its own folders only (FLAVORS.md): the integration crate `crates/<name>/`, the
+//! tests, in its own folders only (ARCHITECTURE.md (the flavor contract)): the integration crate `crates/<name>/`, the
 //! thin binary `bins/reader-<name>/`, its fixtures `fixtures/<name>/` and its chart values
 //! `deploy/helm/case-third-party-reader/values/flavors/<name>.yaml`. No other tracked file
 //! changes (Cargo.lock aside, which cargo updates).
@@ -32,7 +32,7 @@ pub struct NewIntegrationArgs {
 }
 
 /// Where the bin README template takes its config-key table (between the markers of
-/// FLAVORS.md §3, which `cargo xtask codegen` rewrites later).
+/// ARCHITECTURE.md, flavor contract §3, which `cargo xtask codegen` rewrites later).
 const CONFIG_KEYS: &str = "{{config_keys}}";
 
 /// The bin README's template.

@@ -1,7 +1,7 @@
 //! Repository rules as ordinary tests (after rust-analyzer's `xtask/src/tidy.rs`): the
-//! dependency rules of ARCHITECTURE.md, the flavor naming rule of FLAVORS.md and the size
-//! limit of a source file, checked against `cargo metadata` and the files git knows. Each failure names the offending crate or file
-//! and the rule it breaks.
+//! dependency rules of ARCHITECTURE.md, the flavor naming rule (ARCHITECTURE.md, flavor
+//! contract §1) and the size limit of a source file, checked against `cargo metadata` and the
+//! files git knows. Each failure names the offending crate or file and the rule it breaks.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -222,7 +222,7 @@ fn no_source_file_is_over_the_line_limit() -> Result<(), String> {
     }
 }
 
-/// What is wrong with the flavor `flavor` (FLAVORS.md §1): its metadata name, its package
+/// What is wrong with the flavor `flavor` (ARCHITECTURE.md, flavor contract §1): its metadata name, its package
 /// name and the `Flavor::NAME` in its `src/main.rs` must be one name.
 fn flavor_name_mismatches(flavor: &xtask::Flavor, main_rs: &str) -> Vec<String> {
     let mut wrong = Vec::new();

@@ -1,4 +1,4 @@
-//! The generated documentation of this flavor (FLAVORS.md §3: `config.example.ini` and the
+//! The generated documentation of this flavor (ARCHITECTURE.md, flavor contract §3: `config.example.ini` and the
 //! key table of `README.md` in this folder) matches what the binary's `config-keys` prints.
 //! Until the testkit's `reader_docs_tests!` reads a flavor's own folder, the check is here.
 #![allow(clippy::unwrap_used, clippy::panic)]

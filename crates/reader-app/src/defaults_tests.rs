@@ -1,6 +1,6 @@
-//! The defaults the README documents are the ones the code uses: every shell key's default in
-//! the generated tables of README.md (one per flavor, between the
-//! `<!-- config-keys:<flavor>:start -->` markers, found by their markers) is read back into
+//! The defaults the READMEs document are the ones the code uses: every shell key's default in
+//! the generated table of each reader's `bins/<reader>/README.md` (between the
+//! `<!-- config-keys:start -->` markers; every bin folder holding them is checked) is read back into
 //! its typed section and compared with the section's `Default` and with the libraries'
 //! configurations built without any key. A library default that drifts from the documented
 //! key fails here. A flavor's own section is checked by its integration crate
@@ -17,15 +17,12 @@ use std::collections::BTreeMap;
 use std::fmt::Debug;
 use thirdparty_core::config::ConfigSection;
 
-/// The README table of `flavor`: key → default as shown (`None` for `**required**` and
-/// `unset`).
-fn readme_defaults(flavor: &str) -> BTreeMap<String, Option<String>> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md");
-    let readme = std::fs::read_to_string(path).unwrap();
-    let start = format!("<!-- config-keys:{flavor}:start -->");
-    let end = format!("<!-- config-keys:{flavor}:end -->");
-    let a = readme.find(&start).expect("start marker") + start.len();
-    let b = readme.find(&end).expect("end marker");
+/// The generated key table of a reader's README: key → default as shown (`None` for
+/// `**required**` and `unset`).
+fn readme_defaults(name: &str, readme: &str) -> BTreeMap<String, Option<String>> {
+    let (start, end) = ("<!-- config-keys:start -->", "<!-- config-keys:end -->");
+    let a = readme.find(start).expect("start marker") + start.len();
+    let b = readme.find(end).expect("end marker");
     let mut rows = BTreeMap::new();
     for line in readme[a..b].lines().filter(|l| l.starts_with("| `")) {
         let cells: Vec<&str> = line.split(" | ").collect();
@@ -36,13 +33,16 @@ fn readme_defaults(flavor: &str) -> BTreeMap<String, Option<String>> {
                 shown
                     .strip_prefix('`')
                     .and_then(|d| d.strip_suffix('`'))
-                    .unwrap_or_else(|| panic!("{key}: default cell {shown:?}"))
+                    .unwrap_or_else(|| panic!("{name} {key}: default cell {shown:?}"))
                     .to_owned(),
             ),
         };
         rows.insert(key.to_owned(), default);
     }
-    assert!(!rows.is_empty(), "no key rows between the {flavor} markers");
+    assert!(
+        !rows.is_empty(),
+        "no key rows between the markers of {name}"
+    );
     rows
 }
 
@@ -89,19 +89,22 @@ fn assert_shell_defaults_are_the_libraries(rows: &BTreeMap<String, Option<String
     let _: HealthSection = documented(rows);
 }
 
-/// The flavors whose key tables README.md holds, from its `config-keys:<flavor>:start`
-/// markers.
-fn readme_flavors() -> Vec<String> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md");
-    let readme = std::fs::read_to_string(path).unwrap();
-    readme
-        .split("<!-- config-keys:")
-        .skip(1)
-        .filter_map(|rest| {
-            rest.split_once(":start -->")
-                .map(|(flavor, _)| flavor.to_owned())
+/// Every reader's README with a generated key table: (bin folder name, text), from the
+/// `bins/*/README.md` files holding the markers.
+fn reader_readmes() -> Vec<(String, String)> {
+    let bins = concat!(env!("CARGO_MANIFEST_DIR"), "/../../bins");
+    let mut found: Vec<(String, String)> = std::fs::read_dir(bins)
+        .unwrap()
+        .filter_map(|entry| {
+            let dir = entry.ok()?.path();
+            let text = std::fs::read_to_string(dir.join("README.md")).ok()?;
+            let name = dir.file_name()?.to_string_lossy().into_owned();
+            text.contains("<!-- config-keys:start -->")
+                .then_some((name, text))
         })
-        .collect()
+        .collect();
+    found.sort();
+    found
 }
 
 /// Every README row is a shell key or one of the flavor's own section (`<flavor>.…`), and
@@ -123,13 +126,15 @@ fn assert_rows_are_the_declared_keys(rows: &BTreeMap<String, Option<String>>, fl
 
 #[test]
 fn every_flavor_table_documents_the_defaults_the_code_uses() {
-    let flavors = readme_flavors();
+    let readmes = reader_readmes();
     assert!(
-        flavors.len() >= 2,
-        "README.md has key tables for {flavors:?}; expected one per reader binary"
+        readmes.len() >= 2,
+        "bins/*/README.md with key tables: {:?}; expected one per reader binary",
+        readmes.iter().map(|(name, _)| name).collect::<Vec<_>>()
     );
-    for flavor in &flavors {
-        let rows = readme_defaults(flavor);
+    for (name, readme) in &readmes {
+        let flavor = name.strip_prefix("reader-").unwrap_or(name);
+        let rows = readme_defaults(name, readme);
         assert_rows_are_the_declared_keys(&rows, flavor);
         assert_shell_defaults_are_the_libraries(&rows);
         let _: CacheSection = documented(&rows);

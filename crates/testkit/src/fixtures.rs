@@ -15,7 +15,7 @@ pub fn fixtures_dir() -> PathBuf {
     repo_root().join("fixtures")
 }
 
-/// `fixtures/<flavor>/e2e/`: the flavor's end-to-end inputs (FLAVORS.md §4), e.g. its
+/// `fixtures/<flavor>/e2e/`: the flavor's end-to-end inputs (ARCHITECTURE.md, flavor contract §4), e.g. its
 /// scripted `sequence.json`.
 pub fn e2e_dir(flavor: &str) -> PathBuf {
     fixtures_dir().join(flavor).join("e2e")

@@ -1,4 +1,4 @@
-//! `fixtures/<flavor>/demo.toml` (FLAVORS.md §A): what `cargo xtask demo` produces for a
+//! `fixtures/<flavor>/demo.toml` (ARCHITECTURE.md, flavor contract §A): what `cargo xtask demo` produces for a
 //! flavor, and the records it makes of the flavor's fixture files.
 //!
 //! ```toml
@@ -84,7 +84,7 @@ impl DemoSpec {
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).with_context(|| {
             format!(
-                "reading {} (every flavor needs one: FLAVORS.md §A)",
+                "reading {} (every flavor needs one: ARCHITECTURE.md, flavor contract §A)",
                 path.display()
             )
         })?;

@@ -1,4 +1,4 @@
-//! The cargo-fuzz projects `cargo xtask fuzz` runs (FLAVORS.md §5), discovered, not listed:
+//! The cargo-fuzz projects `cargo xtask fuzz` runs (ARCHITECTURE.md, flavor contract §5), discovered, not listed:
 //!
 //! - `fuzz/`: the shared project (decoders of the first integrations, the config parser);
 //!   seeds from its `seed-corpus` tool, regression inputs in `fixtures/fuzz/<target>/`;

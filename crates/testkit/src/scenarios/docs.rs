@@ -1,5 +1,5 @@
 //! Freshness of the files `cargo xtask codegen` derives from a reader binary's
-//! `config-keys` output, in the flavor's bin folder (FLAVORS.md §3): `config.example.ini`
+//! `config-keys` output, in the flavor's bin folder (ARCHITECTURE.md, flavor contract §3): `config.example.ini`
 //! and the key table of `README.md` between `<!-- config-keys:start -->` and
 //! `<!-- config-keys:end -->`.
 
