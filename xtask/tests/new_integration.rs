@@ -83,28 +83,35 @@ fn target_dir(root: &Path) -> PathBuf {
     PathBuf::from(meta["target_directory"].as_str().unwrap())
 }
 
-/// Copies the tracked files of `root` (working-tree contents, modification times kept so
-/// cargo's fingerprints match the real workspace's) to a fresh `dest`, and commits them there.
+/// Copies the tracked files of `root` (working-tree contents) to `dest`, and commits them
+/// there. A file already in `dest` with the same content is left as it is, so cargo's
+/// fingerprints of an earlier run stay valid; everything else in `dest` (stale files, the
+/// last run's scaffold and `.git`) is removed, and a new or changed file is written now, so
+/// cargo rebuilds what changed.
 fn copy_workspace(root: &Path, dest: &Path) {
-    if dest.exists() {
-        std::fs::remove_dir_all(dest).unwrap();
-    }
     std::fs::create_dir_all(dest).unwrap();
     let listed = step("git ls-files", git(root).args(["ls-files", "-z"])).unwrap();
-    for rel in listed.split('\0').filter(|p| !p.is_empty()) {
+    let tracked: std::collections::BTreeSet<PathBuf> = listed
+        .split('\0')
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .collect();
+    remove_stale(root, dest, Path::new(""), &tracked);
+    for rel in &tracked {
         let from = root.join(rel);
         let Ok(meta) = std::fs::symlink_metadata(&from) else {
             continue; // deleted in the working tree
         };
         let to = dest.join(rel);
+        if std::fs::symlink_metadata(&to).is_ok() {
+            continue; // same content, kept by remove_stale
+        }
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
         if meta.file_type().is_symlink() {
             std::os::unix::fs::symlink(std::fs::read_link(&from).unwrap(), &to).unwrap();
-            continue;
+        } else {
+            std::fs::copy(&from, &to).unwrap();
         }
-        std::fs::copy(&from, &to).unwrap();
-        let file = std::fs::File::options().write(true).open(&to).unwrap();
-        file.set_modified(meta.modified().unwrap()).unwrap();
     }
     step("git init", git(dest).args(["init", "-q"])).unwrap();
     step("git add", git(dest).args(["add", "-A"])).unwrap();
@@ -113,6 +120,44 @@ fn copy_workspace(root: &Path, dest: &Path) {
         git(dest).args(["commit", "-q", "-m", "the workspace"]),
     )
     .unwrap();
+}
+
+/// Removes what under `dest/rel` is not a tracked file of `root` with the same content (the
+/// `target` link to the shared target dir stays).
+fn remove_stale(
+    root: &Path,
+    dest: &Path,
+    rel: &Path,
+    tracked: &std::collections::BTreeSet<PathBuf>,
+) {
+    let Ok(entries) = std::fs::read_dir(dest.join(rel)) else {
+        return;
+    };
+    for entry in entries {
+        let entry = entry.unwrap();
+        let path = rel.join(entry.file_name());
+        if path == Path::new("target") {
+            continue;
+        }
+        let kind = entry.file_type().unwrap();
+        if kind.is_dir() {
+            remove_stale(root, dest, &path, tracked);
+            if std::fs::read_dir(dest.join(&path)).is_ok_and(|mut d| d.next().is_none()) {
+                std::fs::remove_dir(dest.join(&path)).unwrap();
+            }
+            continue;
+        }
+        let same = tracked.contains(&path)
+            && if kind.is_symlink() {
+                std::fs::read_link(dest.join(&path)).ok()
+                    == std::fs::read_link(root.join(&path)).ok()
+            } else {
+                std::fs::read(dest.join(&path)).ok() == std::fs::read(root.join(&path)).ok()
+            };
+        if !same {
+            std::fs::remove_file(dest.join(&path)).unwrap();
+        }
+    }
 }
 
 /// The changed or new paths `git status` reports that are outside the new flavor's folders.
@@ -140,7 +185,9 @@ fn a_scaffolded_integration_builds_passes_its_tests_and_the_deploy_checks_alone(
     let ws = target.join("new-integration-proof").join("ws");
     copy_workspace(&root, &ws);
     // deploy/check.sh keeps its tools in `<root>/target/`: share the real ones (git ignores it).
-    std::os::unix::fs::symlink(&target, ws.join("target")).unwrap();
+    if std::fs::symlink_metadata(ws.join("target")).is_err() {
+        std::os::unix::fs::symlink(&target, ws.join("target")).unwrap();
+    }
 
     let cargo = |args: &[&str]| {
         let mut cmd = Command::new(env!("CARGO"));

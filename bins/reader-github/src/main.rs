@@ -9,13 +9,12 @@
 //! ```
 #![forbid(unsafe_code)]
 
-use async_trait::async_trait;
 use github::{GitHubConfig, GitHubFilterer};
 use reader_app::config::ConfigError;
-use reader_app::flavor::{Flavor, FlavorCaches, FlavorParts, FlavorSetup};
+use reader_app::flavor::{Flavor, FlavorParts, FlavorSetup, MetadataCaches};
 use std::process::ExitCode;
 use std::sync::Arc;
-use thirdparty_core::{CacheStats, DecodeError, SyncError};
+use thirdparty_core::DecodeError;
 
 struct GitHub;
 
@@ -30,19 +29,6 @@ struct GitHubRawArgs {
     github_event: Option<String>,
 }
 
-struct Caches(Arc<GitHubFilterer>);
-
-#[async_trait]
-impl FlavorCaches for Caches {
-    async fn warm(&self) -> Result<usize, SyncError> {
-        self.0.warm().await
-    }
-
-    fn stats(&self) -> Vec<(&'static str, CacheStats)> {
-        vec![("github_metadata", self.0.metadata_cache_stats())]
-    }
-}
-
 impl Flavor for GitHub {
     const NAME: &'static str = "github";
     type RawArgs = GitHubRawArgs;
@@ -55,7 +41,11 @@ impl Flavor for GitHub {
         let (pipeline, filterer) = github::pipeline(setup.api, &config);
         Ok(FlavorParts {
             pipeline,
-            caches: Arc::new(Caches(filterer)),
+            caches: Arc::new(MetadataCaches::new(
+                "github_metadata",
+                filterer,
+                GitHubFilterer::metadata_cache,
+            )),
         })
     }
 

@@ -8,13 +8,12 @@
 //! reader-jira config-keys --format ini > example.ini
 //! ```
 
-use async_trait::async_trait;
 use jira::{JiraConfig, JiraFilterer};
 use reader_app::config::ConfigError;
-use reader_app::flavor::{Flavor, FlavorCaches, FlavorParts, FlavorSetup};
+use reader_app::flavor::{Flavor, FlavorParts, FlavorSetup, MetadataCaches};
 use std::process::ExitCode;
 use std::sync::Arc;
-use thirdparty_core::{CacheStats, DecodeError, SyncError};
+use thirdparty_core::DecodeError;
 
 struct Jira;
 
@@ -24,19 +23,6 @@ struct JiraRawArgs {
     /// The connected Jira site id of raw webhook bodies (with --org-id).
     #[arg(long)]
     jira_account_id: Option<String>,
-}
-
-struct Caches(Arc<JiraFilterer>);
-
-#[async_trait]
-impl FlavorCaches for Caches {
-    async fn warm(&self) -> Result<usize, SyncError> {
-        self.0.warm().await
-    }
-
-    fn stats(&self) -> Vec<(&'static str, CacheStats)> {
-        vec![("jira_metadata", self.0.metadata_cache_stats())]
-    }
 }
 
 impl Flavor for Jira {
@@ -51,7 +37,11 @@ impl Flavor for Jira {
         let (pipeline, filterer) = jira::pipeline(setup.api, &config);
         Ok(FlavorParts {
             pipeline,
-            caches: Arc::new(Caches(filterer)),
+            caches: Arc::new(MetadataCaches::new(
+                "jira_metadata",
+                filterer,
+                JiraFilterer::metadata_cache,
+            )),
         })
     }
 

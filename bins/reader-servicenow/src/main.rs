@@ -8,13 +8,12 @@
 //! reader-servicenow config-keys --format ini > example.ini
 //! ```
 
-use async_trait::async_trait;
 use reader_app::config::ConfigError;
-use reader_app::flavor::{Flavor, FlavorCaches, FlavorParts, FlavorSetup};
+use reader_app::flavor::{Flavor, FlavorParts, FlavorSetup, MetadataCaches};
 use servicenow::{ServiceNowConfig, ServiceNowFilterer};
 use std::process::ExitCode;
 use std::sync::Arc;
-use thirdparty_core::{CacheStats, DecodeError, SyncError};
+use thirdparty_core::DecodeError;
 
 struct ServiceNow;
 
@@ -24,19 +23,6 @@ struct ServiceNowRawArgs {
     /// The ServiceNow instance name of raw records (with --org-id).
     #[arg(long)]
     instance_name: Option<String>,
-}
-
-struct Caches(Arc<ServiceNowFilterer>);
-
-#[async_trait]
-impl FlavorCaches for Caches {
-    async fn warm(&self) -> Result<usize, SyncError> {
-        self.0.warm().await
-    }
-
-    fn stats(&self) -> Vec<(&'static str, CacheStats)> {
-        vec![("servicenow_instances", self.0.instance_cache_stats())]
-    }
 }
 
 impl Flavor for ServiceNow {
@@ -54,7 +40,11 @@ impl Flavor for ServiceNow {
         let (pipeline, filterer) = servicenow::pipeline(setup.api, &config);
         Ok(FlavorParts {
             pipeline,
-            caches: Arc::new(Caches(filterer)),
+            caches: Arc::new(MetadataCaches::new(
+                "servicenow_instances",
+                filterer,
+                ServiceNowFilterer::metadata_cache,
+            )),
         })
     }
 

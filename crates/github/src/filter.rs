@@ -92,6 +92,11 @@ impl GitHubFilterer {
         }
     }
 
+    /// The metadata cache the prefilter reads (the shell warms it and reports its counts).
+    pub fn metadata_cache(&self) -> &MetadataCache {
+        &self.metadata
+    }
+
     /// Loads the metadata of every organisation with GitHub configured, so the first
     /// events are not slowed by cache misses; returns the number of organisations loaded. A
     /// failure is a [`SyncError::CaseApi`] (retry when [`SyncError::is_retryable`]; the

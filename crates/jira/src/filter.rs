@@ -105,6 +105,11 @@ impl JiraFilterer {
         }
     }
 
+    /// The metadata cache the prefilter reads (the shell warms it and reports its counts).
+    pub fn metadata_cache(&self) -> &MetadataCache {
+        &self.metadata
+    }
+
     /// Loads the metadata of every organisation with Jira configured
     /// (`list_integration_orgs`), so the first events are not slowed by cache misses. Call
     /// it before reporting ready. Returns the number of organisations loaded.

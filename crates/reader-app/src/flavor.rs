@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
 use thirdparty_core::config::ConfigSection;
-use thirdparty_core::{CacheStats, CaseApi, DecodeError, Pipeline, SyncError};
+use thirdparty_core::{CacheStats, CaseApi, DecodeError, MetadataCache, Pipeline, SyncError};
 
 /// What the shell hands a flavor to build its pipeline.
 pub struct FlavorSetup<'a, S> {
@@ -28,6 +28,41 @@ pub trait FlavorCaches: Send + Sync {
 
     /// Hit/miss counts per cache name, for the cache gauges.
     fn stats(&self) -> Vec<(&'static str, CacheStats)>;
+}
+
+/// The [`FlavorCaches`] of a flavor whose prefilter state is one [`MetadataCache`] inside its
+/// filterer, reported under one cache name: what every flavor so far needs.
+///
+/// ```ignore
+/// let caches = MetadataCaches::new("jira_metadata", filterer, JiraFilterer::metadata_cache);
+/// ```
+pub struct MetadataCaches<F> {
+    name: &'static str,
+    filterer: Arc<F>,
+    cache: fn(&F) -> &MetadataCache,
+}
+
+impl<F> MetadataCaches<F> {
+    /// The cache `cache` returns from `filterer`, named `name` in the cache gauges.
+    pub fn new(name: &'static str, filterer: Arc<F>, cache: fn(&F) -> &MetadataCache) -> Self {
+        Self {
+            name,
+            filterer,
+            cache,
+        }
+    }
+}
+
+#[async_trait]
+impl<F: Send + Sync> FlavorCaches for MetadataCaches<F> {
+    async fn warm(&self) -> Result<usize, SyncError> {
+        // The shell logs the count (`metadata caches warmed`).
+        Ok((self.cache)(&self.filterer).warm().await?)
+    }
+
+    fn stats(&self) -> Vec<(&'static str, CacheStats)> {
+        vec![(self.name, (self.cache)(&self.filterer).stats())]
+    }
 }
 
 /// What a flavor builds.

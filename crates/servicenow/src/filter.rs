@@ -87,6 +87,11 @@ impl ServiceNowFilterer {
         }
     }
 
+    /// The metadata cache the prefilter reads (the shell warms it and reports its counts).
+    pub fn metadata_cache(&self) -> &MetadataCache {
+        &self.metadata
+    }
+
     /// Fills the instance cache for every organisation with ServiceNow configured (call it
     /// at start so the first events need no remote call). Returns the number of
     /// organisations loaded. A failure is a [`SyncError::CaseApi`]; retrying may help when it

@@ -4,18 +4,21 @@
 //!
 //! A `tracing` field's name is fixed at its callsite, so a log field whose name comes from
 //! data cannot be added to a shared `tracing::event!`. The integration therefore supplies a
-//! span, built in its own crate by [`item_key_field!`] with its field statically named; the
-//! telemetry crate enters that span around each changelog log line, and the JSON log layer
-//! prints the span's fields under `"span"` (`{"span": {"jira_issue_key": "PROJ-7", "name":
-//! "item_key"}}`). These spans have the target [`LOG_FIELDS_TARGET`], which the trace exporter
-//! leaves out: they carry log fields, they are not units of work.
+//! span, built in its own crate by [`item_key_field!`](crate::item_key_field!) with its field
+//! statically named; the telemetry crate enters that span around each changelog log line,
+//! and the JSON log layer prints the span's fields under `"span"` (`{"span":
+//! {"jira_issue_key": "PROJ-7", "name": "item_key"}}`). These spans have the target
+//! [`LOG_FIELDS_TARGET`], which the trace exporter leaves out: they carry log fields, they
+//! are not units of work.
 
-/// Target of the spans that carry an integration's own log fields ([`item_key_field!`]). The
-/// JSON log layer prints them; the trace exporter must leave them out.
+/// Target of the spans that carry an integration's own log fields
+/// ([`item_key_field!`](crate::item_key_field!)). The JSON log layer prints them; the trace
+/// exporter must leave them out.
 pub const LOG_FIELDS_TARGET: &str = "case_reader_log_fields";
 
 /// The integration's own log field for the third-party item key (`jira_issue_key`) and the
-/// span that carries it. Build it with [`item_key_field!`], which names the field once.
+/// span that carries it. Build it with [`item_key_field!`](crate::item_key_field!), which
+/// names the field once.
 #[derive(Clone, Copy, Debug)]
 pub struct ItemKeyField {
     name: &'static str,
@@ -24,8 +27,8 @@ pub struct ItemKeyField {
 
 impl ItemKeyField {
     /// A field `name` carried by the span `span` returns for a key. `span` must record the
-    /// key under `name`, on a span with the target [`LOG_FIELDS_TARGET`]; [`item_key_field!`]
-    /// writes both from one identifier.
+    /// key under `name`, on a span with the target [`LOG_FIELDS_TARGET`];
+    /// [`item_key_field!`](crate::item_key_field!) writes both from one identifier.
     pub const fn new(name: &'static str, span: fn(&str) -> tracing::Span) -> Self {
         Self { name, span }
     }
