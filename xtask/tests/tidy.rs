@@ -146,6 +146,32 @@ fn case_sandbox_does_not_depend_on_case_client() -> Result<(), String> {
     }
 }
 
+/// Each publishable crate versions on its own: it has a `CHANGELOG.md` with the
+/// `## [Unreleased]` section `cargo xtask release` dates.
+#[test]
+fn every_publishable_crate_has_its_changelog() -> Result<(), String> {
+    let missing: Vec<String> = members()?
+        .iter()
+        .filter(|m| m.publishable)
+        .filter_map(|m| {
+            let path = m.manifest.with_file_name("CHANGELOG.md");
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            (!text.contains("## [Unreleased]")).then(|| {
+                format!(
+                    "{}: {} lacks a `## [Unreleased]` section (add the file; see any crate's)",
+                    m.name,
+                    path.display()
+                )
+            })
+        })
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(missing.join("\n"))
+    }
+}
+
 #[test]
 fn only_case_proto_compiles_protobuf() -> Result<(), String> {
     let members = members()?;
