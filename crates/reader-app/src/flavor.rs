@@ -31,10 +31,13 @@ pub trait FlavorCaches: Send + Sync {
 }
 
 /// The [`FlavorCaches`] of a flavor whose prefilter state is one [`MetadataCache`] inside its
-/// filterer, reported under one cache name: what every flavor so far needs.
+/// filterer, reported under one cache name: what every flavor so far needs. A bin's
+/// `Flavor::build` writes (the integration crates are not dependencies of this one, hence
+/// text):
 ///
-/// ```ignore
+/// ```text
 /// let caches = MetadataCaches::new("jira_metadata", filterer, JiraFilterer::metadata_cache);
+/// Ok(FlavorParts { pipeline, caches: Arc::new(caches) })
 /// ```
 pub struct MetadataCaches<F> {
     name: &'static str,
