@@ -72,6 +72,15 @@ pub fn run(root: &Path, args: &SemverArgs) -> Result<()> {
                 }
             },
         };
+        if args.baseline_rev.is_none() && created_in(root, &member.manifest, &baseline)? {
+            // The commit that set the version is the one that added the crate: no release
+            // of it exists, so there is no public API to keep.
+            println!(
+                "semver: {} {} never released (its version comes from the commit adding it, {baseline}): nothing to compare",
+                member.name, member.version
+            );
+            continue;
+        }
         if unchanged_since(root, dir, &baseline)? {
             println!(
                 "semver: {} {} unchanged since {baseline}: skipped",
@@ -287,6 +296,20 @@ fn baseline(root: &Path, member: &Member) -> Result<Option<String>> {
         );
     }
     Ok((!commit.is_empty()).then_some(commit))
+}
+
+/// Whether `rev` is the commit that added `manifest` (it has no parent holding the file).
+/// A release tag never is: `cargo xtask release` tags the commit bumping an existing crate.
+fn created_in(root: &Path, manifest: &Path, rev: &str) -> Result<bool> {
+    let rel = manifest.strip_prefix(root).unwrap_or(manifest);
+    let status = Command::new("git")
+        .current_dir(root)
+        .args(["cat-file", "-e"])
+        .arg(format!("{rev}^:{}", rel.display()))
+        .stderr(std::process::Stdio::null())
+        .status()
+        .context("could not run git cat-file")?;
+    Ok(!status.success())
 }
 
 /// Whether nothing under `dir` (work tree included) differs from `rev`.
