@@ -87,6 +87,7 @@
 mod config;
 mod context;
 mod coordinator;
+pub mod dead_letter;
 mod error;
 pub mod events;
 mod partition;

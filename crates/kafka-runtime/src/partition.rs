@@ -159,7 +159,8 @@ async fn handle_message(
         }
         attempt = attempt.saturating_add(1);
         match handler.handle(&payload).await {
-            Disposition::Ack => {
+            // The dead-letter producer is not wired yet: acknowledged as before.
+            Disposition::Ack | Disposition::DeadLetter { .. } => {
                 return JobResult {
                     offset,
                     lane,

@@ -107,8 +107,8 @@ pub use integration_telemetry::{IntegrationTelemetry, ItemKeyField, LOG_FIELDS_T
 pub use metadata::MetadataCache;
 pub use payload::Payload;
 pub use pipeline::{
-    ChangelogOutcome, Disposition, NoTelemetry, Outcome, PayloadHandler, PayloadReport, Pipeline,
-    Telemetry,
+    ChangelogOutcome, DeadLetterReason, Disposition, NoTelemetry, Outcome, PayloadHandler,
+    PayloadReport, Pipeline, Telemetry,
 };
 pub use reason::FilteredReason;
 pub use settings::{ConflictPolicy, IntegrationMetadata, ProjectSettings, SyncDirection};

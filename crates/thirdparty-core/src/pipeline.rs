@@ -152,6 +152,64 @@ pub enum Disposition {
         /// What failed, for logs.
         reason: String,
     },
+    /// Done, but not applied because of what the message is (it did not decode, or hit a
+    /// permanent error): acknowledge it once a copy is parked. A runtime with a dead-letter
+    /// topic produces the message there before acknowledging it; without one it acks.
+    DeadLetter {
+        /// Why it was not applied.
+        reason: DeadLetterReason,
+        /// A stable snake_case kind of the error (`not_json`, `invalid_argument`, …).
+        error_kind: String,
+        /// The error, for the operator reading the parked copy.
+        error: String,
+    },
+}
+
+/// Why a message was acknowledged without being applied: the reasons a copy is parked in
+/// the dead-letter topic. Filtered events are decisions, not failures, and have none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DeadLetterReason {
+    /// The payload did not decode.
+    DecodeFailed,
+    /// A changelog hit a permanent error (`INVALID_ARGUMENT`, malformed after decoding).
+    PermanentError,
+    /// An operator listed the message in `skip_messages`.
+    SkipListed,
+}
+
+impl DeadLetterReason {
+    /// Every reason, in a stable order.
+    pub const ALL: [Self; 3] = [Self::DecodeFailed, Self::PermanentError, Self::SkipListed];
+
+    /// The stable label used in headers, metrics and `--reason`: `decode_failed`,
+    /// `permanent_error`, `skip_listed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DecodeFailed => "decode_failed",
+            Self::PermanentError => "permanent_error",
+            Self::SkipListed => "skip_listed",
+        }
+    }
+
+    /// The reason labelled `label`, if any.
+    ///
+    /// ```
+    /// use thirdparty_core::DeadLetterReason;
+    /// for r in DeadLetterReason::ALL {
+    ///     assert_eq!(DeadLetterReason::parse(r.as_str()), Some(r));
+    /// }
+    /// assert_eq!(DeadLetterReason::parse("filtered"), None);
+    /// ```
+    pub fn parse(label: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == label)
+    }
+}
+
+impl std::fmt::Display for DeadLetterReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Anything that handles one [`Payload`] at a time. `kafka-runtime` drives any
