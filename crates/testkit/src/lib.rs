@@ -1,6 +1,7 @@
 //! The workspace's test harness, one place for every helper the tests, the benchmarks, the
 //! chaos scenarios and the demo share: brokers to test against ([`broker`]), the one test
-//! producer ([`produce`]), offset probes ([`offsets`]), the runtime driven in process
+//! producer ([`produce`]), offset probes ([`offsets`]), the dead-letter topic's parked
+//! records ([`dead_letter`]), the runtime driven in process
 //! ([`runtime`]), reader binaries as child processes ([`reader`], [`reader_config`]), the
 //! Case API sandbox ([`sandbox`]), Prometheus text ([`prometheus`]), loopback HTTP
 //! ([`net`]), clocks ([`clock`]), shared fixture facts ([`fixtures`]) and the test bodies
@@ -31,6 +32,7 @@
 
 pub mod broker;
 pub mod clock;
+pub mod dead_letter;
 mod error;
 pub mod fixtures;
 pub mod net;

@@ -129,13 +129,6 @@ impl LogBook {
         out
     }
 
-    /// Whether event `id` has a logged outcome (applied, filtered or permanent error).
-    pub(super) fn has_outcome(&self, id: &str) -> bool {
-        self.applied.contains_key(id)
-            || self.filtered.contains_key(id)
-            || self.permanent.contains_key(id)
-    }
-
     /// How many filtered lines each reason had.
     pub(super) fn filtered_by_reason(&self) -> BTreeMap<String, u64> {
         let mut out = BTreeMap::new();

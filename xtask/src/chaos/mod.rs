@@ -17,11 +17,14 @@
 //! 5. a concurrent writer edits the same cases through `Store::edit_case` while the reader
 //!    applies Jira changes;
 //! 6. a poison storm: invalid JSON, wrong types, 10 MB messages, 10k-deep nesting, invalid
-//!    UTF-8 and huge numbers mixed with good events.
+//!    UTF-8 and huge numbers mixed with good events; every poison record must be parked in
+//!    the dead-letter topic (the 10 MB one truncated, saying so) unless it decodes.
 //!
 //! After each scenario ONE oracle runs (each check returns its violations): every produced
 //! record is accounted for (applied — visible in the sandbox — or filtered with its reason,
-//! or a decode failure at its offset, read from the readers' JSON logs); no idempotency key
+//! read from the readers' JSON logs, or — not applicable: a decode failure, a permanent
+//! error — its copy in the scenario's dead-letter topic, which the readers write with
+//! `kafka.dead_letter = true`; a log line alone is not a copy); no idempotency key
 //! gave two side effects (no duplicate timeline cell, no doubled or lost update: each case's
 //! version advanced by exactly its applied updates); the committed offsets equal the produced
 //! count per partition at the end and never passed an unaccounted record at a kill; a fresh
@@ -32,7 +35,8 @@
 //! Layout: this file holds the options and the run loop; [`scenarios`] one file per
 //! scenario behind [`scenarios::ScenarioKind`]; [`run`](mod@run) the shared run of a scenario,
 //! [`supervisor`] its readers, [`plan`] its records, [`produce`] producing them, [`proxy`] the
-//! broker proxy, [`logbook`] the readers' decision logs, [`oracle`] the checks and
+//! broker proxy, [`logbook`] the readers' decision logs (and [`testkit::dead_letter`] the
+//! parked copies), [`oracle`] the checks and
 //! [`report`] the figures.
 
 mod logbook;
@@ -161,8 +165,10 @@ pub fn run(root: &Path, args: &ChaosArgs) -> Result<()> {
     }
     let need_tansu = args.broker == BrokerKind::Tansu && std::env::var_os(TANSU_BIN_ENV).is_none();
     // The harness (producer, sandbox) must not be what limits the readers: it runs from an
-    // optimized xtask build, like the bench.
-    if stack::rerun_if_needed(root, "chaos", cfg!(debug_assertions), need_tansu)? {
+    // optimized xtask build, like the bench — except for --short, whose 400 events/s a debug
+    // build keeps up with (CI saves the release build of the harness: 140 CPU-s here).
+    let need_optimized = cfg!(debug_assertions) && !args.short;
+    if stack::rerun_if_needed(root, "chaos", need_optimized, need_tansu)? {
         return Ok(());
     }
     println!("chaos: building reader-jira (release)…");

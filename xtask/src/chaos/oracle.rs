@@ -1,6 +1,7 @@
 //! The one definition of "nothing lost, nothing doubled" after a scenario (and at every
 //! kill): every produced record accounted for (applied — visible in the sandbox — or
-//! filtered with its reason, or a decode failure at its offset); no idempotency key with two
+//! filtered with its reason, or — a decode failure or a permanent error — its copy in the
+//! dead-letter topic); no idempotency key with two
 //! side effects (no duplicate timeline cell, each case's version advanced by exactly its
 //! applied updates, the right final values); committed offsets equal the produced ends and
 //! never passed an unaccounted record; no reader exit, panic or RSS above the bound where the
@@ -41,6 +42,7 @@ impl ScenarioRun<'_> {
     pub(super) async fn check_committed_not_past_unfinished(&mut self) -> Result<()> {
         let committed = self.committed().await?;
         self.logs.refresh()?;
+        self.refresh_parked().await?;
         let cells = self.cell_keys();
         let d = lock(&self.deliveries)?;
         let mut bad = Vec::new();
@@ -81,7 +83,9 @@ impl ScenarioRun<'_> {
         out
     }
 
-    /// Whether record `i` of `kind`, delivered `at`, has an outcome or a visible effect.
+    /// Whether record `i` of `kind`, delivered `at`, has an outcome or a visible effect. A
+    /// record acknowledged without being applied (decode failure, permanent error) counts
+    /// only when its copy is in the dead-letter topic: a log line alone is not a copy.
     fn accounted(
         &self,
         i: u64,
@@ -90,23 +94,30 @@ impl ScenarioRun<'_> {
         cells: &HashMap<String, u32>,
     ) -> bool {
         let id = self.plan.event_id(i, kind);
-        let logged = id.as_deref().is_some_and(|id| self.logs.has_outcome(id));
+        let decided = id.as_deref().is_some_and(|id| {
+            self.logs.applied.contains_key(id) || self.logs.filtered.contains_key(id)
+        });
+        let parked = self.parked.contains_key(&at);
         match kind {
-            RecordKind::Comment { .. } => logged || cells.contains_key(&self.plan.cell_key(i)),
+            RecordKind::Comment { .. } => {
+                decided || parked || cells.contains_key(&self.plan.cell_key(i))
+            }
             RecordKind::Unconfigured => id.as_deref().is_some_and(|id| {
                 self.logs
                     .filtered
                     .get(id)
                     .is_some_and(|r| r.iter().any(|r| r == "no_matching_metadata"))
             }),
-            RecordKind::Title { .. } | RecordKind::Priority { .. } => logged,
-            RecordKind::Poison(_) => logged || self.logs.decode_failed.contains_key(&at),
+            RecordKind::Title { .. } | RecordKind::Priority { .. } | RecordKind::Poison(_) => {
+                decided || parked
+            }
         }
     }
 
     /// Runs every check of the end of a scenario; its findings become violations.
     pub(super) async fn oracle(&mut self) -> Result<()> {
         self.logs.refresh()?;
+        self.refresh_parked().await?;
         let cells = self.cell_keys();
         let committed = self.committed().await?;
         let (at, failed, ends) = {
@@ -114,6 +125,7 @@ impl ScenarioRun<'_> {
             (d.at.clone(), d.failed.clone(), d.ends())
         };
         self.check_production(&failed);
+        self.check_parked(&at);
         let mut found = Findings::default();
         // 1. Every produced record accounted for.
         self.check_accounted(&at, &cells, &mut found);
@@ -129,6 +141,68 @@ impl ScenarioRun<'_> {
         self.lost = found.lost.len() as u64;
         self.duplicated = found.duplicated.len() as u64;
         Ok(())
+    }
+
+    /// The dead-letter topic holds copies of produced records only, each of a record the
+    /// reader could not apply (never of an applied or filtered one); more than one copy of a
+    /// record is at-least-once (a reader killed between the dead-letter ack and its commit).
+    fn check_parked(&mut self, at: &Landings) {
+        let index: HashMap<(i32, i64), usize> = at
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| a.map(|a| (a, i)))
+            .collect();
+        let mut strays = Vec::new();
+        let mut decided = Vec::new();
+        let mut untruncated = Vec::new();
+        for pos in self.parked.keys() {
+            let Some(&i) = index.get(pos) else {
+                strays.push(format!("{}/{}", pos.0, pos.1));
+                continue;
+            };
+            let kind = self.plan.kinds.get(i).copied();
+            if kind == Some(RecordKind::Poison(Poison::TenMegabytes))
+                && self.parked.get(pos).is_some_and(|c| !c.truncated)
+            {
+                untruncated.push(format!("#{i} at {}/{}", pos.0, pos.1));
+            }
+            let id = kind.and_then(|k| self.plan.event_id(i as u64, k));
+            if id.is_some_and(|id| {
+                self.logs.applied.contains_key(&id) || self.logs.filtered.contains_key(&id)
+            }) {
+                decided.push(format!("#{i} {kind:?}"));
+            }
+        }
+        if !strays.is_empty() {
+            self.violations.push(format!(
+                "{} dead-letter copies name a source offset no produced record has, e.g. {}",
+                strays.len(),
+                strays
+                    .iter()
+                    .take(5)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        if !untruncated.is_empty() {
+            self.violations.push(format!(
+                "the 10 MB record was parked without the truncation header: {}",
+                untruncated.join(", ")
+            ));
+        }
+        if !decided.is_empty() {
+            self.violations.push(format!(
+                "{} records were parked although they were applied or filtered, e.g. {}",
+                decided.len(),
+                decided
+                    .iter()
+                    .take(5)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
     }
 
     /// Production: only a 10 MB record may fail to be produced (the broker may refuse it).

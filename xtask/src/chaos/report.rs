@@ -175,6 +175,41 @@ impl ScenarioRun<'_> {
         if !by_kind.is_empty() {
             put(f, "poison_by_kind", json!(by_kind));
         }
+        let poison_parked = self
+            .plan
+            .kinds
+            .iter()
+            .zip(
+                lock(&self.deliveries)
+                    .map(|d| d.at.clone())
+                    .unwrap_or_default(),
+            )
+            .filter(|(k, at)| {
+                matches!(k, RecordKind::Poison(_))
+                    && at.is_some_and(|a| self.parked.contains_key(&a))
+            })
+            .count();
+        put(f, "poison_records_parked", json!(poison_parked));
+        let mut parked_by_reason: BTreeMap<&str, u64> = BTreeMap::new();
+        for c in self.parked.values() {
+            *parked_by_reason.entry(c.reason.as_str()).or_insert(0) += 1;
+        }
+        put(f, "dead_lettered_by_reason", json!(parked_by_reason));
+        put(
+            f,
+            "dead_lettered_truncated",
+            json!(self.parked.values().filter(|c| c.truncated).count()),
+        );
+        put(
+            f,
+            "dead_letter_extra_copies",
+            json!(
+                self.parked
+                    .values()
+                    .map(|c| u64::from(c.copies.saturating_sub(1)))
+                    .sum::<u64>()
+            ),
+        );
         put(f, "permanent_errors", json!(self.logs.permanent.len()));
         put(f, "retry_needed_lines", json!(self.logs.retry_needed));
         put(f, "state_conflicts", json!(self.logs.state_conflict));

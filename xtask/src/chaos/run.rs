@@ -9,10 +9,11 @@ use super::scenarios::Profile;
 use super::supervisor::Slot;
 use super::{Env, LOG_FILTER, SHUTDOWN_GRACE_MS};
 use anyhow::{Context, Result, bail};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use testkit::dead_letter::{by_source, parked_records};
 use testkit::offsets::committed_offsets;
 use thirdparty_core::OrgId;
 
@@ -35,6 +36,18 @@ pub(super) struct WriterBook {
     pub(super) total: u64,
 }
 
+/// The dead-letter copies of one record.
+#[derive(Debug, Clone, Default)]
+pub(super) struct ParkedCopies {
+    /// How many (more than one: at-least-once, a kill between the dead-letter ack and the
+    /// commit).
+    pub(super) copies: u32,
+    /// The `reason` header of the first copy.
+    pub(super) reason: String,
+    /// Whether the value was cut to the broker's record size limit.
+    pub(super) truncated: bool,
+}
+
 /// A scenario in progress.
 pub(super) struct ScenarioRun<'a> {
     pub(super) env: &'a Env<'a>,
@@ -44,6 +57,10 @@ pub(super) struct ScenarioRun<'a> {
     pub(super) rng: Rng,
     pub(super) plan: Plan,
     pub(super) topic: String,
+    /// Where the readers park what they cannot apply (`kafka.dead_letter = true`).
+    pub(super) dead_letter_topic: String,
+    /// The dead-letter copies of this scenario's records, by source (partition, offset).
+    pub(super) parked: HashMap<(i32, i64), ParkedCopies>,
     pub(super) group: String,
     pub(super) slots: Vec<Slot>,
     pub(super) logs: LogBook,
@@ -98,6 +115,10 @@ impl<'a> ScenarioRun<'a> {
         env.broker
             .create_topic(&topic, args.partitions)
             .with_context(|| format!("creating topic {topic}"))?;
+        let dead_letter_topic = kafka_runtime::dead_letter::default_topic(&topic);
+        env.broker
+            .create_topic(&dead_letter_topic, args.partitions)
+            .with_context(|| format!("creating topic {dead_letter_topic}"))?;
         println!(
             "\n== scenario {}: {} records on {topic}",
             profile.name,
@@ -111,6 +132,8 @@ impl<'a> ScenarioRun<'a> {
             profile,
             rng,
             topic,
+            dead_letter_topic,
+            parked: HashMap::new(),
             group: format!("chaos-s{number}-{}", env.run_id),
             slots: Vec::new(),
             logs: LogBook::default(),
@@ -154,6 +177,7 @@ impl<'a> ScenarioRun<'a> {
             ("kafka.group_id", self.group.clone()),
             ("case_api.endpoint", self.env.sandbox_url.clone()),
             ("kafka.auto_offset_reset", "earliest".to_owned()),
+            ("kafka.dead_letter", "true".to_owned()),
             ("kafka.session_timeout_ms", "6000".to_owned()),
             ("kafka.drain_timeout_ms", "3000".to_owned()),
             ("kafka.shutdown_grace_ms", SHUTDOWN_GRACE_MS.to_owned()),
@@ -261,6 +285,33 @@ impl<'a> ScenarioRun<'a> {
             self.env.args.partitions,
         )
         .await?)
+    }
+
+    /// Reads the dead-letter topic to its end into `parked`.
+    pub(super) async fn refresh_parked(&mut self) -> Result<()> {
+        let records = parked_records(
+            &self.env.bootstrap,
+            &self.dead_letter_topic,
+            self.env.args.partitions,
+            Duration::from_secs(60),
+        )
+        .await?;
+        self.parked.clear();
+        for ((topic, partition, offset), copies) in by_source(&records) {
+            if topic != self.topic {
+                continue;
+            }
+            let first = copies.first();
+            self.parked.insert(
+                (partition, offset),
+                ParkedCopies {
+                    copies: u32::try_from(copies.len()).unwrap_or(u32::MAX),
+                    reason: first.and_then(|r| r.reason()).unwrap_or_default(),
+                    truncated: first.is_some_and(|r| r.truncated()),
+                },
+            );
+        }
+        Ok(())
     }
 
     /// Waits until `progress()` reaches `target`, supervising; fails on a stall.

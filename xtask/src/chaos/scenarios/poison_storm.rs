@@ -1,7 +1,8 @@
 //! Scenario 6: a poison storm. Invalid JSON, wrong types, 10 MB messages, 10k-deep nesting,
 //! invalid UTF-8 and huge numbers (5 % of the records) mixed with good events; each poison
-//! record must end as a decode failure at its offset (or, when decodable, any outcome), and
-//! the reader's peak RSS must stay under `--rss-limit-mib`.
+//! record must be in the dead-letter topic, its copy naming its source offset (the 10 MB one
+//! truncated to the broker's limit, with its original size), or — when decodable — have
+//! another outcome; and the reader's peak RSS must stay under `--rss-limit-mib`.
 
 use super::{Profile, Scenario};
 use crate::chaos::run::ScenarioRun;
