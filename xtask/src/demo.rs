@@ -10,12 +10,14 @@ pub(crate) mod spec;
 use crate::stack::{self, Reader};
 use anyhow::{Context, Result, bail};
 use case_sandbox::{Seed, Store};
+use kafka_runtime::dead_letter;
 use observability::names;
 use spec::DemoSpec;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 use testkit::broker::{MockBroker, TestBroker};
+use testkit::dead_letter::parked_records;
 use testkit::offsets::{committed_offsets, high_watermarks};
 use testkit::produce::produce;
 use testkit::prometheus::{Metrics, filtered_name, prometheus_name, quantile};
@@ -76,7 +78,9 @@ async fn demo(
     let broker = MockBroker::start().context("starting librdkafka's mock cluster")?;
     let bootstrap = broker.bootstrap_servers();
     for (flavor, _) in plans {
-        broker.create_topic(&flavor.default_topic(), PARTITIONS)?;
+        let topic = flavor.default_topic();
+        broker.create_topic(&topic, PARTITIONS)?;
+        broker.create_topic(&dead_letter::default_topic(&topic), PARTITIONS)?;
     }
     println!("demo: in-process Kafka (librdkafka mock cluster) on {bootstrap}");
 
@@ -84,6 +88,7 @@ async fn demo(
         ("kafka.brokers", bootstrap.clone()),
         ("case_api.endpoint", sandbox.url()),
         ("kafka.auto_offset_reset", "earliest".to_owned()),
+        ("kafka.dead_letter", "true".to_owned()),
         ("kafka.session_timeout_ms", "6000".to_owned()),
         ("kafka.drain_timeout_ms", "2000".to_owned()),
         ("kafka.shutdown_grace_ms", "10000".to_owned()),
@@ -129,6 +134,18 @@ async fn demo(
     }
 
     wait_until_consumed(&bootstrap, &mut readers, &topics).await?;
+    // Committed means parked first: every message not applied has its copy by now.
+    let mut parked: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    for (flavor, _) in plans {
+        let topic = dead_letter::default_topic(&flavor.default_topic());
+        let records = parked_records(&bootstrap, &topic, PARTITIONS, Duration::from_secs(30))
+            .await
+            .with_context(|| format!("reading {topic}"))?;
+        let by_reason = parked.entry(flavor.name.clone()).or_default();
+        for r in &records {
+            *by_reason.entry(r.reason().unwrap_or_default()).or_insert(0) += 1;
+        }
+    }
 
     let mut per_flavor: BTreeMap<String, Metrics> = BTreeMap::new();
     let mut per_reader = Vec::new();
@@ -165,6 +182,19 @@ async fn demo(
     }
     for (flavor, metrics) in &per_flavor {
         print_flavor(flavor, metrics);
+        let by_reason = parked.get(flavor).cloned().unwrap_or_default();
+        println!(
+            "dead-lettered    {:>5}  (in {}: {by_reason:?})",
+            by_reason.values().sum::<u64>(),
+            dead_letter::default_topic(&flavor_topic(plans, flavor))
+        );
+        let decode_failures = metrics.sum(&prometheus_name(names::DECODING_FAILED), &[]);
+        let parked_decode = by_reason.get("decode_failed").copied().unwrap_or(0);
+        if decode_failures != parked_decode as f64 {
+            bail!(
+                "{flavor}: {decode_failures} decode failures but {parked_decode} parked copies: a message was acknowledged without its copy"
+            );
+        }
     }
     print_cases(&before, &store);
     println!(
@@ -239,6 +269,15 @@ async fn wait_until_consumed(
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
+}
+
+/// The topic of flavor `name` in this demo.
+fn flavor_topic(plans: &[(Flavor, DemoSpec)], name: &str) -> String {
+    plans
+        .iter()
+        .find(|(f, _)| f.name == name)
+        .map(|(f, _)| f.default_topic())
+        .unwrap_or_default()
 }
 
 fn handled(metrics: &Metrics, flavor: &str) -> f64 {
