@@ -150,6 +150,8 @@ by key). Empty values are left out so the reader's defaults apply, except skip_m
     "topic" .Values.kafka.topic
     "group_id" .Values.kafka.groupId
     "auto_offset_reset" .Values.kafka.autoOffsetReset
+    "dead_letter" (toString .Values.kafka.deadLetter)
+    "dead_letter_topic" .Values.kafka.deadLetterTopic
     "shutdown_grace_ms" (toString (mul .Values.shutdown.drainSeconds 1000)))
   "dd.kafka.consumer" (dict "skip_messages" (include "ctpr.skipMessages" .))
   "case_api" (dict
