@@ -39,8 +39,98 @@ thirdparty_core::config_section! {
         pub drain_timeout_ms: Duration = "5000", KeyKind::Millis { min: 0, max: 600_000 };
         /// How long shutdown may drain in-flight work before the final commit.
         pub shutdown_grace_ms: Duration = "25000", KeyKind::Millis { min: 0, max: 600_000 };
+        /// Park every message acknowledged without being applied (it did not decode, hit a permanent error, or is skip-listed) in the dead-letter topic before committing it.
+        pub dead_letter: bool = "false", KeyKind::Bool;
+        /// The dead-letter topic (with dead_letter = true); defaults to <topic>.dead-letter. It must exist: the reader does not create it.
+        pub dead_letter_topic: Option<String> = unset, KeyKind::Text;
     }
 }
+
+impl KafkaSection {
+    /// The dead-letter topic for `source_topic`: `None` unless `dead_letter` is on; then
+    /// `dead_letter_topic`, or [`crate::dead_letter::default_topic`] when unset or blank.
+    ///
+    /// ```
+    /// use kafka_runtime::KafkaSection;
+    /// let off = KafkaSection::default();
+    /// assert_eq!(off.dead_letter_topic_for("jira"), None);
+    /// let on = KafkaSection { dead_letter: true, ..KafkaSection::default() };
+    /// assert_eq!(on.dead_letter_topic_for("jira").as_deref(), Some("jira.dead-letter"));
+    /// ```
+    pub fn dead_letter_topic_for(&self, source_topic: &str) -> Option<String> {
+        if !self.dead_letter {
+            return None;
+        }
+        Some(
+            self.dead_letter_topic
+                .as_deref()
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map_or_else(
+                    || crate::dead_letter::default_topic(source_topic),
+                    str::to_owned,
+                ),
+        )
+    }
+}
+
+/// Where and as whom the runtime parks messages it acknowledges without applying them
+/// (see [`crate::dead_letter`]).
+///
+/// ```
+/// use kafka_runtime::{ConsumerConfig, DeadLetterConfig};
+/// let config = ConsumerConfig::new("kafka-1:9092", "collaboration_integrations_jira")
+///     .with_dead_letter(DeadLetterConfig::new("collaboration_integrations_jira.dead-letter", "jira", "0.2.0"));
+/// assert!(config.validate().is_ok());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetterConfig {
+    /// The dead-letter topic (it must exist).
+    pub topic: String,
+    /// The reader flavor, written in every parked record's `dead-letter-flavor` header.
+    pub flavor: String,
+    /// The reader's version, written in the `dead-letter-reader-version` header.
+    pub reader_version: String,
+    /// `message.timeout.ms` of one produce attempt: how long librdkafka may try to deliver
+    /// it before the runtime backs off and tries again (10 s by default).
+    pub produce_timeout: Duration,
+}
+
+impl DeadLetterConfig {
+    /// Parks in `topic`, tagging records with `flavor` and `reader_version`.
+    pub fn new(
+        topic: impl Into<String>,
+        flavor: impl Into<String>,
+        reader_version: impl Into<String>,
+    ) -> Self {
+        Self {
+            topic: topic.into(),
+            flavor: flavor.into(),
+            reader_version: reader_version.into(),
+            produce_timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// Sets the timeout of one produce attempt.
+    #[must_use]
+    pub fn with_produce_timeout(mut self, timeout: Duration) -> Self {
+        self.produce_timeout = timeout;
+        self
+    }
+}
+
+/// Prefixes of the pass-through librdkafka properties the dead-letter producer shares with
+/// the consumer: how to reach and authenticate to the brokers (TLS, SASL, client id,
+/// address family), so both clients connect the same way.
+pub const SHARED_PROPERTY_PREFIXES: &[&str] = &[
+    "security.",
+    "ssl.",
+    "sasl.",
+    "client.id",
+    "broker.address.family",
+    "socket.",
+    "message.max.bytes",
+];
 
 /// Prefix of the pass-through librdkafka properties in the reader's configuration (the
 /// `[kafka.librdkafka]` section, e.g. `security.protocol = ssl`).
@@ -181,6 +271,9 @@ pub struct ConsumerConfig {
     /// Any other librdkafka property, applied last (TLS, SASL, fetch sizes…). The
     /// [`PROTECTED_PROPERTIES`] are refused.
     pub librdkafka_overrides: BTreeMap<String, String>,
+    /// The dead-letter topic and its static headers; `None`: messages acknowledged without
+    /// being applied are only logged and counted.
+    pub dead_letter: Option<DeadLetterConfig>,
 }
 
 /// Builder setters: `name => field: Type;` makes `pub fn name(self, field: Type) -> Self`
@@ -231,7 +324,15 @@ impl ConsumerConfig {
             auto_commit_interval: Duration::from_secs(5),
             statistics_interval: Duration::from_secs(5),
             librdkafka_overrides: BTreeMap::new(),
+            dead_letter: None,
         }
+    }
+
+    /// Parks every message acknowledged without being applied in `dead_letter.topic`.
+    #[must_use]
+    pub fn with_dead_letter(mut self, dead_letter: DeadLetterConfig) -> Self {
+        self.dead_letter = Some(dead_letter);
+        self
     }
 
     /// Sets the consumer group.
@@ -346,6 +447,24 @@ impl ConsumerConfig {
                 ),
             );
         }
+        if let Some(dead_letter) = &self.dead_letter {
+            if dead_letter.topic.trim().is_empty() {
+                return invalid(
+                    "dead_letter_topic",
+                    "is empty; unset it for the default `<topic>.dead-letter` or name an existing topic".into(),
+                );
+            }
+            if dead_letter.topic.trim() == self.topic.trim() {
+                return invalid(
+                    "dead_letter_topic",
+                    format!(
+                        "is the consumed topic `{}`: parked messages would be consumed again; use another topic, e.g. `{}`",
+                        self.topic,
+                        crate::dead_letter::default_topic(&self.topic)
+                    ),
+                );
+            }
+        }
         if let Some(key) = self
             .librdkafka_overrides
             .keys()
@@ -409,6 +528,43 @@ impl ConsumerConfig {
             props.insert(k.clone(), v.clone());
         }
         props
+    }
+}
+
+impl ConsumerConfig {
+    /// The librdkafka properties of the dead-letter producer: the brokers, the
+    /// overrides shared with the consumer ([`SHARED_PROPERTY_PREFIXES`]: TLS, SASL…), then
+    /// what the at-least-once parking needs (`enable.idempotence=true`, `acks=all`) and the
+    /// produce timeout. `None` without a dead-letter topic.
+    ///
+    /// ```
+    /// use kafka_runtime::{ConsumerConfig, DeadLetterConfig};
+    /// let config = ConsumerConfig::new("b:9092", "t")
+    ///     .with_librdkafka_override("security.protocol", "ssl")
+    ///     .with_librdkafka_override("fetch.wait.max.ms", "50")
+    ///     .with_dead_letter(DeadLetterConfig::new("t.dead-letter", "jira", "1.0.0"));
+    /// let props = config.dead_letter_producer_properties().unwrap_or_default();
+    /// assert_eq!(props["security.protocol"], "ssl");
+    /// assert_eq!(props["enable.idempotence"], "true");
+    /// assert_eq!(props["acks"], "all");
+    /// assert!(!props.contains_key("fetch.wait.max.ms"), "consumer-only properties stay with the consumer");
+    /// ```
+    pub fn dead_letter_producer_properties(&self) -> Option<BTreeMap<String, String>> {
+        let dead_letter = self.dead_letter.as_ref()?;
+        let mut props = BTreeMap::new();
+        props.insert("bootstrap.servers".to_owned(), self.brokers.clone());
+        for (k, v) in &self.librdkafka_overrides {
+            if SHARED_PROPERTY_PREFIXES.iter().any(|p| k.starts_with(p)) {
+                props.insert(k.clone(), v.clone());
+            }
+        }
+        props.insert("enable.idempotence".to_owned(), "true".to_owned());
+        props.insert("acks".to_owned(), "all".to_owned());
+        props.insert(
+            "message.timeout.ms".to_owned(),
+            millis(dead_letter.produce_timeout).max(1).to_string(),
+        );
+        Some(props)
     }
 }
 
@@ -498,6 +654,16 @@ mod tests {
                 base.clone()
                     .with_librdkafka_override("enable.auto.offset.store", "true"),
                 "librdkafka_overrides",
+            ),
+            (
+                base.clone()
+                    .with_dead_letter(DeadLetterConfig::new(" t ", "jira", "1")),
+                "dead_letter_topic",
+            ),
+            (
+                base.clone()
+                    .with_dead_letter(DeadLetterConfig::new("", "jira", "1")),
+                "dead_letter_topic",
             ),
         ];
         for (config, field) in cases {

@@ -65,6 +65,42 @@ pub enum RuntimeError {
         reason: String,
     },
 
+    /// A message to park could not be produced to the dead-letter topic within the retry
+    /// budget. Its offset was not stored (the safe watermark before it is committed), so a
+    /// restart redelivers it. Restarting helps once the topic is reachable.
+    #[error(
+        "cannot park message {source_topic}:{partition}:{offset} in the dead-letter topic `{topic}` after {attempts} attempts (last: {error}); its offset was not committed and it is redelivered after a restart; create the topic (e.g. `kafka-topics --create --topic {topic} --partitions <as many as {source_topic}> --replication-factor 3`), grant the reader WRITE on it, or set `[kafka] dead_letter = false`"
+    )]
+    DeadLetterUnavailable {
+        /// The dead-letter topic.
+        topic: String,
+        /// Topic of the message to park.
+        source_topic: String,
+        /// Its partition.
+        partition: i32,
+        /// Its offset.
+        offset: i64,
+        /// Produce attempts made.
+        attempts: u32,
+        /// librdkafka's last error.
+        error: String,
+    },
+
+    /// librdkafka refused to create the dead-letter producer (an invalid shared property).
+    /// Restarting does not help: fix the configuration.
+    #[error(
+        "cannot create the dead-letter producer for topic `{topic}` on brokers `{brokers}`: {source}; check the brokers list and the [kafka.librdkafka] security properties (shared with the producer)"
+    )]
+    DeadLetterProducerCreation {
+        /// `bootstrap.servers`.
+        brokers: String,
+        /// The dead-letter topic.
+        topic: String,
+        /// librdkafka's error.
+        #[source]
+        source: Box<KafkaError>,
+    },
+
     /// The task consuming a partition ended abnormally (the handler panicked, or an
     /// internal invariant broke). Offsets were stored only up to finished messages; a
     /// restart redelivers the rest.
@@ -112,7 +148,9 @@ impl RuntimeError {
     pub fn restart_may_help(&self) -> bool {
         !matches!(
             self,
-            Self::InvalidConfig { .. } | Self::ClientCreation { .. }
+            Self::InvalidConfig { .. }
+                | Self::ClientCreation { .. }
+                | Self::DeadLetterProducerCreation { .. }
         )
     }
 
@@ -123,6 +161,8 @@ impl RuntimeError {
             Self::ClientCreation { .. } => "client_creation",
             Self::Subscribe { .. } => "subscribe",
             Self::RetriesExhausted { .. } => "retries_exhausted",
+            Self::DeadLetterUnavailable { .. } => "dead_letter_unavailable",
+            Self::DeadLetterProducerCreation { .. } => "dead_letter_producer_creation",
             Self::PartitionTaskFailed { .. } => "partition_task_failed",
             Self::DriverFailed { .. } => "driver_failed",
             Self::FatalKafka { .. } => "fatal_kafka",
@@ -172,6 +212,24 @@ mod tests {
         };
         assert!(!c.restart_may_help());
         assert_eq!(c.kind(), "invalid_config");
+        let d = RuntimeError::DeadLetterUnavailable {
+            topic: "jira.dead-letter".into(),
+            source_topic: "jira".into(),
+            partition: 1,
+            offset: 7,
+            attempts: 3,
+            error: "Broker: Unknown topic or partition".into(),
+        };
+        let text = d.to_string();
+        for part in [
+            "jira:1:7",
+            "`jira.dead-letter`",
+            "--create",
+            "dead_letter = false",
+        ] {
+            assert!(text.contains(part), "{part}: {text}");
+        }
+        assert!(d.restart_may_help());
     }
 
     #[test]

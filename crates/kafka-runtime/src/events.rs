@@ -35,6 +35,13 @@ pub const CLIENT_ERROR: &str = "dd.case.kafka_consumer.client_error";
 pub const MESSAGES_HANDLED: &str = "dd.case.kafka_consumer.messages_handled";
 /// A partition was paused because its queue was full (counter; tags `topic`, `partition`).
 pub const PARTITION_PAUSED: &str = "dd.case.kafka_consumer.partition_paused";
+/// A message acknowledged without being applied was parked in the dead-letter topic
+/// (counter; tag `reason`: a [`thirdparty_core::DeadLetterReason`] label; the flavor comes
+/// from the reader's global tags).
+pub const DEAD_LETTERED: &str = "dd.case.kafka_consumer.dead_lettered";
+/// Producing a message to the dead-letter topic failed; it is retried with backoff while its
+/// partition waits (counter; tag `error`).
+pub const DEAD_LETTER_PRODUCE_FAILED: &str = "dd.case.kafka_consumer.dead_letter_produce_failed";
 
 /// Every metric name this crate emits.
 pub const METRIC_NAMES: &[&str] = &[
@@ -51,6 +58,8 @@ pub const METRIC_NAMES: &[&str] = &[
     CLIENT_ERROR,
     MESSAGES_HANDLED,
     PARTITION_PAUSED,
+    DEAD_LETTERED,
+    DEAD_LETTER_PRODUCE_FAILED,
 ];
 
 pub(crate) use thirdparty_core::TelemetryEvent;
@@ -301,6 +310,62 @@ thirdparty_core::telemetry_events! {
             "partition queue full; pausing fetches");
         count_in_partition(PARTITION_PAUSED, e.topic, e.partition);
     }
+
+    /// A message was parked in the dead-letter topic (the broker acknowledged it); its
+    /// offset may now be committed. The error text stays in the parked record's headers.
+    #[derive(Debug)]
+    pub(crate) struct MessageDeadLettered<'a> {
+        /// Source topic.
+        topic: &'a str,
+        /// Source partition.
+        partition: i32,
+        /// Source offset.
+        offset: i64,
+        /// The dead-letter topic.
+        dead_letter_topic: &'a str,
+        /// Why it was parked (a `DeadLetterReason` label).
+        reason: &'static str,
+        /// The error's stable kind.
+        error_kind: &'a str,
+        /// Whether the value was cut to fit the record size limit.
+        truncated: bool,
+    }
+    |e| {
+        warn!(topic = e.topic, partition = e.partition, offset = e.offset,
+            dead_letter_topic = e.dead_letter_topic, reason = e.reason,
+            error_kind = e.error_kind, truncated = e.truncated,
+            "message not applied; parked in the dead-letter topic");
+        metrics::counter!(DEAD_LETTERED, "reason" => e.reason).increment(1);
+    }
+
+    /// Producing a message to the dead-letter topic failed; its partition waits and the
+    /// produce is tried again after `backoff` (`None`: no attempt left).
+    #[derive(Debug)]
+    pub(crate) struct DeadLetterProduceFailed<'a> {
+        /// Source topic.
+        topic: &'a str,
+        /// Source partition.
+        partition: i32,
+        /// Source offset.
+        offset: i64,
+        /// The dead-letter topic.
+        dead_letter_topic: &'a str,
+        /// The attempt that failed (1-based).
+        attempt: u32,
+        /// The wait before the next attempt, if any.
+        backoff: Option<Duration>,
+        /// librdkafka's error code name.
+        error_code: &'a str,
+        /// librdkafka's error.
+        error: &'a str,
+    }
+    |e| {
+        warn!(topic = e.topic, partition = e.partition, offset = e.offset,
+            dead_letter_topic = e.dead_letter_topic, attempt = e.attempt,
+            backoff_ms = e.backoff.map(millis), error_code = e.error_code, error = e.error,
+            "producing to the dead-letter topic failed; the partition waits and retries");
+        count_error(DEAD_LETTER_PRODUCE_FAILED, e.error_code);
+    }
 }
 
 #[cfg(test)]
@@ -394,6 +459,27 @@ mod tests {
             held: 5,
         }
         .emit();
+        MessageDeadLettered {
+            topic: "t",
+            partition: 1,
+            offset: 9,
+            dead_letter_topic: "t.dead-letter",
+            reason: "decode_failed",
+            error_kind: "not_json",
+            truncated: false,
+        }
+        .emit();
+        DeadLetterProduceFailed {
+            topic: "t",
+            partition: 1,
+            offset: 9,
+            dead_letter_topic: "t.dead-letter",
+            attempt: 1,
+            backoff: Some(d),
+            error_code: "UnknownTopicOrPartition",
+            error: "unknown topic",
+        }
+        .emit();
     }
 
     #[test]
@@ -411,7 +497,7 @@ mod tests {
         for (key, _, _, value) in &snapshot {
             for label in key.key().labels() {
                 assert!(
-                    ["topic", "partition", "error"].contains(&label.key()),
+                    ["topic", "partition", "error", "reason"].contains(&label.key()),
                     "unbounded tag {} on {}",
                     label.key(),
                     key.key().name()

@@ -17,6 +17,17 @@
 //!   jitter, [`RetryPolicy`]); after the last attempt the runtime commits the safe watermark
 //!   and returns [`RuntimeError::RetriesExhausted`] (the previous service's crash-on-retry). Operators
 //!   can skip messages by coordinates at run time ([`SkipList`]).
+//! - **Dead-letter topic** ([`dead_letter`], opt-in with [`ConsumerConfig::with_dead_letter`]):
+//!   a message acknowledged without being applied ([`Disposition::DeadLetter`]: it did not
+//!   decode or hit a permanent error; or skip-listed) is produced to the dead-letter topic
+//!   with its key, value and headers plus the [`dead_letter::headers`] (idempotent producer,
+//!   `acks=all`, the consumer's TLS/SASL properties); its offset is stored only after the
+//!   broker acknowledged it. A record over `message.max.bytes` is parked with its value
+//!   truncated (`dead-letter-truncated`). A failed produce is retried with the
+//!   [`RetryPolicy`] backoff while the partition waits (the status is not ready); after the
+//!   last attempt the runtime commits the safe watermark and returns
+//!   [`RuntimeError::DeadLetterUnavailable`], the message uncommitted. At least once: a
+//!   crash between the broker's acknowledgement and the commit parks it twice.
 //! - **Rebalance and shutdown**: revoked partitions are drained up to a deadline, committed
 //!   synchronously and fenced; shutdown drains within a grace period, commits and closes
 //!   within a deadline even when the broker is unreachable.
@@ -90,6 +101,7 @@ mod coordinator;
 pub mod dead_letter;
 mod error;
 pub mod events;
+mod parking;
 mod partition;
 mod probe;
 mod runtime;
@@ -99,12 +111,12 @@ mod tracker;
 
 pub use config::{
     ConsumerConfig, DEFAULT_FETCH_MAX_BYTES, DEFAULT_GROUP_ID, DEFAULT_MAX_PARTITION_FETCH_BYTES,
-    DEFAULT_QUEUED_MAX_MESSAGES_KBYTES, KafkaSection, LIBRDKAFKA_PREFIX, PROTECTED_PROPERTIES,
-    RetryPolicy,
+    DEFAULT_QUEUED_MAX_MESSAGES_KBYTES, DeadLetterConfig, KafkaSection, LIBRDKAFKA_PREFIX,
+    PROTECTED_PROPERTIES, RetryPolicy, SHARED_PROPERTY_PREFIXES,
 };
 pub use error::RuntimeError;
 pub use events::METRIC_NAMES;
-pub use probe::{ProbeError, TopicProbe, probe_topic, read_range};
+pub use probe::{ProbeError, TopicProbe, probe_dead_letter_topic, probe_topic, read_range};
 pub use runtime::KafkaRuntime;
 pub use skip::{MessageCoordinates, SKIP_MESSAGES_SYNTAX, SkipEntryError, SkipList};
 pub use status::{ConsumerStatus, RunSummary, StatusSnapshot, TopicPartition};

@@ -7,6 +7,7 @@ use crate::events::{
     ClientError, InFlight, MessageHandled, MessageSkipped, OffsetStoreFailed, PartitionPaused,
     RetriesExhausted, RetryScheduled, TelemetryEvent,
 };
+use crate::parking::{OPERATOR_ERROR_KIND, ParkReason, Parker};
 use crate::status::{ConsumerStatus, TopicPartition};
 use crate::tracker::{KeyedScheduler, LaneKey, PushError, Started};
 use crate::{RetryPolicy, RuntimeError, SkipList};
@@ -21,7 +22,7 @@ use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::topic_partition_list::TopicPartitionList;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use thirdparty_core::{Disposition, Payload, PayloadHandler};
+use thirdparty_core::{DeadLetterReason, Disposition, Payload, PayloadHandler};
 use tokio::sync::{mpsc::UnboundedSender, oneshot};
 use tracing::{debug, warn};
 
@@ -70,6 +71,8 @@ pub(crate) struct PartitionShared {
     pub(crate) capacity: usize,
     pub(crate) status: ConsumerStatus,
     pub(crate) fatal: UnboundedSender<RuntimeError>,
+    /// The dead-letter producer, when a dead-letter topic is configured.
+    pub(crate) parker: Option<Arc<Parker>>,
 }
 
 /// Everything a partition task needs besides its queue.
@@ -88,7 +91,12 @@ pub(crate) struct PartitionExit {
 enum JobOutcome {
     Handled,
     Skipped,
-    Exhausted { attempts: u32, reason: String },
+    Exhausted {
+        attempts: u32,
+        reason: String,
+    },
+    /// The dead-letter topic did not accept the message within the retry budget.
+    ParkFailed(RuntimeError),
 }
 
 struct JobResult {
@@ -125,13 +133,35 @@ pub(crate) fn payload_of(m: &BorrowedMessage<'_>) -> Payload {
     }
 }
 
+/// The error text of a skip-listed message's parked copy.
+const SKIP_LISTED_ERROR: &str = "listed in [dd.kafka.consumer] skip_messages by an operator";
+
+/// Parks `payload` when a dead-letter topic is configured: `done` once the broker
+/// acknowledged it (or at once without a topic), `ParkFailed` after the retry budget.
+async fn park(
+    parker: Option<&Parker>,
+    payload: &Payload,
+    why: ParkReason<'_>,
+    done: JobOutcome,
+) -> JobOutcome {
+    match parker {
+        None => done,
+        Some(parker) => match parker.park(payload, why).await {
+            Ok(()) => done,
+            Err(e) => JobOutcome::ParkFailed(e),
+        },
+    }
+}
+
 /// Handles one message: skip-list check before every attempt, retries in place with
-/// full-jitter backoff.
+/// full-jitter backoff; a skip-listed message or a [`Disposition::DeadLetter`] is parked
+/// before it finishes (see [`park`]).
 async fn handle_message(
     handler: Arc<dyn PayloadHandler>,
     skip_list: SkipList,
     retry: RetryPolicy,
     status: ConsumerStatus,
+    parker: Option<Arc<Parker>>,
     started: Started<Payload>,
 ) -> JobResult {
     let Started {
@@ -151,20 +181,42 @@ async fn handle_message(
                 offset: payload.offset,
             }
             .emit();
+            let why = ParkReason {
+                reason: DeadLetterReason::SkipListed,
+                error_kind: OPERATOR_ERROR_KIND,
+                error: SKIP_LISTED_ERROR,
+            };
+            let outcome = park(parker.as_deref(), &payload, why, JobOutcome::Skipped).await;
             return JobResult {
                 offset,
                 lane,
-                outcome: JobOutcome::Skipped,
+                outcome,
             };
         }
         attempt = attempt.saturating_add(1);
         match handler.handle(&payload).await {
-            // The dead-letter producer is not wired yet: acknowledged as before.
-            Disposition::Ack | Disposition::DeadLetter { .. } => {
+            Disposition::Ack => {
                 return JobResult {
                     offset,
                     lane,
                     outcome: JobOutcome::Handled,
+                };
+            }
+            Disposition::DeadLetter {
+                reason,
+                error_kind,
+                error,
+            } => {
+                let why = ParkReason {
+                    reason,
+                    error_kind: &error_kind,
+                    error: &error,
+                };
+                let outcome = park(parker.as_deref(), &payload, why, JobOutcome::Handled).await;
+                return JobResult {
+                    offset,
+                    lane,
+                    outcome,
                 };
             }
             Disposition::Retry { reason } => {
@@ -280,6 +332,7 @@ impl PartitionCtx {
             self.shared.skip_list.clone(),
             self.shared.retry,
             self.shared.status.clone(),
+            self.shared.parker.clone(),
             started,
         ))
     }
@@ -320,6 +373,13 @@ impl PartitionCtx {
                     attempts,
                     reason,
                 });
+            }
+            JobOutcome::ParkFailed(error) => {
+                // Not stored: the watermark stays before it and the message is redelivered.
+                if let Err(e) = scheduler.fail(result.offset, &result.lane) {
+                    self.internal_failure(scheduler, e.to_string());
+                }
+                let _ = self.shared.fatal.send(error);
             }
         }
     }

@@ -83,24 +83,66 @@ pub async fn probe_topic(
     config: &ConsumerConfig,
     timeout: Duration,
 ) -> Result<TopicProbe, ProbeError> {
+    probe(config, config.topic.clone(), timeout, false).await
+}
+
+/// Fetches the metadata of `config`'s dead-letter topic within `timeout` and checks that
+/// every partition has a leader (a produce needs one). `Ok(None)` without a dead-letter
+/// topic; a missing topic is [`ProbeError::Metadata`]. The probe never creates the topic.
+pub async fn probe_dead_letter_topic(
+    config: &ConsumerConfig,
+    timeout: Duration,
+) -> Result<Option<TopicProbe>, ProbeError> {
+    let Some(dead_letter) = &config.dead_letter else {
+        return Ok(None);
+    };
+    probe(config, dead_letter.topic.clone(), timeout, true)
+        .await
+        .map(Some)
+}
+
+async fn probe(
+    config: &ConsumerConfig,
+    topic_name: String,
+    timeout: Duration,
+    require_leaders: bool,
+) -> Result<TopicProbe, ProbeError> {
     let config = config.clone();
-    let metadata_error = |config: &ConsumerConfig, message: String| ProbeError::Metadata {
-        topic: config.topic.clone(),
-        brokers: config.brokers.clone(),
+    let brokers = config.brokers.clone();
+    let metadata_error = move |topic: &str, message: String| ProbeError::Metadata {
+        topic: topic.to_owned(),
+        brokers: brokers.clone(),
         message,
     };
     let joined = tokio::task::spawn_blocking(move || {
         let consumer = client(&config)?;
         let metadata = consumer
-            .fetch_metadata(Some(&config.topic), timeout)
-            .map_err(|e| metadata_error(&config, e.to_string()))?;
+            .fetch_metadata(Some(&topic_name), timeout)
+            .map_err(|e| metadata_error(&topic_name, e.to_string()))?;
         let topic = metadata
             .topics()
             .iter()
-            .find(|t| t.name() == config.topic)
-            .ok_or_else(|| metadata_error(&config, "the topic is not in the metadata".into()))?;
+            .find(|t| t.name() == topic_name)
+            .ok_or_else(|| metadata_error(&topic_name, "the topic is not in the metadata".into()))?;
         if let Some(err) = topic.error() {
-            return Err(metadata_error(&config, format!("{err:?}")));
+            return Err(metadata_error(&topic_name, format!("{err:?}")));
+        }
+        if require_leaders {
+            if topic.partitions().is_empty() {
+                return Err(metadata_error(&topic_name, "the topic has no partitions".into()));
+            }
+            let leaderless: Vec<i32> = topic
+                .partitions()
+                .iter()
+                .filter(|p| p.leader() < 0 || p.error().is_some())
+                .map(|p| p.id())
+                .collect();
+            if !leaderless.is_empty() {
+                return Err(metadata_error(
+                    &topic_name,
+                    format!("partition(s) {leaderless:?} have no leader"),
+                ));
+            }
         }
         Ok(TopicProbe {
             brokers: metadata.brokers().len(),

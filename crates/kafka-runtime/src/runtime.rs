@@ -5,6 +5,7 @@
 use crate::context::{Callback, RuntimeContext, commit_stored};
 use crate::coordinator::{Coordinator, CoordinatorExit, CoordinatorSettings};
 use crate::events::{ClientError, TelemetryEvent};
+use crate::parking::Parker;
 use crate::partition::PartitionShared;
 use crate::status::{ConsumerStatus, RunSummary};
 use crate::{ConsumerConfig, RuntimeError, SkipList};
@@ -108,6 +109,7 @@ impl KafkaRuntime {
                     source: Box::new(crate::error::without_config_value(source)),
                 })?;
         let consumer = Arc::new(consumer);
+        let parker = Parker::create(&config, &status)?.map(Arc::new);
         consumer
             .subscribe(&[config.topic.as_str()])
             .map_err(|source| RuntimeError::Subscribe {
@@ -119,6 +121,7 @@ impl KafkaRuntime {
             topic = config.topic,
             group_id = config.group_id,
             max_in_flight = config.max_in_flight,
+            dead_letter_topic = config.dead_letter.as_ref().map(|d| d.topic.as_str()),
             "kafka consumer started"
         );
         status.set_running(true);
@@ -137,6 +140,7 @@ impl KafkaRuntime {
                 capacity: config.partition_queue_capacity,
                 status: status.clone(),
                 fatal: fatal_tx,
+                parker,
             },
             settings: CoordinatorSettings {
                 drain_timeout: config.drain_timeout,

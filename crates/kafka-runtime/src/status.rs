@@ -29,6 +29,8 @@ struct Inner {
     handled: AtomicU64,
     skipped: AtomicU64,
     retries: AtomicU64,
+    dead_lettered: AtomicU64,
+    dead_letter_waiting: AtomicU64,
     rebalances: AtomicU64,
     drain_deadlines_exceeded: AtomicU64,
     commit_failures: AtomicU64,
@@ -73,6 +75,11 @@ pub struct StatusSnapshot {
     pub messages_handled: u64,
     /// Skip-listed messages acknowledged without handling.
     pub messages_skipped: u64,
+    /// Messages parked in the dead-letter topic (the broker acknowledged them).
+    pub messages_dead_lettered: u64,
+    /// Messages waiting now for the dead-letter topic to accept them (a produce failed and
+    /// is retried): readiness must be false then, their partitions do not progress.
+    pub dead_letter_waiting: u64,
     /// Retry attempts made.
     pub retries: u64,
     /// Rebalances seen (assign and revoke events).
@@ -112,6 +119,8 @@ impl ConsumerStatus {
             since_last_progress: s.last_progress.map(|t| now.saturating_duration_since(t)),
             messages_handled: self.inner.handled.load(Ordering::Relaxed),
             messages_skipped: self.inner.skipped.load(Ordering::Relaxed),
+            messages_dead_lettered: self.inner.dead_lettered.load(Ordering::Relaxed),
+            dead_letter_waiting: self.inner.dead_letter_waiting.load(Ordering::Relaxed),
             retries: self.inner.retries.load(Ordering::Relaxed),
             rebalances: self.inner.rebalances.load(Ordering::Relaxed),
             drain_deadlines_exceeded: self.inner.drain_deadlines_exceeded.load(Ordering::Relaxed),
@@ -147,6 +156,17 @@ impl ConsumerStatus {
     /// Skip-listed messages so far.
     pub fn messages_skipped(&self) -> u64 {
         self.inner.skipped.load(Ordering::Relaxed)
+    }
+
+    /// Messages parked in the dead-letter topic so far.
+    pub fn messages_dead_lettered(&self) -> u64 {
+        self.inner.dead_lettered.load(Ordering::Relaxed)
+    }
+
+    /// Whether a message is waiting for the dead-letter topic (see
+    /// [`StatusSnapshot::dead_letter_waiting`]): the reader is not ready then.
+    pub fn dead_letter_blocked(&self) -> bool {
+        self.inner.dead_letter_waiting.load(Ordering::Relaxed) > 0
     }
 
     /// Whether the consumer has joined its group.
@@ -239,6 +259,20 @@ impl ConsumerStatus {
         self.inner.skipped.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub(crate) fn count_dead_lettered(&self) {
+        self.inner.dead_lettered.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Marks one message as waiting for the dead-letter topic until the guard drops.
+    pub(crate) fn dead_letter_wait(&self) -> DeadLetterWait {
+        self.inner
+            .dead_letter_waiting
+            .fetch_add(1, Ordering::Relaxed);
+        DeadLetterWait {
+            status: self.clone(),
+        }
+    }
+
     pub(crate) fn count_retry(&self) {
         self.inner.retries.fetch_add(1, Ordering::Relaxed);
     }
@@ -255,6 +289,20 @@ impl ConsumerStatus {
 
     pub(crate) fn count_commit_failure(&self) {
         self.inner.commit_failures.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A message waiting for the dead-letter topic; dropping it ends the wait.
+pub(crate) struct DeadLetterWait {
+    status: ConsumerStatus,
+}
+
+impl Drop for DeadLetterWait {
+    fn drop(&mut self) {
+        self.status
+            .inner
+            .dead_letter_waiting
+            .fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -284,7 +332,14 @@ mod tests {
         status.count_handled();
         status.count_skipped();
         status.count_retry();
+        status.count_dead_lettered();
+        let wait = status.dead_letter_wait();
+        assert!(status.dead_letter_blocked());
+        assert_eq!(status.snapshot().dead_letter_waiting, 1);
+        drop(wait);
+        assert!(!status.dead_letter_blocked());
         let s = status.clone().snapshot();
+        assert_eq!(s.messages_dead_lettered, 1);
         assert_eq!(s.assignment.len(), 1);
         assert_eq!((s.in_flight, s.held), (2, 5));
         assert_eq!(s.lag[&tp], 40);

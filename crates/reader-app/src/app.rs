@@ -152,6 +152,7 @@ pub(crate) async fn run<F: Flavor>(
             info!(
                 handled = summary.status.messages_handled,
                 skipped = summary.status.messages_skipped,
+                dead_lettered = summary.status.messages_dead_lettered,
                 closed_cleanly = summary.closed_cleanly,
                 "reader stopped"
             );
@@ -214,8 +215,15 @@ async fn bridge_health(
             case_api_ok = true;
         }
         if !health.is_draining() {
-            // Not ready while no broker connection is up: traffic cannot flow.
-            health.set_ready(s.running && s.joined_group && case_api_ok && !s.brokers_down);
+            // Not ready while no broker connection is up, or while a message waits for the
+            // dead-letter topic: traffic cannot flow.
+            health.set_ready(
+                s.running
+                    && s.joined_group
+                    && case_api_ok
+                    && !s.brokers_down
+                    && s.dead_letter_waiting == 0,
+            );
         }
     }
 }

@@ -71,6 +71,9 @@ pub(crate) async fn check<F: Flavor>(
         )),
         Err(e) => lines.push(CheckLine::new("fail", "kafka", e.to_string())),
     }
+    if let Some(line) = check_dead_letter_topic(settings).await {
+        lines.push(line);
+    }
 
     match api.list_integration_orgs(F::NAME).await {
         Ok(orgs) => {
@@ -86,6 +89,36 @@ pub(crate) async fn check<F: Flavor>(
         Err(e) => lines.push(CheckLine::new("fail", "case api", e.to_string())),
     }
     lines
+}
+
+/// The dead-letter topic's line: it must exist with a leader for every partition (the
+/// reader never creates it). `None` when `[kafka] dead_letter` is off.
+async fn check_dead_letter_topic(settings: &ReaderSettings) -> Option<CheckLine> {
+    let topic = settings.consumer.dead_letter.as_ref()?.topic.clone();
+    let what = format!("kafka dead-letter topic {topic}");
+    Some(
+        match kafka_runtime::probe_dead_letter_topic(&settings.consumer, Duration::from_secs(10))
+            .await
+        {
+            Ok(Some(probe)) => CheckLine::new(
+                "ok",
+                what,
+                format!(
+                    "{} partition(s), every one with a leader",
+                    probe.partitions.len()
+                ),
+            ),
+            Ok(None) => return None,
+            Err(e) => CheckLine::new(
+                "fail",
+                what,
+                format!(
+                    "{e}; create it before starting the reader (e.g. `kafka-topics --bootstrap-server {} --create --topic {topic} --partitions <as many as {}> --replication-factor 3`), or set `[kafka] dead_letter = false`",
+                    settings.consumer.brokers, settings.consumer.topic
+                ),
+            ),
+        },
+    )
 }
 
 async fn check_org<F: Flavor>(api: &dyn CaseApi, org: OrgId, lines: &mut Vec<CheckLine>) {

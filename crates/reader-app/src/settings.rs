@@ -6,12 +6,16 @@ use crate::flavor::default_topic;
 use crate::keys::{CacheSection, ConsumerSection};
 use case_client::config::CaseApiSection;
 use case_client::{CaseClientConfig, TlsConfig};
-use kafka_runtime::{ConsumerConfig, KafkaSection, LIBRDKAFKA_PREFIX, SkipList};
+use kafka_runtime::{ConsumerConfig, DeadLetterConfig, KafkaSection, LIBRDKAFKA_PREFIX, SkipList};
 use observability::TelemetryConfig;
 use observability::config::{HealthSection, MetricsSection, TracingSection};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
+
+/// The reader's version (what `--version` prints), written in every parked record's
+/// `dead-letter-reader-version` header.
+pub(crate) const READER_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Everything the service shell needs, typed.
 #[derive(Debug, Clone)]
@@ -64,14 +68,32 @@ impl ReaderSettings {
                 ),
             });
         }
+        let dead_letter_topic = kafka.dead_letter_topic_for(&topic);
         let mut consumer = ConsumerConfig::from_section(brokers, topic, &kafka);
         for (key, value) in raw.with_prefix(LIBRDKAFKA_PREFIX) {
             consumer = consumer.with_librdkafka_override(key, value);
         }
-        consumer.validate().map_err(|e| ConfigError::Conflict {
-            key: "kafka".into(),
-            other: "kafka.librdkafka".into(),
-            message: e.to_string(),
+        if let Some(dead_letter_topic) = dead_letter_topic {
+            consumer = consumer.with_dead_letter(DeadLetterConfig::new(
+                dead_letter_topic,
+                flavor,
+                READER_VERSION,
+            ));
+        }
+        consumer.validate().map_err(|e| match e {
+            kafka_runtime::RuntimeError::InvalidConfig {
+                field: "dead_letter_topic",
+                message,
+            } => ConfigError::Conflict {
+                key: "kafka.dead_letter_topic".into(),
+                other: "kafka.topic".into(),
+                message,
+            },
+            e => ConfigError::Conflict {
+                key: "kafka".into(),
+                other: "kafka.librdkafka".into(),
+                message: e.to_string(),
+            },
         })?;
 
         let mut case_client = CaseClientConfig::from_section(endpoint.clone(), &case_api);

@@ -73,6 +73,24 @@ impl CaseApiError {
     pub fn is_retryable(&self) -> bool {
         matches!(self, Self::Unavailable { .. } | Self::Internal { .. })
     }
+
+    /// A stable snake_case kind of the failure, derived from the variant: `unavailable`,
+    /// `version_conflict`, `invalid_argument`, `permission_denied`, `internal`.
+    ///
+    /// ```
+    /// use thirdparty_core::CaseApiError;
+    /// let e = CaseApiError::InvalidArgument { rpc: "UpdateCase", message: "bad".into() };
+    /// assert_eq!(e.kind(), "invalid_argument");
+    /// ```
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Unavailable { .. } => "unavailable",
+            Self::VersionConflict { .. } => "version_conflict",
+            Self::InvalidArgument { .. } => "invalid_argument",
+            Self::PermissionDenied { .. } => "permission_denied",
+            Self::Internal { .. } => "internal",
+        }
+    }
 }
 
 /// The Case Management API as the pipeline uses it. Absent things are `Ok(None)`, not errors.

@@ -26,9 +26,12 @@ pub enum Outcome {
     },
     /// Skipped, with its reason.
     Filtered(FilteredReason),
-    /// The payload did not decode (skipped and counted).
+    /// The payload did not decode: counted, and the payload answered
+    /// [`Disposition::DeadLetter`].
     DecodeFailed(DecodeError),
-    /// A permanent error (invalid argument, malformed after decoding): dropped and counted.
+    /// A permanent error (invalid argument, malformed after decoding): not applied, counted,
+    /// and the payload answered [`Disposition::DeadLetter`] (parked when the runtime has a
+    /// dead-letter topic).
     PermanentError(SyncError),
     /// A transient error: handle the whole payload again later. Changelogs of the payload
     /// after this one were not attempted.
@@ -125,6 +128,53 @@ impl PayloadReport {
             _ => None,
         })
     }
+
+    /// What the payload's outcomes mean for its acknowledgement: [`Disposition::Retry`] when
+    /// any outcome needs a retry; else [`Disposition::DeadLetter`] when it did not decode
+    /// ([`DeadLetterReason::DecodeFailed`], kind of the [`DecodeError`]) or a changelog hit a
+    /// permanent error ([`DeadLetterReason::PermanentError`], [`SyncError::kind`]); else
+    /// [`Disposition::Ack`]. Filtered changelogs are decisions: acknowledged, never parked.
+    ///
+    /// ```
+    /// use thirdparty_core::{ChangelogOutcome, DeadLetterReason, Disposition, Outcome, PayloadReport, SyncError};
+    /// let invalid = ChangelogOutcome::undecoded(None, None, None,
+    ///     Outcome::PermanentError(SyncError::Invalid("no item key".into())));
+    /// let report = PayloadReport { outcomes: vec![invalid] };
+    /// assert!(matches!(report.disposition(),
+    ///     Disposition::DeadLetter { reason: DeadLetterReason::PermanentError, ref error_kind, .. }
+    ///         if error_kind == "invalid_changelog"));
+    /// assert_eq!(PayloadReport::default().disposition(), Disposition::Ack);
+    /// ```
+    pub fn disposition(&self) -> Disposition {
+        if let Some(e) = self.retry_error() {
+            return Disposition::Retry {
+                reason: e.to_string(),
+            };
+        }
+        let decode_failed = self.outcomes.iter().find_map(|o| match &o.outcome {
+            Outcome::DecodeFailed(e) => Some(e),
+            _ => None,
+        });
+        if let Some(e) = decode_failed {
+            return Disposition::DeadLetter {
+                reason: DeadLetterReason::DecodeFailed,
+                error_kind: e.kind().to_owned(),
+                error: e.to_string(),
+            };
+        }
+        let permanent = self.outcomes.iter().find_map(|o| match &o.outcome {
+            Outcome::PermanentError(e) => Some(e),
+            _ => None,
+        });
+        match permanent {
+            Some(e) => Disposition::DeadLetter {
+                reason: DeadLetterReason::PermanentError,
+                error_kind: e.kind().to_owned(),
+                error: e.to_string(),
+            },
+            None => Disposition::Ack,
+        }
+    }
 }
 
 /// Receives every outcome the pipeline produces, e.g. to emit metrics and logs
@@ -145,7 +195,7 @@ impl Telemetry for NoTelemetry {
 /// Whether a handled payload may be acknowledged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Disposition {
-    /// Done (applied, skipped or dropped as permanent): acknowledge it.
+    /// Done (applied or filtered): acknowledge it.
     Ack,
     /// A transient failure: handle it again later; do not acknowledge past it.
     Retry {
@@ -460,12 +510,111 @@ fn error_outcome(e: SyncError) -> Outcome {
 #[async_trait]
 impl PayloadHandler for Pipeline {
     async fn handle(&self, payload: &Payload) -> Disposition {
-        let report = self.run(payload).await;
-        match report.retry_error() {
-            Some(e) => Disposition::Retry {
-                reason: e.to_string(),
+        self.run(payload).await.disposition()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CaseApiError, DecodeErrorKind};
+
+    fn report(outcomes: Vec<Outcome>) -> PayloadReport {
+        PayloadReport {
+            outcomes: outcomes
+                .into_iter()
+                .map(|o| ChangelogOutcome::undecoded(None, None, None, o))
+                .collect(),
+        }
+    }
+
+    fn unavailable() -> SyncError {
+        SyncError::CaseApi(CaseApiError::Unavailable {
+            rpc: "GetCase",
+            message: "down".into(),
+        })
+    }
+
+    fn invalid_argument() -> SyncError {
+        SyncError::CaseApi(CaseApiError::InvalidArgument {
+            rpc: "UpdateCase",
+            message: "bad field".into(),
+        })
+    }
+
+    fn not_json() -> DecodeError {
+        DecodeError::new(
+            Integration::new("jira"),
+            DecodeErrorKind::NOT_JSON,
+            "$",
+            "expected a JSON object",
+        )
+    }
+
+    fn dead_letter(d: &Disposition) -> Option<(DeadLetterReason, &str, &str)> {
+        match d {
+            Disposition::DeadLetter {
+                reason,
+                error_kind,
+                error,
+            } => Some((*reason, error_kind, error)),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_retry_wins_over_a_permanent_error() {
+        let d = report(vec![
+            Outcome::PermanentError(invalid_argument()),
+            Outcome::RetryNeeded(unavailable()),
+        ])
+        .disposition();
+        assert!(
+            matches!(d, Disposition::Retry { ref reason } if reason.contains("GetCase")),
+            "{d:?}"
+        );
+    }
+
+    #[test]
+    fn an_undecodable_payload_is_dead_lettered_with_its_kind() {
+        let d = report(vec![Outcome::DecodeFailed(not_json())]).disposition();
+        let (reason, kind, error) = dead_letter(&d).unwrap_or_else(|| panic!("{d:?}"));
+        assert_eq!(reason, DeadLetterReason::DecodeFailed);
+        assert_eq!(kind, "not_json");
+        assert_eq!(error, not_json().to_string());
+    }
+
+    #[test]
+    fn a_permanent_error_is_dead_lettered_with_the_sync_error_kind() {
+        let d = report(vec![
+            Outcome::Processed {
+                overridden_conflict: false,
             },
-            None => Disposition::Ack,
+            Outcome::PermanentError(invalid_argument()),
+        ])
+        .disposition();
+        let (reason, kind, error) = dead_letter(&d).unwrap_or_else(|| panic!("{d:?}"));
+        assert_eq!(reason, DeadLetterReason::PermanentError);
+        assert_eq!(kind, "invalid_argument");
+        assert!(error.contains("UpdateCase"), "{error}");
+    }
+
+    #[test]
+    fn filtered_and_applied_payloads_are_acknowledged() {
+        for outcomes in [
+            vec![],
+            vec![Outcome::Filtered(FilteredReason::CaseVersionMismatch)],
+            vec![
+                Outcome::Processed {
+                    overridden_conflict: true,
+                },
+                Outcome::WouldApply {
+                    overridden_conflict: false,
+                },
+                Outcome::Filtered(FilteredReason::ProjectNotFound),
+            ],
+        ] {
+            assert_eq!(report(outcomes).disposition(), Disposition::Ack);
         }
     }
 }

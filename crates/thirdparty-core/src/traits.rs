@@ -64,6 +64,20 @@ impl SyncError {
         }
     }
 
+    /// A stable snake_case kind (the dead-letter `error-kind` header, a metric tag):
+    /// `invalid_changelog`, or the [`CaseApiError::kind`] of a Case API failure.
+    ///
+    /// ```
+    /// use thirdparty_core::SyncError;
+    /// assert_eq!(SyncError::Invalid("x".into()).kind(), "invalid_changelog");
+    /// ```
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::CaseApi(e) => e.kind(),
+            Self::Invalid(_) => "invalid_changelog",
+        }
+    }
+
     /// Whether this is an optimistic-lock failure.
     pub fn is_version_conflict(&self) -> bool {
         matches!(self, Self::CaseApi(CaseApiError::VersionConflict { .. }))
