@@ -116,7 +116,7 @@ impl Parker {
         loop {
             attempt = attempt.saturating_add(1);
             let truncated = payload.value.len() > value_limit;
-            let value = &payload.value[..payload.value.len().min(value_limit)];
+            let value = payload.value.get(..value_limit).unwrap_or(&payload.value);
             let mut record = FutureRecord::to(&self.topic)
                 .payload(value)
                 .headers(self.headers(payload, why, truncated));

@@ -123,13 +123,18 @@ async fn probe(
             .topics()
             .iter()
             .find(|t| t.name() == topic_name)
-            .ok_or_else(|| metadata_error(&topic_name, "the topic is not in the metadata".into()))?;
+            .ok_or_else(|| {
+                metadata_error(&topic_name, "the topic is not in the metadata".into())
+            })?;
         if let Some(err) = topic.error() {
             return Err(metadata_error(&topic_name, format!("{err:?}")));
         }
         if require_leaders {
             if topic.partitions().is_empty() {
-                return Err(metadata_error(&topic_name, "the topic has no partitions".into()));
+                return Err(metadata_error(
+                    &topic_name,
+                    "the topic has no partitions".into(),
+                ));
             }
             let leaderless: Vec<i32> = topic
                 .partitions()
