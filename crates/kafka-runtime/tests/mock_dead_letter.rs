@@ -3,6 +3,14 @@
 //! `kafka_runtime::dead_letter::headers`, and the source offsets are committed; a record over
 //! the producer's size limit is parked truncated, saying so.
 
+// Test helpers fail loudly: an unwrap here is an assertion.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 mod common;
 
 use common::*;
