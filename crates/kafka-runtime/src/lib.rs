@@ -28,6 +28,9 @@
 //!   last attempt the runtime commits the safe watermark and returns
 //!   [`RuntimeError::DeadLetterUnavailable`], the message uncommitted. At least once: a
 //!   crash between the broker's acknowledgement and the commit parks it twice.
+//! - **Replays** ([`TopicReplay`]): operators re-read the topic between two times (the
+//!   broker's offsets-for-times) or the dead-letter topic from a group of the replay's own
+//!   ([`ReplayStart`]); never the live group.
 //! - **Rebalance and shutdown**: revoked partitions are drained up to a deadline, committed
 //!   synchronously and fenced; shutdown drains within a grace period, commits and closes
 //!   within a deadline even when the broker is unreachable.
@@ -104,6 +107,7 @@ pub mod events;
 mod parking;
 mod partition;
 mod probe;
+mod replay;
 mod runtime;
 mod skip;
 mod status;
@@ -117,6 +121,7 @@ pub use config::{
 pub use error::RuntimeError;
 pub use events::METRIC_NAMES;
 pub use probe::{ProbeError, TopicProbe, probe_dead_letter_topic, probe_topic, read_range};
+pub use replay::{PartitionPlan, ReplayError, ReplayGroup, ReplayReport, ReplayStart, TopicReplay};
 pub use runtime::KafkaRuntime;
 pub use skip::{MessageCoordinates, SKIP_MESSAGES_SYNTAX, SkipEntryError, SkipList};
 pub use status::{ConsumerStatus, RunSummary, StatusSnapshot, TopicPartition};

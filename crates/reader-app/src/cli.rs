@@ -1,8 +1,10 @@
 //! The command line shared by every flavor's binary.
 
 use crate::config::DEFAULT_CONFIG_PATH;
+use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+use thirdparty_core::DeadLetterReason;
 
 /// `reader-<flavor> [--config PATH] [--set KEY=VALUE]… [COMMAND]`
 #[derive(Debug, Parser)]
@@ -77,6 +79,36 @@ pub(crate) struct ReplayArgs<R: Args> {
     #[arg(long, requires = "partition")]
     pub(crate) to_offset: Option<i64>,
 
+    /// Re-read every partition of the topic from this time (RFC 3339, e.g.
+    /// `2026-12-01T09:00:00Z`), resolved with the broker's offsets-for-times.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time, conflicts_with_all = ["files", "partition", "from_dead_letter"])]
+    pub(crate) since: Option<DateTime<Utc>>,
+
+    /// With --since: stop before the first record at or after this time (default: the end).
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time, requires = "since")]
+    pub(crate) until: Option<DateTime<Utc>>,
+
+    /// Re-run the records parked in the dead-letter topic (`kafka.dead_letter_topic`), from
+    /// where the replay group stopped (its beginning on a first run).
+    #[arg(long, conflicts_with_all = ["files", "partition"])]
+    pub(crate) from_dead_letter: bool,
+
+    /// With --from-dead-letter: only the records parked for this reason (the others are
+    /// passed over, and counted).
+    #[arg(long, value_name = "KIND", value_parser = parse_reason, requires = "from_dead_letter")]
+    pub(crate) reason: Option<DeadLetterReason>,
+
+    /// With --from-dead-letter: record progress in the replay's consumer group, so a second
+    /// run continues where this one stopped.
+    #[arg(long, requires = "from_dead_letter")]
+    pub(crate) commit: bool,
+
+    /// The consumer group a topic replay reads as (default `<kafka.group_id>.replay`, or
+    /// `<kafka.group_id>.dead-letter-replay` with --from-dead-letter). The live group is
+    /// refused: a replay never moves the service's offsets.
+    #[arg(long, value_name = "GROUP")]
+    pub(crate) group_id: Option<String>,
+
     /// Apply nothing: print the decision for each changelog.
     #[arg(long)]
     pub(crate) dry_run: bool,
@@ -111,4 +143,49 @@ pub(crate) enum OutputFormat {
     Table,
     /// One JSON object per line.
     Json,
+}
+
+/// Parses an RFC 3339 time (`2026-12-01T09:00:00Z`, `2026-12-01T10:00:00+01:00`).
+fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("`{text}` is not an RFC 3339 time ({e}); e.g. 2026-12-01T09:00:00Z"))
+}
+
+/// Parses a dead-letter reason label.
+fn parse_reason(text: &str) -> Result<DeadLetterReason, String> {
+    DeadLetterReason::parse(text).ok_or_else(|| {
+        let known: Vec<&str> = DeadLetterReason::ALL.iter().map(|r| r.as_str()).collect();
+        format!(
+            "`{text}` is not a dead-letter reason; one of: {}",
+            known.join(", ")
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_and_reasons_parse_or_say_what_is_expected() {
+        assert_eq!(
+            parse_time("2026-12-01T10:00:00+01:00").map(|t| t.to_rfc3339()),
+            Ok("2026-12-01T09:00:00+00:00".to_owned())
+        );
+        let bad = parse_time("yesterday").unwrap_err();
+        assert!(
+            bad.contains("RFC 3339") && bad.contains("2026-12-01T09:00:00Z"),
+            "{bad}"
+        );
+        assert_eq!(
+            parse_reason("skip_listed"),
+            Ok(DeadLetterReason::SkipListed)
+        );
+        let bad = parse_reason("filtered").unwrap_err();
+        assert!(
+            bad.contains("decode_failed, permanent_error, skip_listed"),
+            "{bad}"
+        );
+    }
 }

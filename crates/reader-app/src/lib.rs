@@ -44,9 +44,10 @@ mod defaults_tests;
 pub mod flavor;
 mod keys;
 mod replay;
+mod replay_command;
 mod settings;
 
-use crate::cli::{Cli, Command, ReplayArgs};
+use crate::cli::{Cli, Command};
 use crate::config::{ConfigSources, EXIT_CONFIG, RawConfig};
 use crate::flavor::Flavor;
 use crate::settings::ReaderSettings;
@@ -99,7 +100,7 @@ pub fn main<F: Flavor>() -> ExitCode {
             runtime.block_on(run_service::<F>(raw, sources))
         }
         Command::CheckConfig { offline } => runtime.block_on(check_config::<F>(raw, offline)),
-        Command::Replay(args) => runtime.block_on(replay_command::<F>(raw, args)),
+        Command::Replay(args) => runtime.block_on(replay_command::run::<F>(raw, args)),
     }
 }
 
@@ -152,125 +153,5 @@ async fn check_config<F: Flavor>(raw: RawConfig, offline: bool) -> ExitCode {
     match check::print_report(&lines, &mut std::io::stdout().lock()) {
         Ok(true) => ExitCode::SUCCESS,
         _ => ExitCode::FAILURE,
-    }
-}
-
-async fn replay_command<F: Flavor>(raw: RawConfig, args: ReplayArgs<F::RawArgs>) -> ExitCode {
-    use crate::replay::{MessageOrigin, ReplayMessage};
-    use thirdparty_core::Payload;
-    let from_topic = args.partition.is_some();
-    let settings = match ReaderSettings::from_raw(&raw, F::NAME, from_topic) {
-        Ok(s) => s,
-        Err(e) => return config_error::<F>(&e),
-    };
-    let api = match app::case_api(&settings) {
-        Ok((_, api)) => api,
-        Err(e) => {
-            eprintln!("reader-{}: {e}", F::NAME);
-            return ExitCode::from(e.exit_code());
-        }
-    };
-    let pipeline = match app::build_pipeline::<F>(&raw, &settings, api) {
-        Ok((p, _)) => p.dry_run(args.dry_run),
-        Err(e) => {
-            eprintln!("reader-{}: {e}", F::NAME);
-            return ExitCode::from(e.exit_code());
-        }
-    };
-    let mut messages = Vec::new();
-    if let (Some(partition), Some(from), Some(to)) =
-        (args.partition, args.from_offset, args.to_offset)
-    {
-        let read = kafka_runtime::read_range(
-            &settings.consumer,
-            partition,
-            from,
-            to,
-            std::time::Duration::from_secs(60),
-        )
-        .await;
-        match read {
-            Ok(payloads) => {
-                let asked = to.saturating_sub(from).saturating_add(1);
-                if i64::try_from(payloads.len()).is_ok_and(|n| n < asked) {
-                    eprintln!(
-                        "reader-{}: read {} of the {asked} requested offsets: partition {partition} ends earlier",
-                        F::NAME,
-                        payloads.len()
-                    );
-                }
-                messages.extend(payloads.into_iter().map(|p| ReplayMessage {
-                    origin: MessageOrigin::Topic {
-                        partition: p.partition,
-                        offset: p.offset,
-                    },
-                    payload: Ok(p),
-                }));
-            }
-            Err(e) => {
-                eprintln!("reader-{}: {e}", F::NAME);
-                return ExitCode::FAILURE;
-            }
-        }
-    }
-    for path in &args.files {
-        let items = match replay::read_file(path) {
-            Ok(items) => items,
-            Err(e) => {
-                eprintln!("reader-{}: cannot read {}: {e}", F::NAME, path.display());
-                return ExitCode::FAILURE;
-            }
-        };
-        for (line, bytes) in items {
-            let payload = match args.org_id {
-                Some(org) => match F::envelope_raw(&args.raw, org, &bytes) {
-                    Some(wrapped) => wrapped.map(Payload::from_value),
-                    None => {
-                        eprintln!(
-                            "reader-{}: --org-id needs the integration's ids for raw bodies (see `replay --help`)",
-                            F::NAME
-                        );
-                        return ExitCode::from(2);
-                    }
-                },
-                None => Ok(Payload::from_value(bytes)),
-            };
-            messages.push(ReplayMessage {
-                origin: MessageOrigin::File {
-                    path: path.clone(),
-                    line,
-                },
-                payload,
-            });
-        }
-    }
-    if messages.is_empty() && args.files.is_empty() && !from_topic {
-        eprintln!(
-            "reader-{}: replay needs --file PATH or --partition with --from-offset/--to-offset",
-            F::NAME
-        );
-        return ExitCode::from(2);
-    }
-    let summary = replay::replay(
-        &pipeline,
-        messages,
-        args.output,
-        &mut std::io::stdout().lock(),
-    )
-    .await;
-    match summary {
-        Ok(s) if s.retry_needed == 0 => ExitCode::SUCCESS,
-        Ok(s) => {
-            eprintln!(
-                "reader-{}: {} changelog(s) could not be decided because the Case API failed transiently",
-                F::NAME,
-                s.retry_needed
-            );
-            ExitCode::FAILURE
-        }
-        Err(e) => {
-            eprintln!("reader-{}: cannot write the output: {e}", F::NAME);
-            ExitCode::FAILURE
-        }
     }
 }

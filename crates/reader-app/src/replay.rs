@@ -23,6 +23,13 @@ pub(crate) enum MessageOrigin {
         /// Offset.
         offset: i64,
     },
+    /// A copy in the dead-letter topic, and the source coordinate it was parked from.
+    DeadLetter {
+        /// (partition, offset) in the dead-letter topic.
+        at: (i32, i64),
+        /// (partition, offset) of the original message in the source topic.
+        source: (i32, i64),
+    },
 }
 
 impl std::fmt::Display for MessageOrigin {
@@ -34,6 +41,11 @@ impl std::fmt::Display for MessageOrigin {
                 line: Some(l),
             } => write!(f, "{}:{l}", path.display()),
             Self::Topic { partition, offset } => write!(f, "{partition}/{offset}"),
+            Self::DeadLetter { at, source } => write!(
+                f,
+                "{}/{} (dead-letter {}/{})",
+                source.0, source.1, at.0, at.1
+            ),
         }
     }
 }
@@ -74,7 +86,8 @@ pub(crate) struct Decision {
     pub(crate) source: String,
     /// `update_priority`, … (empty when the message did not decode).
     pub(crate) changelog_type: String,
-    /// `applied`, `would_apply`, `filtered`, `decode_error`, `permanent_error`, `retry_needed`.
+    /// `applied`, `would_apply`, `filtered`, `decode_error`, `permanent_error`,
+    /// `retry_needed`, or `truncated` (a parked copy cut to fit the broker's limit).
     pub(crate) decision: &'static str,
     /// The filter reason or the error, when there is one.
     pub(crate) detail: String,
@@ -115,8 +128,8 @@ impl Decision {
     }
 }
 
-/// Totals of a replay.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Totals of a replay, by decision (and filter reason).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct ReplaySummary {
     /// Messages read.
     pub(crate) messages: usize,
@@ -126,23 +139,75 @@ pub(crate) struct ReplaySummary {
     pub(crate) decode_errors: usize,
     /// Changelogs whose handling failed transiently (the Case API was unreachable).
     pub(crate) retry_needed: usize,
+    /// Decisions per kind (`applied`, `filtered`, …).
+    pub(crate) by_decision: std::collections::BTreeMap<&'static str, usize>,
+    /// Filtered decisions per reason.
+    pub(crate) filtered_by_reason: std::collections::BTreeMap<String, usize>,
 }
 
-/// Runs every message through `pipeline` and prints one decision per changelog to `out`.
-/// Decode errors never stop the run.
-pub(crate) async fn replay(
-    pipeline: &Pipeline,
-    messages: Vec<ReplayMessage>,
+impl std::fmt::Display for ReplaySummary {
+    /// `3 message(s), 4 decision(s): applied 2, filtered 2 (field_value_not_mapped 2)`
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} message(s), {} decision(s)",
+            self.messages, self.decisions
+        )?;
+        let mut sep = ": ";
+        for (decision, n) in &self.by_decision {
+            write!(f, "{sep}{decision} {n}")?;
+            sep = ", ";
+            if *decision == "filtered" && !self.filtered_by_reason.is_empty() {
+                let reasons: Vec<String> = self
+                    .filtered_by_reason
+                    .iter()
+                    .map(|(r, n)| format!("{r} {n}"))
+                    .collect();
+                write!(f, " ({})", reasons.join(", "))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs messages through a pipeline one at a time and prints one decision per changelog:
+/// JSON lines as they come, or an aligned table at [`Replayer::finish`].
+pub(crate) struct Replayer<'a> {
+    pipeline: &'a Pipeline,
     format: OutputFormat,
-    out: &mut dyn Write,
-) -> std::io::Result<ReplaySummary> {
-    let mut summary = ReplaySummary::default();
-    let mut rows = Vec::new();
-    for message in messages {
-        summary.messages += 1;
+    out: &'a mut dyn Write,
+    rows: Vec<Decision>,
+    summary: ReplaySummary,
+}
+
+impl<'a> Replayer<'a> {
+    pub(crate) fn new(
+        pipeline: &'a Pipeline,
+        format: OutputFormat,
+        out: &'a mut dyn Write,
+    ) -> Self {
+        Self {
+            pipeline,
+            format,
+            out,
+            rows: Vec::new(),
+            summary: ReplaySummary::default(),
+        }
+    }
+
+    /// Runs one message and prints its decisions; `true` when one of them needs a retry
+    /// (the Case API failed transiently). Decode errors never stop the run.
+    pub(crate) async fn message(&mut self, message: ReplayMessage) -> std::io::Result<bool> {
+        let decisions = self.decide(message).await;
+        self.decisions(decisions)
+    }
+
+    /// Runs one message through the pipeline (applying it unless dry-run), printing nothing.
+    pub(crate) async fn decide(&self, message: ReplayMessage) -> Vec<Decision> {
         let source = message.origin.to_string();
-        let decisions: Vec<Decision> = match message.payload {
-            Ok(payload) => pipeline
+        match message.payload {
+            Ok(payload) => self
+                .pipeline
                 .run(&payload)
                 .await
                 .outcomes
@@ -150,32 +215,55 @@ pub(crate) async fn replay(
                 .map(|o| Decision::from_outcome(&source, o))
                 .collect(),
             Err(e) => vec![Decision {
-                source: source.clone(),
+                source,
                 changelog_type: String::new(),
                 decision: "decode_error",
                 detail: e.to_string(),
             }],
-        };
-        for d in decisions {
-            summary.decisions += 1;
-            match d.decision {
-                "decode_error" => summary.decode_errors += 1,
-                "retry_needed" => summary.retry_needed += 1,
-                _ => {}
-            }
-            match format {
-                OutputFormat::Json => {
-                    serde_json::to_writer(&mut *out, &d)?;
-                    writeln!(out)?;
-                }
-                OutputFormat::Table => rows.push(d),
-            }
         }
     }
-    if format == OutputFormat::Table {
-        print_table(&rows, out)?;
+
+    /// Counts and prints the decisions of one message; `true` when one needs a retry.
+    pub(crate) fn decisions(&mut self, decisions: Vec<Decision>) -> std::io::Result<bool> {
+        self.summary.messages += 1;
+        let mut retry = false;
+        for d in decisions {
+            self.summary.decisions += 1;
+            *self.summary.by_decision.entry(d.decision).or_default() += 1;
+            match d.decision {
+                "decode_error" => self.summary.decode_errors += 1,
+                "retry_needed" => {
+                    self.summary.retry_needed += 1;
+                    retry = true;
+                }
+                "filtered" => {
+                    *self
+                        .summary
+                        .filtered_by_reason
+                        .entry(d.detail.clone())
+                        .or_default() += 1;
+                }
+                _ => {}
+            }
+            match self.format {
+                OutputFormat::Json => {
+                    serde_json::to_writer(&mut *self.out, &d)?;
+                    writeln!(self.out)?;
+                }
+                OutputFormat::Table => self.rows.push(d),
+            }
+        }
+        Ok(retry)
     }
-    Ok(summary)
+
+    /// Prints the table (table format) and returns the totals.
+    pub(crate) fn finish(self) -> std::io::Result<ReplaySummary> {
+        if self.format == OutputFormat::Table {
+            print_table(&self.rows, self.out)?;
+        }
+        self.out.flush()?;
+        Ok(self.summary)
+    }
 }
 
 fn print_table(rows: &[Decision], out: &mut dyn Write) -> std::io::Result<()> {
