@@ -266,6 +266,8 @@ fn client(config: &ConsumerConfig, group_id: &str) -> Result<BaseConsumer, Repla
     }
     client
         .set("group.id", group_id)
+        // An offset past the retention (a stale replay group) restarts at the oldest record.
+        .set("auto.offset.reset", "earliest")
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("enable.partition.eof", "true")

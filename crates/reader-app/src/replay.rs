@@ -170,56 +170,43 @@ impl std::fmt::Display for ReplaySummary {
     }
 }
 
-/// Runs messages through a pipeline one at a time and prints one decision per changelog:
-/// JSON lines as they come, or an aligned table at [`Replayer::finish`].
-pub(crate) struct Replayer<'a> {
-    pipeline: &'a Pipeline,
+/// Runs one message through `pipeline` (applying it unless the pipeline is a dry run): one
+/// decision per changelog, or one `decode_error`.
+pub(crate) async fn decide(pipeline: &Pipeline, message: ReplayMessage) -> Vec<Decision> {
+    let source = message.origin.to_string();
+    match message.payload {
+        Ok(payload) => pipeline
+            .run(&payload)
+            .await
+            .outcomes
+            .iter()
+            .map(|o| Decision::from_outcome(&source, o))
+            .collect(),
+        Err(e) => vec![Decision {
+            source,
+            changelog_type: String::new(),
+            decision: "decode_error",
+            detail: e.to_string(),
+        }],
+    }
+}
+
+/// Prints decisions (JSON lines as they come, or an aligned table at [`Report::finish`])
+/// and counts them.
+pub(crate) struct Report<'a> {
     format: OutputFormat,
     out: &'a mut dyn Write,
     rows: Vec<Decision>,
     summary: ReplaySummary,
 }
 
-impl<'a> Replayer<'a> {
-    pub(crate) fn new(
-        pipeline: &'a Pipeline,
-        format: OutputFormat,
-        out: &'a mut dyn Write,
-    ) -> Self {
+impl<'a> Report<'a> {
+    pub(crate) fn new(format: OutputFormat, out: &'a mut dyn Write) -> Self {
         Self {
-            pipeline,
             format,
             out,
             rows: Vec::new(),
             summary: ReplaySummary::default(),
-        }
-    }
-
-    /// Runs one message and prints its decisions; `true` when one of them needs a retry
-    /// (the Case API failed transiently). Decode errors never stop the run.
-    pub(crate) async fn message(&mut self, message: ReplayMessage) -> std::io::Result<bool> {
-        let decisions = self.decide(message).await;
-        self.decisions(decisions)
-    }
-
-    /// Runs one message through the pipeline (applying it unless dry-run), printing nothing.
-    pub(crate) async fn decide(&self, message: ReplayMessage) -> Vec<Decision> {
-        let source = message.origin.to_string();
-        match message.payload {
-            Ok(payload) => self
-                .pipeline
-                .run(&payload)
-                .await
-                .outcomes
-                .iter()
-                .map(|o| Decision::from_outcome(&source, o))
-                .collect(),
-            Err(e) => vec![Decision {
-                source,
-                changelog_type: String::new(),
-                decision: "decode_error",
-                detail: e.to_string(),
-            }],
         }
     }
 
@@ -282,4 +269,72 @@ fn print_table(rows: &[Decision], out: &mut dyn Write) -> std::io::Result<()> {
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decision(decision: &'static str, detail: &str) -> Decision {
+        Decision {
+            source: "0/1".into(),
+            changelog_type: "update_status".into(),
+            decision,
+            detail: detail.into(),
+        }
+    }
+
+    #[test]
+    fn the_summary_counts_by_decision_and_filter_reason_and_prints_table_or_json_lines() {
+        for (format, want) in [
+            (
+                OutputFormat::Json,
+                "{\"source\":\"0/1\",\"changelog_type\":\"update_status\",\"decision\":\"applied\",\"detail\":\"\"}\n",
+            ),
+            (
+                OutputFormat::Table,
+                "SOURCE  CHANGELOG TYPE  DECISION  DETAIL\n0/1     update_status   applied   \n",
+            ),
+        ] {
+            let mut out = Vec::new();
+            let mut report = Report::new(format, &mut out);
+            assert!(!report.decisions(vec![decision("applied", "")]).unwrap());
+            let summary = report.finish().unwrap();
+            assert_eq!(summary.messages, 1);
+            let text = String::from_utf8(out).unwrap();
+            assert_eq!(text, want);
+        }
+        let mut out = Vec::new();
+        let mut report = Report::new(OutputFormat::Json, &mut out);
+        let filtered = |r| decision("filtered", r);
+        report
+            .decisions(vec![
+                filtered("field_value_not_mapped"),
+                filtered("state_conflict"),
+            ])
+            .unwrap();
+        report
+            .decisions(vec![filtered("field_value_not_mapped")])
+            .unwrap();
+        assert!(
+            report
+                .decisions(vec![decision("retry_needed", "unavailable")])
+                .unwrap()
+        );
+        let summary = report.finish().unwrap();
+        assert_eq!(
+            summary.to_string(),
+            "3 message(s), 4 decision(s): filtered 3 (field_value_not_mapped 2, state_conflict 1), retry_needed 1"
+        );
+        assert_eq!(summary.retry_needed, 1);
+    }
+
+    #[test]
+    fn a_parked_copy_names_its_source_and_its_place_in_the_dead_letter_topic() {
+        let origin = MessageOrigin::DeadLetter {
+            at: (0, 5),
+            source: (3, 1042),
+        };
+        assert_eq!(origin.to_string(), "3/1042 (dead-letter 0/5)");
+    }
 }

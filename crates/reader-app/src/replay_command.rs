@@ -7,14 +7,14 @@ use crate::app;
 use crate::cli::ReplayArgs;
 use crate::config::{EXIT_CONFIG, RawConfig};
 use crate::flavor::Flavor;
-use crate::replay::{self, Decision, MessageOrigin, ReplayMessage, Replayer};
+use crate::replay::{self, Decision, MessageOrigin, ReplayMessage, Report, decide};
 use crate::settings::ReaderSettings;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use kafka_runtime::dead_letter::ParkedMessage;
 use kafka_runtime::{ReplayGroup, ReplayStart, TopicReplay};
 use std::process::ExitCode;
 use std::time::Duration;
-use thirdparty_core::Payload;
+use thirdparty_core::{Payload, Pipeline};
 
 /// How long a topic replay waits for any record or end of partition before giving up.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -66,16 +66,17 @@ async fn replay<F: Flavor>(
         .map(|(p, _)| p.dry_run(args.dry_run))
         .map_err(|e| Failure::new(e.exit_code(), e))?;
     let mut stdout = std::io::stdout().lock();
-    let mut replayer = Replayer::new(&pipeline, args.output, &mut stdout);
+    let mut report = Report::new(args.output, &mut stdout);
     if args.since.is_some() || args.from_dead_letter {
-        topic_replay::<F>(&settings, &args, &mut replayer).await?;
+        topic_replay::<F>(&settings, &args, &pipeline, &mut report).await?;
     } else {
         let messages = listed_messages::<F>(&settings, &args).await?;
         for message in messages {
-            replayer.message(message).await.map_err(output_error)?;
+            let decisions = decide(&pipeline, message).await;
+            report.decisions(decisions).map_err(output_error)?;
         }
     }
-    let summary = replayer.finish().map_err(output_error)?;
+    let summary = report.finish().map_err(output_error)?;
     eprintln!("reader-{}: replayed {summary}", F::NAME);
     if summary.retry_needed > 0 {
         return Err(Failure::new(
@@ -161,7 +162,8 @@ async fn listed_messages<F: Flavor>(
 async fn topic_replay<F: Flavor>(
     settings: &ReaderSettings,
     args: &ReplayArgs<F::RawArgs>,
-    replayer: &mut Replayer<'_>,
+    pipeline: &Pipeline,
+    report: &mut Report<'_>,
 ) -> Result<(), Failure> {
     let live = &settings.consumer.group_id;
     let (start, default_suffix) = match (args.since, args.from_dead_letter) {
@@ -200,7 +202,7 @@ async fn topic_replay<F: Flavor>(
         ));
     }
     let group = ReplayGroup {
-        group_id,
+        group_id: group_id.clone(),
         commit: args.commit,
     };
     let mut topic = TopicReplay::open(&settings.consumer, start, group, IDLE_TIMEOUT)
@@ -229,8 +231,8 @@ async fn topic_replay<F: Flavor>(
                 topic.processed(&record);
                 continue;
             }
-            let decisions = dead_letter_decisions(replayer, parked).await;
-            bar.suspend(|| replayer.decisions(decisions))
+            let decisions = dead_letter_decisions(pipeline, parked).await;
+            bar.suspend(|| report.decisions(decisions))
                 .map_err(output_error)?
         } else {
             let message = ReplayMessage {
@@ -240,8 +242,8 @@ async fn topic_replay<F: Flavor>(
                 },
                 payload: Ok(record.clone()),
             };
-            let decisions = replayer.decide(message).await;
-            bar.suspend(|| replayer.decisions(decisions))
+            let decisions = decide(pipeline, message).await;
+            bar.suspend(|| report.decisions(decisions))
                 .map_err(output_error)?
         };
         if retry {
@@ -259,7 +261,7 @@ async fn topic_replay<F: Flavor>(
     }
     if !report.committed.is_empty() {
         eprintln!(
-            "reader-{}: committed the replay's progress (partition → next offset): {:?}",
+            "reader-{}: committed the replay's progress in group `{group_id}` (partition → next offset): {:?}; the next run with --commit continues from there",
             F::NAME,
             report.committed
         );
@@ -269,7 +271,7 @@ async fn topic_replay<F: Flavor>(
 
 /// The decisions of one parked record: a truncated copy is reported (it cannot be replayed
 /// as it is), the others run through the pipeline as the original message.
-async fn dead_letter_decisions(replayer: &Replayer<'_>, parked: ParkedMessage) -> Vec<Decision> {
+async fn dead_letter_decisions(pipeline: &Pipeline, parked: ParkedMessage) -> Vec<Decision> {
     let origin = MessageOrigin::DeadLetter {
         at: parked.at,
         source: (parked.original.partition, parked.original.offset),
@@ -288,12 +290,11 @@ async fn dead_letter_decisions(replayer: &Replayer<'_>, parked: ParkedMessage) -
             ),
         }];
     }
-    replayer
-        .decide(ReplayMessage {
-            origin,
-            payload: Ok(parked.original),
-        })
-        .await
+    let message = ReplayMessage {
+        origin,
+        payload: Ok(parked.original),
+    };
+    decide(pipeline, message).await
 }
 
 /// A progress bar on stderr when it is a terminal (hidden otherwise): records read of the

@@ -1,8 +1,10 @@
 //! The dead-letter topic as tests see it: every parked record of a topic, read to its end,
-//! with the headers of [`kafka_runtime::dead_letter::headers`] parsed.
+//! with the headers of [`kafka_runtime::dead_letter::headers`] parsed by
+//! [`ParkedMessage::from_record`].
 
 use crate::error::{HarnessError, joined, kafka};
-use kafka_runtime::dead_letter::headers;
+use kafka_runtime::Payload;
+use kafka_runtime::dead_letter::ParkedMessage;
 use rdkafka::ClientConfig;
 use rdkafka::Offset;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -34,23 +36,38 @@ impl ParkedRecord {
             .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
     }
 
+    /// The record read as `replay --from-dead-letter` reads it: the original message and
+    /// why it was parked (the one parser, [`ParkedMessage::from_record`]).
+    pub fn parked(&self) -> ParkedMessage {
+        let mut record = Payload::from_value(self.value.clone());
+        record.key = self.key.clone().map(Into::into);
+        (record.partition, record.offset) = self.at;
+        record.headers = self
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone().into()))
+            .collect();
+        ParkedMessage::from_record(record)
+    }
+
     /// The `reason` header (`decode_failed`, `permanent_error`, `skip_listed`).
     pub fn reason(&self) -> Option<String> {
-        self.header(headers::REASON)
+        self.parked().reason.map(|r| r.as_str().to_owned())
     }
 
     /// The source coordinates from the headers: (topic, partition, offset).
     pub fn source(&self) -> Option<(String, i32, i64)> {
-        Some((
-            self.header(headers::SOURCE_TOPIC)?,
-            self.header(headers::SOURCE_PARTITION)?.parse().ok()?,
-            self.header(headers::SOURCE_OFFSET)?.parse().ok()?,
+        let original = self.parked().original;
+        (!original.topic.is_empty() && original.partition >= 0 && original.offset >= 0).then_some((
+            original.topic,
+            original.partition,
+            original.offset,
         ))
     }
 
     /// Whether the value was truncated to fit the broker's record size limit.
     pub fn truncated(&self) -> bool {
-        self.header(headers::TRUNCATED).as_deref() == Some("true")
+        self.parked().truncated
     }
 }
 
@@ -146,6 +163,7 @@ pub fn by_source(records: &[ParkedRecord]) -> BTreeMap<(String, i32, i64), Vec<&
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kafka_runtime::dead_letter::headers;
 
     fn parked(headers: &[(&str, &str)]) -> ParkedRecord {
         ParkedRecord {
