@@ -742,14 +742,23 @@ CONFIG_KEY_ROW = re.compile(r"^\|\s*`([A-Za-z0-9_.-]+)`\s*\|")
 
 def reader_config_keys(binary: Path) -> set[str]:
     """The keys `reader-<flavor> config-keys` documents (its Markdown table)."""
+    return set(reader_config_env(binary))
+
+
+def reader_config_env(binary: Path) -> dict[str, str]:
+    """Key → environment variable, as `reader-<flavor> config-keys` documents them."""
     import subprocess
 
     expect(binary.is_file(), f"{binary} not found: build it first (cargo build -p {binary.name})")
     done = subprocess.run([str(binary), "config-keys"], capture_output=True, text=True, timeout=60, check=False)
     expect(done.returncode == 0, f"{binary.name} config-keys exited {done.returncode}: {done.stderr.strip()}")
-    keys = {m.group(1) for line in done.stdout.splitlines() if (m := CONFIG_KEY_ROW.match(line))}
-    expect(len(keys) >= 10, f"{binary.name} config-keys listed only {sorted(keys)}")
-    return keys
+    rows: dict[str, str] = {}
+    for line in done.stdout.splitlines():
+        if m := CONFIG_KEY_ROW.match(line):
+            cells = [c.strip().strip("`") for c in line.strip().strip("|").split("|")]
+            rows[m.group(1)] = cells[2] if len(cells) > 2 else ""
+    expect(len(rows) >= 10, f"{binary.name} config-keys listed only {sorted(rows)}")
+    return rows
 
 
 def ini_keys_suite(bin_dir: Path) -> int:
@@ -770,6 +779,27 @@ def ini_keys_suite(bin_dir: Path) -> int:
                 expect(not unknown, f"the chart writes keys reader-{flavor} does not know: {unknown}")
 
             suite.run(f"{label}: every ini key is known to reader-{flavor}", check)
+
+            def check_env(flavor: str = flavor, tenant: str | None = tenant) -> None:
+                known = set(reader_config_env(bin_dir / f"reader-{flavor}").values())
+                values = user_values(flavor, tenant, {"caseApi": {"authTokenSecret": {"name": "case-api-token"}}})
+                docs = render(values)
+                pod = one(docs, "Deployment")["spec"]["template"]["spec"]
+                container = next(c for c in pod["containers"] if c["name"] == "case-third-party-reader")
+                env = {e["name"]: e for e in container.get("env", [])}
+                unknown = sorted(n for n in env if n.startswith("CASE_READER_") and n not in known)
+                expect(not unknown, f"the chart sets variables reader-{flavor} does not read: {unknown}")
+                token_file = env.get("CASE_READER_CASE_API_AUTH_TOKEN_FILE", {}).get("value", "")
+                mounts = {m["name"]: m for m in container["volumeMounts"]}
+                volumes = {v["name"]: v for v in pod["volumes"]}
+                mount = mounts.get("case-api-token", {})
+                expect(
+                    token_file.startswith(mount.get("mountPath", "<none>") + "/") and "subPath" not in mount,
+                    f"the token file {token_file!r} is not on the secret's directory mount {mount} (a subPath mount never sees rotations)",
+                )
+                expect(volumes["case-api-token"]["secret"]["secretName"] == "case-api-token", "token volume")
+
+            suite.run(f"{label}: every CASE_READER_* variable is a key of reader-{flavor}; the token is a mounted file", check_env)
     return suite.finish()
 
 

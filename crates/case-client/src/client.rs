@@ -1,5 +1,6 @@
 //! [`CaseClient`]: [`CaseApi`] over gRPC, with deadlines, retries and a settings cache.
 
+use crate::auth::TokenSource;
 use crate::config::{CaseClientConfig, ConnectError, RetryPolicy};
 use async_trait::async_trait;
 use case_proto::case_management::v1;
@@ -50,6 +51,10 @@ type SettingsKey = (OrgId, ProjectId, String);
 ///   [`CaseClientConfig::settings_cache_ttl`]; concurrent misses of one key share one call.
 /// - A TLS certificate the client cannot verify (or a client certificate the server
 ///   refuses) is [`CaseApiError::PermissionDenied`]: retrying cannot fix it.
+/// - With [`CaseClientConfig::auth`], every call carries `authorization: Bearer <token>`
+///   (a token file is read again when it changes); `UNAUTHENTICATED` and
+///   `PERMISSION_DENIED` are [`CaseApiError::PermissionDenied`] naming where the token came
+///   from.
 ///
 /// Cheap to clone: clones share the connection and the cache.
 #[derive(Clone)]
@@ -66,6 +71,8 @@ struct Inner {
     settings_cache: ExpiringCache<SettingsKey, Option<ProjectSettings>>,
     /// Whether the endpoint is plaintext (for hints in transport errors).
     plaintext: bool,
+    /// The bearer token sent on every call, if any.
+    auth: Option<TokenSource>,
 }
 
 impl std::fmt::Debug for CaseClient {
@@ -74,6 +81,7 @@ impl std::fmt::Debug for CaseClient {
             .field("call_timeout", &self.inner.call_timeout)
             .field("retry", &self.inner.retry)
             .field("plaintext", &self.inner.plaintext)
+            .field("auth", &self.inner.auth)
             .finish_non_exhaustive()
     }
 }
@@ -91,6 +99,7 @@ impl CaseClient {
             retry,
             settings_cache_ttl,
             settings_cache_capacity,
+            auth,
         } = config;
         if retry.max_attempts == 0 {
             return Err(ConnectError::InvalidSetting {
@@ -175,6 +184,7 @@ impl CaseClient {
                 retry,
                 settings_cache: ExpiringCache::new(settings_cache_capacity, settings_cache_ttl),
                 plaintext,
+                auth: auth.map(TokenSource::new),
             }),
         })
     }
@@ -213,7 +223,14 @@ impl CaseClient {
         let mut attempts: u32 = 0;
         loop {
             attempts = attempts.saturating_add(1);
-            let attempt = send(client.clone(), with_deadline(message.clone(), deadline));
+            let mut request = with_deadline(message.clone(), deadline);
+            if let Some(auth) = &self.inner.auth {
+                let value = auth
+                    .header()
+                    .map_err(|message| CaseApiError::PermissionDenied { rpc, message })?;
+                request.metadata_mut().insert("authorization", value);
+            }
+            let attempt = send(client.clone(), request);
             let status = match tokio::time::timeout(deadline, attempt).await {
                 Ok(Ok(response)) => return Ok(response.into_inner()),
                 Ok(Err(status)) if is_own_timeout(&status) => Status::deadline_exceeded(format!(
@@ -239,6 +256,15 @@ impl CaseClient {
             } else {
                 status
             };
+            if matches!(
+                status.code(),
+                Code::Unauthenticated | Code::PermissionDenied
+            ) {
+                return Err(CaseApiError::PermissionDenied {
+                    rpc,
+                    message: self.refused(&status),
+                });
+            }
             if !is_transient(status.code()) {
                 return Err(case_api_error(rpc, &status, update));
             }
@@ -273,6 +299,22 @@ impl CaseClient {
                 "Case API call failed transiently; retrying"
             );
             tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// What an `UNAUTHENTICATED` / `PERMISSION_DENIED` answer means for this client, naming
+    /// the fix.
+    fn refused(&self, status: &Status) -> String {
+        let code = status.code();
+        let said = status_message(status);
+        match &self.inner.auth {
+            Some(auth) => format!(
+                "the Case API refused {} ({code:?}: {said}); fix the token (a token file is read again when it changes)",
+                auth.origin()
+            ),
+            None => format!(
+                "the Case API requires a token ({code:?}: {said}); set case_api.auth_token_file (a mounted secret) or case_api.auth_token"
+            ),
         }
     }
 

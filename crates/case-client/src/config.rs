@@ -1,6 +1,7 @@
 //! [`CaseClientConfig`]: where the Case Management API is and how to call it, with the
 //! defaults of the `[case_api]` section ([`CaseApiSection`], declared once here).
 
+use crate::auth::AuthToken;
 use crate::tls::PemError;
 use std::fmt;
 use std::path::PathBuf;
@@ -22,6 +23,10 @@ thirdparty_core::config_section! {
         pub client_key_file: Option<PathBuf> = unset, KeyKind::File;
         /// Server name to verify, when it differs from the endpoint host.
         pub tls_domain: Option<String> = unset, KeyKind::Text;
+        /// File holding the bearer token sent on every call (a mounted secret); read again when it changes, so a rotated secret needs no restart.
+        pub auth_token_file: Option<PathBuf> = unset, KeyKind::File;
+        /// The bearer token itself (from the environment or --set), when there is no token file.
+        pub auth_token: Option<String> = unset, KeyKind::Secret;
         /// Per-call deadline.
         pub deadline_ms: Duration = "5000", KeyKind::Millis { min: 10, max: 600_000 };
         /// Attempts per call on UNAVAILABLE / DEADLINE_EXCEEDED / RESOURCE_EXHAUSTED.
@@ -60,6 +65,9 @@ pub struct CaseClientConfig {
     pub settings_cache_ttl: Duration,
     /// How many project settings the cache holds at most.
     pub settings_cache_capacity: usize,
+    /// The bearer token sent as `authorization: Bearer …` on every call, if the API needs
+    /// one.
+    pub auth: Option<AuthToken>,
 }
 
 impl CaseClientConfig {
@@ -81,7 +89,14 @@ impl CaseClientConfig {
             retry: RetryPolicy::from(section),
             settings_cache_ttl: DEFAULT_SETTINGS_CACHE_TTL,
             settings_cache_capacity: DEFAULT_SETTINGS_CACHE_CAPACITY,
+            auth: None,
         }
+    }
+
+    /// This configuration with a bearer token on every call.
+    pub fn with_auth_token(mut self, token: AuthToken) -> Self {
+        self.auth = Some(token);
+        self
     }
 
     /// This configuration with TLS.

@@ -31,10 +31,15 @@
 //! # }).unwrap_or_else(|_| std::process::abort());
 //! ```
 //!
+//! A Case API that requires a token gets `authorization: Bearer <token>` on every call with
+//! [`CaseClientConfig::with_auth_token`] ([`AuthToken::File`] for a mounted secret, read again
+//! when it changes).
+//!
 //! For TLS, use an `https://` endpoint and [`TlsConfig`] (the CA PEM, optionally a client
 //! certificate and key, optionally the server name to check). Invalid endpoints and PEM
 //! fail at [`CaseClient::connect`]; the connection itself opens lazily on the first call.
 
+pub mod auth;
 pub mod client;
 pub mod config;
 
@@ -42,5 +47,6 @@ pub mod config;
 /// the binaries that log and check it).
 pub use case_proto::tls;
 
+pub use auth::AuthToken;
 pub use client::CaseClient;
 pub use config::{CaseClientConfig, ClientIdentity, ConnectError, RetryPolicy, TlsConfig};

@@ -3,6 +3,7 @@
 //! ```text
 //! case-sandbox --listen 127.0.0.1:50051 --seed-dir fixtures/cases [--latency-ms 20]
 //!              [--tls-cert server.pem --tls-key server.key [--client-ca ca.pem]]
+//!              [--require-token token.txt]
 //! ```
 //! Prints `listening on <addr>` on stdout once bound; exits cleanly on SIGTERM or SIGINT.
 
@@ -36,6 +37,20 @@ struct Args {
     /// CA PEM that client certificates must chain to (enables mutual TLS).
     #[arg(long, requires = "tls_cert")]
     client_ca: Option<PathBuf>,
+    /// File holding the bearer token every Case Management call must carry (surrounding
+    /// white space ignored); re-read every 500 ms, so replacing it rotates the token. Calls
+    /// without it get UNAUTHENTICATED, with another token PERMISSION_DENIED.
+    #[arg(long, value_name = "FILE")]
+    require_token: Option<PathBuf>,
+}
+
+/// The token in `path`, trimmed; an empty file is an error.
+fn read_token(path: &PathBuf) -> anyhow::Result<String> {
+    let text = String::from_utf8(read(path)?)
+        .with_context(|| format!("{} is not UTF-8 text", path.display()))?;
+    let token = text.trim();
+    anyhow::ensure!(!token.is_empty(), "{} holds no token", path.display());
+    Ok(token.to_owned())
 }
 
 fn read(path: &PathBuf) -> anyhow::Result<Vec<u8>> {
@@ -68,6 +83,24 @@ async fn main() -> anyhow::Result<()> {
         }),
         _ => None,
     };
+    if let Some(path) = args.require_token.clone() {
+        store.require_token(Some(read_token(&path)?));
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(500));
+            loop {
+                tick.tick().await;
+                match read_token(&path) {
+                    Ok(token) if store.required_token().as_deref() != Some(token.as_str()) => {
+                        tracing::info!("case-sandbox: the required token changed");
+                        store.require_token(Some(token));
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!("case-sandbox: keeping the last token: {e:#}"),
+                }
+            }
+        });
+    }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;

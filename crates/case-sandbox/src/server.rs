@@ -23,6 +23,28 @@ use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use tonic::{Code, Request, Response, Status};
 
+/// The check in front of the Case Management services: the `authorization: Bearer …`
+/// metadata must carry the store's required token, when it has one
+/// ([`Store::require_token`]). The Admin service is never checked.
+fn bearer_check(store: Store) -> impl Fn(Request<()>) -> Result<Request<()>, Status> + Clone {
+    move |request: Request<()>| {
+        let Some(token) = store.required_token() else {
+            return Ok(request);
+        };
+        match request.metadata().get("authorization") {
+            None => Err(Status::unauthenticated(
+                "this Case API requires `authorization: Bearer <token>`; none was sent",
+            )),
+            Some(value) if value.to_str().ok() == Some(format!("Bearer {token}").as_str()) => {
+                Ok(request)
+            }
+            Some(_) => Err(Status::permission_denied(
+                "the bearer token is not one this Case API accepts",
+            )),
+        }
+    }
+}
+
 /// TLS settings of the sandbox server, as PEM.
 #[derive(Clone)]
 pub struct ServerTls {
@@ -183,9 +205,18 @@ pub async fn serve_listener(
         store: store.clone(),
     };
     let router = builder
-        .add_service(CasesServer::new(api.clone()))
-        .add_service(SettingsServer::new(api.clone()))
-        .add_service(UsersServer::new(api))
+        .add_service(CasesServer::with_interceptor(
+            api.clone(),
+            bearer_check(store.clone()),
+        ))
+        .add_service(SettingsServer::with_interceptor(
+            api.clone(),
+            bearer_check(store.clone()),
+        ))
+        .add_service(UsersServer::with_interceptor(
+            api,
+            bearer_check(store.clone()),
+        ))
         .add_service(AdminServer::new(AdminService::new(store)));
     let (tx, rx) = oneshot::channel::<()>();
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));

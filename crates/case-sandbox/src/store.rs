@@ -73,6 +73,7 @@ struct Inner {
     state: Mutex<State>,
     calls: Mutex<BTreeMap<Rpc, u64>>,
     faults: Faults,
+    required_token: Mutex<Option<String>>,
 }
 
 /// An in-memory Case Management: cases with real optimistic locking, idempotent timeline
@@ -247,6 +248,27 @@ impl Store {
     /// The fault-injection switches.
     pub fn faults(&self) -> &Faults {
         &self.inner.faults
+    }
+
+    /// Requires `authorization: Bearer <token>` on every Case Management call served over
+    /// gRPC (`None`: no token needed, the default). Without one the server answers
+    /// `UNAUTHENTICATED`, with another `PERMISSION_DENIED`. The in-process [`CaseApi`]
+    /// calls have no metadata and are not checked. Takes effect at the next call (rotation).
+    pub fn require_token(&self, token: Option<String>) {
+        *self
+            .inner
+            .required_token
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = token;
+    }
+
+    /// The token calls must carry, if any ([`Store::require_token`]).
+    pub fn required_token(&self) -> Option<String> {
+        self.inner
+            .required_token
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// A concurrent writer: changes a field as Case Management's own UI would (bumps the

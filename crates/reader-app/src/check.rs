@@ -3,6 +3,7 @@
 use crate::config::RawConfig;
 use crate::flavor::Flavor;
 use crate::settings::ReaderSettings;
+use case_client::AuthToken;
 use std::io::Write;
 use std::time::Duration;
 use thirdparty_core::{CaseApi, OrgId};
@@ -48,6 +49,7 @@ pub(crate) async fn check<F: Flavor>(
         "tls crypto provider",
         case_client::tls::CRYPTO_PROVIDER_NAME,
     ));
+    lines.push(case_api_token_line(settings));
     for (key, source) in raw.unknown_keys() {
         lines.push(CheckLine::new(
             "warn",
@@ -89,6 +91,47 @@ pub(crate) async fn check<F: Flavor>(
         Err(e) => lines.push(CheckLine::new("fail", "case api", e.to_string())),
     }
     lines
+}
+
+/// Where the Case API bearer token comes from, and whether its file can be read now (the
+/// token itself is never shown).
+fn case_api_token_line(settings: &ReaderSettings) -> CheckLine {
+    let what = "case api token";
+    match &settings.case_api.auth {
+        None => CheckLine::new("ok", what, "none: calls carry no authorization header"),
+        Some(AuthToken::Inline(_)) => CheckLine::new(
+            "ok",
+            what,
+            "<redacted> (case_api.auth_token), sent as `authorization: Bearer …`",
+        ),
+        Some(AuthToken::File(path)) => match std::fs::read_to_string(path) {
+            Ok(text) if !text.trim().is_empty() => CheckLine::new(
+                "ok",
+                what,
+                format!(
+                    "from {} ({} bytes, <redacted>), read again when it changes",
+                    path.display(),
+                    text.trim().len()
+                ),
+            ),
+            Ok(_) => CheckLine::new(
+                "fail",
+                what,
+                format!(
+                    "{} is empty: the Case API will refuse every call",
+                    path.display()
+                ),
+            ),
+            Err(e) => CheckLine::new(
+                "fail",
+                what,
+                format!(
+                    "cannot read {}: {e}; mount the secret there or fix case_api.auth_token_file",
+                    path.display()
+                ),
+            ),
+        },
+    }
 }
 
 /// The dead-letter topic's line: it must exist with a leader for every partition (the

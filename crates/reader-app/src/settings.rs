@@ -5,7 +5,7 @@ use crate::config::{ConfigError, RawConfig, Source};
 use crate::flavor::default_topic;
 use crate::keys::{CacheSection, ConsumerSection};
 use case_client::config::CaseApiSection;
-use case_client::{CaseClientConfig, TlsConfig};
+use case_client::{AuthToken, CaseClientConfig, TlsConfig};
 use kafka_runtime::{ConsumerConfig, DeadLetterConfig, KafkaSection, LIBRDKAFKA_PREFIX, SkipList};
 use observability::TelemetryConfig;
 use observability::config::{HealthSection, MetricsSection, TracingSection};
@@ -107,6 +107,23 @@ impl ReaderSettings {
                 other: "case_api.ca_file".into(),
                 message: "an https:// endpoint needs case_api.ca_file (the CA that signed the server certificate)".into(),
             });
+        }
+
+        match (&case_api.auth_token_file, &case_api.auth_token) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::Conflict {
+                    key: "case_api.auth_token".into(),
+                    other: "case_api.auth_token_file".into(),
+                    message: "set one source of the Case API token: the file (a mounted secret, read again when it changes) or the token itself".into(),
+                });
+            }
+            (Some(file), None) => {
+                case_client = case_client.with_auth_token(AuthToken::File(file.clone()));
+            }
+            (None, Some(token)) => {
+                case_client = case_client.with_auth_token(AuthToken::Inline(token.clone()));
+            }
+            (None, None) => {}
         }
 
         let metrics: MetricsSection = raw.section()?;
