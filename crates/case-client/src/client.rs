@@ -11,6 +11,7 @@ use case_proto::status::{case_api_error, is_transient, status_message};
 use case_proto::{tls, wire};
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use thirdparty_core::{
     Case, CaseApi, CaseApiError, CaseId, CaseUpdate, ExpiringCache, IntegrationMetadata,
@@ -73,6 +74,8 @@ struct Inner {
     plaintext: bool,
     /// The bearer token sent on every call, if any.
     auth: Option<TokenSource>,
+    /// Whether the latest answer refused the reader's credentials or TLS settings.
+    refused: AtomicBool,
 }
 
 impl std::fmt::Debug for CaseClient {
@@ -185,8 +188,16 @@ impl CaseClient {
                 settings_cache: ExpiringCache::new(settings_cache_capacity, settings_cache_ttl),
                 plaintext,
                 auth: auth.map(TokenSource::new),
+                refused: AtomicBool::new(false),
             }),
         })
+    }
+
+    /// Whether the latest call was refused for the reader's own setup (its token, its TLS
+    /// trust: [`CaseApiError::is_configuration_fault`]) and no call succeeded since: the
+    /// reader is not ready then.
+    pub fn is_refused(&self) -> bool {
+        self.inner.refused.load(Ordering::Relaxed)
     }
 
     /// Hits, misses and load errors of the settings cache.
@@ -202,9 +213,36 @@ impl CaseClient {
     }
 
     /// Runs one RPC with deadline and retries: each attempt sends `message` (with the
-    /// deadline attached) through `send` on a clone of `client`. `update` is the update an
-    /// `UpdateCase` sends, to read `ABORTED` as a version conflict.
+    /// deadline and the bearer token attached) through `send` on a clone of `client`.
+    /// `update` is the update an `UpdateCase` sends, to read `ABORTED` as a version
+    /// conflict. Records whether the API refused the reader's setup ([`Self::is_refused`]).
     async fn call<C, Req, Resp, Fut>(
+        &self,
+        rpc: &'static str,
+        update: Option<&CaseUpdate>,
+        client: &C,
+        message: Req,
+        send: impl Fn(C, Request<Req>) -> Fut,
+    ) -> Result<Resp, CaseApiError>
+    where
+        C: Clone,
+        Req: Clone,
+        Fut: Future<Output = Result<Response<Resp>, Status>>,
+    {
+        let result = self
+            .call_with_retries(rpc, update, client, message, send)
+            .await;
+        match &result {
+            Ok(_) => self.inner.refused.store(false, Ordering::Relaxed),
+            Err(e) if e.is_configuration_fault() => {
+                self.inner.refused.store(true, Ordering::Relaxed);
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    async fn call_with_retries<C, Req, Resp, Fut>(
         &self,
         rpc: &'static str,
         update: Option<&CaseUpdate>,

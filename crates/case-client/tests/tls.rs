@@ -128,9 +128,10 @@ async fn a_client_trusting_another_ca_is_refused() {
     );
     assert!(err.to_string().contains("UnknownIssuer"), "{err}");
     assert!(
-        !err.is_retryable(),
-        "a certificate problem needs a fix, not a retry"
+        err.is_configuration_fault() && err.is_retryable(),
+        "a certificate problem is the reader's setup: the message waits for the fix, never dropped"
     );
+    assert!(client.is_refused(), "the reader is not ready while refused");
 
     // The right CA but a name the certificate does not carry is refused as well.
     let wrong_name = tls_client(

@@ -112,3 +112,68 @@ fn a_bad_seed_dir_fails_with_a_message() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("holds no *.json file"), "{stderr}");
 }
+
+#[tokio::test]
+async fn require_token_refuses_calls_without_the_token_and_follows_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let token = tmp.path().join("token");
+    std::fs::write(&token, "first-token\n").unwrap();
+    let (_running, addr) = spawn(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--seed-dir",
+        CASES_DIR,
+        "--require-token",
+        token.to_str().unwrap(),
+    ]);
+    let mut cases = CasesClient::connect(format!("http://{addr}"))
+        .await
+        .unwrap();
+    let get = |bearer: Option<&str>| {
+        let mut request = tonic::Request::new(v1::GetCaseRequest {
+            org_id: 1,
+            ..Default::default()
+        });
+        if let Some(b) = bearer {
+            request
+                .metadata_mut()
+                .insert("authorization", format!("Bearer {b}").parse().unwrap());
+        }
+        request
+    };
+    let code = |r: Result<_, tonic::Status>| r.map(|_| ()).map_err(|s| s.code());
+    assert_eq!(
+        code(cases.get_case(get(None)).await),
+        Err(tonic::Code::Unauthenticated)
+    );
+    assert_eq!(
+        code(cases.get_case(get(Some("wrong"))).await),
+        Err(tonic::Code::PermissionDenied)
+    );
+    // With the token the call reaches the store (an unknown case: NOT_FOUND or OK-empty,
+    // never an authentication error).
+    let with_token = code(cases.get_case(get(Some("first-token"))).await);
+    assert!(
+        !matches!(
+            with_token,
+            Err(tonic::Code::Unauthenticated | tonic::Code::PermissionDenied)
+        ),
+        "{with_token:?}"
+    );
+    // A rotated file is picked up within the 500 ms re-read.
+    std::fs::write(&token, "second-token").unwrap();
+    let started = std::time::Instant::now();
+    while code(cases.get_case(get(Some("second-token"))).await)
+        == Err(tonic::Code::PermissionDenied)
+    {
+        assert!(
+            started.elapsed().as_secs() < 10,
+            "the new token was never accepted"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        code(cases.get_case(get(Some("first-token"))).await),
+        Err(tonic::Code::PermissionDenied)
+    );
+}

@@ -296,6 +296,25 @@ thirdparty_core::telemetry_events! {
             error_kind = sync_error_kind(e.error), rpc = sync_error_rpc(e.error),
             "transient error; the payload will be handled again");
     }
+
+    /// The Case API refused the reader's own setup (its token, its TLS trust): the payload
+    /// waits unacknowledged and is retried until the fix, never dropped. Logged with the
+    /// error, which names the fix (`the Case API refused the token from <file>: …`), and
+    /// counted (tag `error`).
+    #[derive(Clone, Copy, Debug)]
+    pub struct ConfigurationFault<'a> {
+        /// The changelog.
+        changelog: ChangelogFields<'a>,
+        /// The error.
+        error: &'a SyncError,
+    }
+    |e| {
+        let kind = sync_error_kind(e.error);
+        changelog_log!(tracing::Level::ERROR, &e.changelog, outcome = "configuration_fault",
+            error_kind = kind, rpc = sync_error_rpc(e.error), error = %e.error,
+            "the Case API refused the reader's credentials or TLS settings; the payload waits, unacknowledged, until they are fixed");
+        count_changelog(names::CONFIGURATION_FAULT, &e.changelog, Some(Label::new("error", kind)));
+    }
 }
 
 /// Time from the third-party event to the end of its handling. Tagged as the changelog's

@@ -29,6 +29,10 @@ pub const OUT_OF_ORDER_EVENT: &str = "dd.case_third_party_reader.out_of_order_ev
 /// `changelog_type`, `error` (the error kind).
 pub const PERMANENT_ERROR: &str = "dd.case_third_party_reader.permanent_error";
 
+/// Count of changelog attempts the Case API refused for the reader's own setup (token, TLS
+/// trust); the payload waits unacknowledged. Tags as the changelog's, plus `error`.
+pub const CONFIGURATION_FAULT: &str = "dd.case_third_party_reader.configuration_fault";
+
 /// Count of changes applied although the case had moved on (project policy
 /// `third_party_wins`). Tags `org_id`, `flavor`, `changelog_type`.
 pub const STATE_CONFLICT_OVERRIDDEN: &str = "dd.case_third_party_reader.state_conflict_overridden";
@@ -80,6 +84,10 @@ pub fn describe_metrics() {
     );
     describe_counter!(PERMANENT_ERROR, "Changelogs dropped on a permanent error");
     describe_counter!(
+        CONFIGURATION_FAULT,
+        "Changelog attempts refused for the reader's credentials or TLS settings (not acknowledged)"
+    );
+    describe_counter!(
         STATE_CONFLICT_OVERRIDDEN,
         "Changes applied although the case had moved on (third_party_wins)"
     );
@@ -101,6 +109,7 @@ pub const METRIC_NAMES: &[&str] = &[
     KAFKA_CONSUMER_DECODE_ERROR,
     OUT_OF_ORDER_EVENT,
     PERMANENT_ERROR,
+    CONFIGURATION_FAULT,
     STATE_CONFLICT_OVERRIDDEN,
     CACHE_HITS,
     CACHE_MISSES,

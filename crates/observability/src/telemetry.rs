@@ -2,8 +2,8 @@
 
 use crate::events::{
     CacheStatsReported, ChangelogFields, ChangelogFiltered, ChangelogProcessed,
-    ChangelogWouldApply, DecodingFailed, EndToEndLatency, PermanentErrorDropped, RetryNeeded,
-    StateConflictOverridden, TelemetryEvent,
+    ChangelogWouldApply, ConfigurationFault, DecodingFailed, EndToEndLatency,
+    PermanentErrorDropped, RetryNeeded, StateConflictOverridden, TelemetryEvent,
 };
 use chrono::Utc;
 use thirdparty_core::{CacheStats, ChangelogOutcome, Integration, Outcome, Payload, Telemetry};
@@ -76,6 +76,10 @@ impl Telemetry for PipelineTelemetry {
             Outcome::PermanentError(error) => {
                 PermanentErrorDropped { changelog, error }.emit();
                 true
+            }
+            Outcome::RetryNeeded(error) if error.is_configuration_fault() => {
+                ConfigurationFault { changelog, error }.emit();
+                false
             }
             Outcome::RetryNeeded(error) => {
                 RetryNeeded { changelog, error }.emit();

@@ -120,6 +120,7 @@ pub(crate) async fn run<F: Flavor>(
         status.clone(),
         health.clone(),
         case_api_ok,
+        client.clone(),
         stop_rx.clone(),
     ));
     let flavor = Integration::new(F::NAME);
@@ -190,6 +191,7 @@ async fn bridge_health(
     status: ConsumerStatus,
     health: HealthState,
     mut case_api_ok: bool,
+    client: CaseClient,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut tick = tokio::time::interval(Duration::from_millis(250));
@@ -215,14 +217,16 @@ async fn bridge_health(
             case_api_ok = true;
         }
         if !health.is_draining() {
-            // Not ready while no broker connection is up, or while a message waits for the
-            // dead-letter topic: traffic cannot flow.
+            // Not ready while no broker connection is up, while a message waits for the
+            // dead-letter topic, or while the Case API refuses the reader's token or TLS
+            // settings: traffic cannot flow.
             health.set_ready(
                 s.running
                     && s.joined_group
                     && case_api_ok
                     && !s.brokers_down
-                    && s.dead_letter_waiting == 0,
+                    && s.dead_letter_waiting == 0
+                    && !client.is_refused(),
             );
         }
     }

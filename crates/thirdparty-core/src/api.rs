@@ -47,10 +47,12 @@ pub enum CaseApiError {
         /// What the server said.
         message: String,
     },
-    /// The caller is not allowed (UNAUTHENTICATED, PERMISSION_DENIED). Retrying will not help
-    /// until the credentials are fixed.
+    /// The caller is not allowed (UNAUTHENTICATED, PERMISSION_DENIED, or the TLS handshake
+    /// failed): a fault of the reader's own setup, not of the message
+    /// ([`CaseApiError::is_configuration_fault`]). Retryable: the message must wait for the
+    /// fix (a rotated token, the right CA), never be dropped.
     #[error(
-        "Case API denied {rpc}: {message}; check the reader's TLS client certificate / credentials"
+        "Case API denied {rpc}: {message}; the message waits (it is not acknowledged) until the reader's credentials or TLS settings are fixed"
     )]
     PermissionDenied {
         /// The RPC that failed.
@@ -69,9 +71,28 @@ pub enum CaseApiError {
 }
 
 impl CaseApiError {
-    /// Whether the same call may succeed later.
+    /// Whether the same call may succeed later: the API was unreachable or failed, or it
+    /// refused the reader's credentials (which an operator fixes without touching the
+    /// message).
+    ///
+    /// ```
+    /// use thirdparty_core::CaseApiError;
+    /// let refused = CaseApiError::PermissionDenied { rpc: "GetCase", message: "token".into() };
+    /// assert!(refused.is_retryable() && refused.is_configuration_fault());
+    /// let invalid = CaseApiError::InvalidArgument { rpc: "UpdateCase", message: "bad".into() };
+    /// assert!(!invalid.is_retryable(), "about this one message: it fails again");
+    /// ```
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::Unavailable { .. } | Self::Internal { .. })
+        matches!(
+            self,
+            Self::Unavailable { .. } | Self::Internal { .. } | Self::PermissionDenied { .. }
+        )
+    }
+
+    /// Whether the failure is the reader's own setup (credentials, TLS trust) rather than
+    /// the message or the API's health: the operator has to fix something.
+    pub fn is_configuration_fault(&self) -> bool {
+        matches!(self, Self::PermissionDenied { .. })
     }
 
     /// A stable snake_case kind of the failure, derived from the variant: `unavailable`,

@@ -64,6 +64,15 @@ impl SyncError {
         }
     }
 
+    /// Whether the failure is the reader's own setup, not the message
+    /// ([`CaseApiError::is_configuration_fault`]).
+    pub fn is_configuration_fault(&self) -> bool {
+        match self {
+            Self::CaseApi(e) => e.is_configuration_fault(),
+            Self::Invalid(_) => false,
+        }
+    }
+
     /// A stable snake_case kind (the dead-letter `error-kind` header, a metric tag):
     /// `invalid_changelog`, or the [`CaseApiError::kind`] of a Case API failure.
     ///
