@@ -4,6 +4,7 @@
 //! offsets appear in logs only.
 
 use std::time::Duration;
+use thirdparty_core::Payload;
 use tracing::{debug, error, info, warn};
 
 /// A listed message was not handed to the handler (counter; tags `topic`, `partition`).
@@ -109,9 +110,17 @@ thirdparty_core::telemetry_events! {
         partition: i32,
         /// Offset.
         offset: i64,
+        /// The message: its key, timestamp, size and header names are logged (never its
+        /// value, nor header values).
+        payload: &'a Payload,
     }
     |e| {
+        let key = e.payload.key.as_deref().map(String::from_utf8_lossy);
+        let timestamp = e.payload.timestamp.map(|t| t.to_rfc3339());
+        let header_names: Vec<&str> = e.payload.headers.iter().map(|(k, _)| k.as_str()).collect();
         warn!(topic = e.topic, partition = e.partition, offset = e.offset,
+            key = key.as_deref(), timestamp = timestamp.as_deref(),
+            value_bytes = e.payload.value.len(), header_names = ?header_names,
             "message skipped by the operator skip list; acknowledged without handling");
         count_in_partition(MESSAGE_SKIPPED, e.topic, e.partition);
     }
@@ -380,6 +389,7 @@ mod tests {
             topic: "t",
             partition: 1,
             offset: 9,
+            payload: &Payload::from_value("v"),
         }
         .emit();
         RetryScheduled {

@@ -123,7 +123,7 @@ pub use events::METRIC_NAMES;
 pub use probe::{ProbeError, TopicProbe, probe_dead_letter_topic, probe_topic, read_range};
 pub use replay::{PartitionPlan, ReplayError, ReplayGroup, ReplayReport, ReplayStart, TopicReplay};
 pub use runtime::KafkaRuntime;
-pub use skip::{MessageCoordinates, SKIP_MESSAGES_SYNTAX, SkipEntryError, SkipList};
+pub use skip::{MessageCoordinates, SKIP_MESSAGES_SYNTAX, SkipEntry, SkipEntryError, SkipList};
 pub use status::{ConsumerStatus, RunSummary, StatusSnapshot, TopicPartition};
 pub use thirdparty_core::{Disposition, Payload, PayloadHandler};
 pub use tracker::{KeyedScheduler, LaneKey, OffsetTracker, PushError, Started, TrackerError};

@@ -179,6 +179,7 @@ async fn handle_message(
                 topic: &payload.topic,
                 partition: payload.partition,
                 offset: payload.offset,
+                payload: &payload,
             }
             .emit();
             let why = ParkReason {

@@ -42,10 +42,10 @@ impl fmt::Display for MessageCoordinates {
     }
 }
 
-/// A skip-list entry that is not `topic:partition:offset`.
+/// A skip-list entry that is not `offset`, `partition:offset` or `topic:partition:offset`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "skip_messages entry `{entry}` is not `topic:partition:offset` ({problem}); write e.g. `collaboration_integrations_jira:3:1042`"
+    "skip_messages entry `{entry}` is not `offset`, `partition:offset` or `topic:partition:offset` ({problem}); write e.g. `1042`, `3:1042` or `collaboration_integrations_jira:3:1042`"
 )]
 pub struct SkipEntryError {
     /// The entry as written.
@@ -85,13 +85,107 @@ impl FromStr for MessageCoordinates {
     }
 }
 
+/// One `skip_messages` entry: an offset of every partition of the consumed topic (the
+/// previous service's form, `1042`), an offset of one partition (`3:1042`), or one message of
+/// one topic (`collaboration_integrations_jira:3:1042`).
+///
+/// ```
+/// use kafka_runtime::SkipEntry;
+/// let any_partition: SkipEntry = "1042".parse().unwrap_or_else(|e| panic!("{e}"));
+/// assert!(any_partition.matches("jira", 0, 1042) && any_partition.matches("jira", 5, 1042));
+/// let one: SkipEntry = "3:1042".parse().unwrap_or_else(|e| panic!("{e}"));
+/// assert!(one.matches("jira", 3, 1042) && !one.matches("jira", 2, 1042));
+/// let full: SkipEntry = "jira:3:1042".parse().unwrap_or_else(|e| panic!("{e}"));
+/// assert!(!full.matches("other", 3, 1042));
+/// assert_eq!([any_partition, one, full].map(|e| e.to_string()), ["1042", "3:1042", "jira:3:1042"]);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SkipEntry {
+    /// The topic; `None`: the topic the runtime consumes.
+    pub topic: Option<String>,
+    /// The partition; `None`: every partition.
+    pub partition: Option<i32>,
+    /// The offset.
+    pub offset: i64,
+}
+
+impl SkipEntry {
+    /// Whether the message at these coordinates is the one (or one of those) this entry
+    /// names.
+    pub fn matches(&self, topic: &str, partition: i32, offset: i64) -> bool {
+        self.offset == offset
+            && self.partition.is_none_or(|p| p == partition)
+            && self.topic.as_deref().is_none_or(|t| t == topic)
+    }
+}
+
+impl From<MessageCoordinates> for SkipEntry {
+    fn from(c: MessageCoordinates) -> Self {
+        Self {
+            topic: Some(c.topic),
+            partition: Some(c.partition),
+            offset: c.offset,
+        }
+    }
+}
+
+impl fmt::Display for SkipEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(topic) = &self.topic {
+            write!(f, "{topic}:")?;
+        }
+        if let Some(partition) = self.partition {
+            write!(f, "{partition}:")?;
+        }
+        write!(f, "{}", self.offset)
+    }
+}
+
+impl FromStr for SkipEntry {
+    type Err = SkipEntryError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let entry = s.trim();
+        let err = |problem| SkipEntryError {
+            entry: entry.to_owned(),
+            problem,
+        };
+        let parts: Vec<&str> = entry.split(':').map(str::trim).collect();
+        let number = |text: &str, problem| text.parse::<i64>().map_err(|_| err(problem));
+        let (topic, partition, offset) = match parts.as_slice() {
+            [offset] => (None, None, *offset),
+            [partition, offset] => (None, Some(*partition), *offset),
+            [topic, partition, offset] => (Some(*topic), Some(*partition), *offset),
+            _ => return Err(err("too many `:`")),
+        };
+        if topic.is_some_and(str::is_empty) {
+            return Err(err("empty topic"));
+        }
+        let offset = number(offset, "offset is not an integer")?;
+        let partition = partition
+            .map(|p| {
+                number(p, "partition is not an integer")
+                    .and_then(|p| i32::try_from(p).map_err(|_| err("partition is out of range")))
+            })
+            .transpose()?;
+        if offset < 0 || partition.is_some_and(|p| p < 0) {
+            return Err(err("partition and offset must not be negative"));
+        }
+        Ok(Self {
+            topic: topic.map(str::to_owned),
+            partition,
+            offset,
+        })
+    }
+}
+
 /// What a `skip_messages` value looks like (the `[dd.kafka.consumer]` key's
 /// [`KeyKind::List`](thirdparty_core::config::KeyKind::List) text).
-pub const SKIP_MESSAGES_SYNTAX: &str = "`topic:partition:offset` entries separated by commas, e.g. collaboration_integrations_jira:3:1042";
+pub const SKIP_MESSAGES_SYNTAX: &str = "entries separated by commas: `offset` (every partition of the topic), `partition:offset` or `topic:partition:offset`, e.g. 1042, 3:1042, collaboration_integrations_jira:3:1042";
 
 /// A `skip_messages` entry in a configuration section: entries are separated by commas or
 /// white space, and a bad entry is named with what is wrong with it.
-impl thirdparty_core::config::ConfigListItem for MessageCoordinates {
+impl thirdparty_core::config::ConfigListItem for SkipEntry {
     fn is_separator(c: char) -> bool {
         c == ',' || c.is_whitespace()
     }
@@ -131,7 +225,7 @@ impl From<SkipEntryError> for RuntimeError {
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct SkipList {
-    inner: Arc<RwLock<HashSet<MessageCoordinates>>>,
+    inner: Arc<RwLock<HashSet<SkipEntry>>>,
 }
 
 impl SkipList {
@@ -142,19 +236,25 @@ impl SkipList {
 
     /// A list of these messages.
     pub fn from_coordinates(entries: impl IntoIterator<Item = MessageCoordinates>) -> Self {
+        Self::from_entries(entries.into_iter().map(SkipEntry::from))
+    }
+
+    /// A list of these entries.
+    pub fn from_entries(entries: impl IntoIterator<Item = SkipEntry>) -> Self {
         let list = Self::new();
         list.set(entries.into_iter().collect());
         list
     }
 
     /// Parses the previous service's `skip_messages` value: comma- or whitespace-separated
-    /// `topic:partition:offset` entries (empty entries are ignored).
+    /// entries, each `offset`, `partition:offset` or `topic:partition:offset` (empty entries
+    /// are ignored).
     pub fn parse(value: &str) -> Result<Self, SkipEntryError> {
-        Ok(Self::from_coordinates(Self::parse_entries(value)?))
+        Ok(Self::from_entries(Self::parse_entries(value)?))
     }
 
     /// Parses entries without building a list (for a configuration reload).
-    pub fn parse_entries(value: &str) -> Result<Vec<MessageCoordinates>, SkipEntryError> {
+    pub fn parse_entries(value: &str) -> Result<Vec<SkipEntry>, SkipEntryError> {
         value
             .split(|c: char| c == ',' || c.is_whitespace())
             .filter(|e| !e.is_empty())
@@ -163,7 +263,7 @@ impl SkipList {
     }
 
     /// Replaces the whole list; every clone sees the new list at once.
-    pub fn set(&self, entries: Vec<MessageCoordinates>) {
+    pub fn set(&self, entries: Vec<SkipEntry>) {
         let set: HashSet<_> = entries.into_iter().collect();
         match self.inner.write() {
             Ok(mut guard) => *guard = set,
@@ -173,11 +273,8 @@ impl SkipList {
 
     /// Whether the message at these coordinates is listed.
     pub fn contains(&self, topic: &str, partition: i32, offset: i64) -> bool {
-        let check = |set: &HashSet<MessageCoordinates>| {
-            !set.is_empty()
-                && set
-                    .iter()
-                    .any(|c| c.offset == offset && c.partition == partition && c.topic == topic)
+        let check = |set: &HashSet<SkipEntry>| {
+            !set.is_empty() && set.iter().any(|e| e.matches(topic, partition, offset))
         };
         match self.inner.read() {
             Ok(guard) => check(&guard),
@@ -185,8 +282,8 @@ impl SkipList {
         }
     }
 
-    /// The listed messages, sorted.
-    pub fn entries(&self) -> Vec<MessageCoordinates> {
+    /// The listed entries, sorted.
+    pub fn entries(&self) -> Vec<SkipEntry> {
         let mut v: Vec<_> = match self.inner.read() {
             Ok(guard) => guard.iter().cloned().collect(),
             Err(poisoned) => poisoned.into_inner().iter().cloned().collect(),
@@ -242,6 +339,30 @@ mod tests {
     }
 
     #[test]
+    fn the_previous_services_bare_offsets_and_partition_offsets_are_entries() {
+        let list = SkipList::parse("1042, 3:77,jira:1:5").unwrap();
+        assert!(list.contains("jira", 0, 1042) && list.contains("jira", 9, 1042));
+        assert!(list.contains("jira", 3, 77) && !list.contains("jira", 2, 77));
+        assert!(list.contains("jira", 1, 5) && !list.contains("other", 1, 5));
+        assert!(!list.contains("jira", 0, 1043));
+        let bad = [
+            ("", "offset is not an integer"),
+            ("x", "offset is not an integer"),
+            ("3:x", "offset is not an integer"),
+            ("y:3", "partition is not an integer"),
+            (":0:12", "empty topic"),
+            ("a:b:c:d", "too many `:`"),
+            ("-1", "partition and offset must not be negative"),
+            ("99999999999:1", "partition is out of range"),
+        ];
+        for (text, problem) in bad {
+            let e = text.parse::<SkipEntry>().unwrap_err();
+            assert_eq!(e.problem, problem, "{text}");
+            assert!(e.to_string().contains("partition:offset"), "{e}");
+        }
+    }
+
+    #[test]
     fn list_changes_are_seen_by_every_clone() {
         let list = SkipList::parse("a:1:5,\n b:2:6  ").unwrap();
         let clone = list.clone();
@@ -249,10 +370,13 @@ mod tests {
         assert!(clone.contains("a", 1, 5));
         assert!(!clone.contains("a", 2, 5), "partition must match");
         assert!(!clone.contains("b", 1, 5), "topic must match");
-        list.set(vec![MessageCoordinates::new("c", 0, 1)]);
+        list.set(vec![MessageCoordinates::new("c", 0, 1).into()]);
         assert!(!clone.contains("a", 1, 5));
         assert!(clone.contains("c", 0, 1));
-        assert_eq!(clone.entries(), vec![MessageCoordinates::new("c", 0, 1)]);
+        assert_eq!(
+            clone.entries(),
+            vec![SkipEntry::from(MessageCoordinates::new("c", 0, 1))]
+        );
         assert!(SkipList::parse("a:1:5,zz").is_err());
         assert!(SkipList::parse(" , ").unwrap().is_empty());
     }

@@ -525,6 +525,17 @@ mod tests {
         .unwrap();
         let consumer: ConsumerSection = raw.section().unwrap();
         assert_eq!(consumer.skip_messages.len(), 2);
+        // The previous service's form: bare offsets (every partition), and partition:offset.
+        let raw = RawConfig::parse_ini::<NoFlavorKeys>(&format!(
+            "{MINIMAL}[dd.kafka.consumer]\nskip_messages = 1042,1043, 2:5\n"
+        ))
+        .unwrap();
+        let consumer: ConsumerSection = raw.section().unwrap();
+        let skip = kafka_runtime::SkipList::from_entries(consumer.skip_messages);
+        assert!(skip.contains("collaboration_integrations_jira", 0, 1042));
+        assert!(skip.contains("collaboration_integrations_jira", 7, 1043));
+        assert!(skip.contains("collaboration_integrations_jira", 2, 5));
+        assert!(!skip.contains("collaboration_integrations_jira", 1, 5));
     }
 
     #[test]

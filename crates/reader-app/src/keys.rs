@@ -4,7 +4,7 @@
 
 use crate::flavor::Flavor;
 use case_client::config::CaseApiSection;
-use kafka_runtime::{KafkaSection, LIBRDKAFKA_PREFIX, MessageCoordinates, SKIP_MESSAGES_SYNTAX};
+use kafka_runtime::{KafkaSection, LIBRDKAFKA_PREFIX, SKIP_MESSAGES_SYNTAX, SkipEntry};
 use observability::config::{HealthSection, MetricsSection, TracingSection};
 use std::time::Duration;
 use thirdparty_core::config::{ConfigSection, KeyDef, KeyKind, SectionDeclaration};
@@ -13,7 +13,7 @@ thirdparty_core::config_section! {
     /// The `[dd.kafka.consumer]` section (the previous service's name for it).
     pub(crate) struct ConsumerSection in "dd.kafka.consumer" {
         /// Operator skip-list: messages acked without handling; re-read on file change or SIGHUP.
-        pub(crate) skip_messages: Vec<MessageCoordinates> = "", KeyKind::List(SKIP_MESSAGES_SYNTAX);
+        pub(crate) skip_messages: Vec<SkipEntry> = "", KeyKind::List(SKIP_MESSAGES_SYNTAX);
     }
 }
 

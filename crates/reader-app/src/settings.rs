@@ -147,7 +147,7 @@ impl ReaderSettings {
 
     /// A skip-list holding the configured entries.
     pub(crate) fn skip_list(&self) -> SkipList {
-        SkipList::from_coordinates(self.skip_messages.skip_messages.iter().cloned())
+        SkipList::from_entries(self.skip_messages.skip_messages.iter().cloned())
     }
 }
 
