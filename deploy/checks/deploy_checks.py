@@ -662,11 +662,15 @@ def monitoring_suite() -> int:
             expect(float(match.group(1)) == threshold == monitor["options"]["thresholds"]["critical"],
                    f"{path.name}: threshold {match.group(1)} / critical {monitor['options']['thresholds']['critical']} / spec {threshold}")
             expect("service:case-third-party-reader" in monitor["tags"], f"{path.name}: not tagged with the service")
+            if path.stem == "monitor-consumer-lag":
+                # The lag gauge is the reader's own: silence means the reader is down.
+                expect(monitor["options"].get("notify_no_data") is True, f"{path.name}: no no-data alert")
+                expect(monitor["options"].get("no_data_timeframe") == 30, f"{path.name}: no-data timeframe is not 30 min")
             found = set(DATADOG_METRIC.findall(query))
             expect(bool(found), f"{path.name}: no metric found in the query")
             used_datadog.update(found)
 
-    suite.run("monitor-*.json: the four monitors, valid, with the specified windows and thresholds", check_monitors)
+    suite.run("monitor-*.json: the four monitors, valid, with the specified windows and thresholds; the lag monitor alerts on no data", check_monitors)
 
     rules_path = MONITORING / "prometheus" / "rules.yaml"
 
@@ -674,10 +678,11 @@ def monitoring_suite() -> int:
         rules = load_yaml(rules_path)
         alerts = [r for g in rules["groups"] for r in g["rules"] if "alert" in r]
         records = {r["record"] for g in rules["groups"] for r in g["rules"] if "record" in r}
-        expect(len(alerts) == 4, f"{len(alerts)} alerts")
+        expect(len(alerts) == 5, f"{len(alerts)} alerts")
         expected_for = {
             "CaseThirdPartyReaderHighFilteringRate": ("15m", "> 80"),
             "CaseThirdPartyReaderConsumerLag": ("30m", "> 10000"),
+            "CaseThirdPartyReaderLagSilent": ("30m", "unless count by (namespace, flavor) (dd_case_kafka_consumer_consumer_lag)"),
             "CaseThirdPartyReaderHighErrorRate": ("10m", "> 5"),
             "CaseThirdPartyReaderCrashLooping": (None, "[15m]) > 5"),
         }
@@ -691,7 +696,7 @@ def monitoring_suite() -> int:
                 names = prometheus_metric_names(rule["expr"])
                 used_prometheus.update(n for n in names if n not in records)
 
-    suite.run("prometheus/rules.yaml: four alerts with the specified windows; every expression parses as PromQL", check_rules)
+    suite.run("prometheus/rules.yaml: five alerts with the specified windows; every expression parses as PromQL", check_rules)
 
     def check_names() -> None:
         known = set(emitted) | set(external)

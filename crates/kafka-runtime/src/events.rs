@@ -11,9 +11,11 @@ use tracing::{debug, error, info, warn};
 pub const MESSAGE_SKIPPED: &str = "dd.case.kafka_consumer.message_skipped";
 /// A handler asked for a retry and the message is retried in place (counter, one per retry
 /// attempt; tags `topic`, `partition`).
+pub const RETRY_ATTEMPTS: &str = "dd.case_third_party_reader.retry_attempts";
+/// A message failed on every attempt: the runtime stops and the reader exits non-zero, to be
+/// restarted (counter; tags `topic`, `partition`). The previous service's meaning of the
+/// name: "pod crashed due to retryable error".
 pub const RETRIES: &str = "dd.case_third_party_reader.retries";
-/// A message failed on every attempt: the runtime stops (counter; tags `topic`, `partition`).
-pub const RETRIES_EXHAUSTED: &str = "dd.case_third_party_reader.retries_exhausted";
 /// Messages between the committed offset and the end of the partition, from librdkafka
 /// statistics (gauge; tags `topic`, `partition`).
 pub const CONSUMER_LAG: &str = "dd.case.kafka_consumer.consumer_lag";
@@ -47,8 +49,8 @@ pub const DEAD_LETTER_PRODUCE_FAILED: &str = "dd.case.kafka_consumer.dead_letter
 /// Every metric name this crate emits.
 pub const METRIC_NAMES: &[&str] = &[
     MESSAGE_SKIPPED,
+    RETRY_ATTEMPTS,
     RETRIES,
-    RETRIES_EXHAUSTED,
     CONSUMER_LAG,
     IN_FLIGHT,
     PARTITIONS_ASSIGNED,
@@ -147,7 +149,7 @@ thirdparty_core::telemetry_events! {
         warn!(topic = e.topic, partition = e.partition, offset = e.offset, attempt = e.attempt,
             max_attempts = e.max_attempts, backoff_ms = millis(e.backoff), reason = e.reason,
             "handler asked for a retry; retrying the message in place");
-        count_in_partition(RETRIES, e.topic, e.partition);
+        count_in_partition(RETRY_ATTEMPTS, e.topic, e.partition);
     }
 
     /// A message failed on its last attempt; the runtime stops with a fatal error.
@@ -168,7 +170,7 @@ thirdparty_core::telemetry_events! {
         error!(topic = e.topic, partition = e.partition, offset = e.offset, attempts = e.attempts,
             reason = e.reason,
             "retries exhausted; stopping the consumer without committing this message (crash-on-retry)");
-        count_in_partition(RETRIES_EXHAUSTED, e.topic, e.partition);
+        count_in_partition(RETRIES, e.topic, e.partition);
     }
 
     /// Consumer lag of one partition, from librdkafka statistics.

@@ -22,6 +22,8 @@
 use crate::names;
 use chrono::{DateTime, SecondsFormat, Utc};
 use metrics::Label;
+use std::collections::HashSet;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 use thirdparty_core::{
     CacheStats, CaseApiError, ChangelogOutcome, ChangelogType, DecodeError, FilteredReason,
@@ -119,9 +121,44 @@ impl<'a> ChangelogFields<'a> {
         }
         labels.push(Label::new("flavor", self.flavor.as_str()));
         if let Some(t) = self.changelog_type {
-            labels.push(Label::new("changelog_type", t.bounded_tag()));
+            labels.push(Label::new("changelog_type", changelog_type_tag(t)));
         }
         labels
+    }
+}
+
+/// How many distinct `unsupported_<field id>` `changelog_type` tags one process emits; later
+/// field ids (and ids that are not plain tag text) fold into `unsupported_other`, so the
+/// tag's cardinality stays bounded whatever the third party sends.
+pub const UNSUPPORTED_TAG_CAP: usize = 64;
+
+/// The `changelog_type` metric tag: the type's tag, and for an unsupported field the
+/// previous service's `unsupported_<field id>` while under [`UNSUPPORTED_TAG_CAP`].
+fn changelog_type_tag(t: &ChangelogType) -> String {
+    static SEEN: std::sync::OnceLock<Mutex<HashSet<String>>> = std::sync::OnceLock::new();
+    match t {
+        ChangelogType::Unsupported(field) => {
+            let seen = SEEN.get_or_init(Mutex::default);
+            let mut seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
+            unsupported_tag(&mut seen, UNSUPPORTED_TAG_CAP, field)
+        }
+        other => other.bounded_tag().to_owned(),
+    }
+}
+
+/// `unsupported_<field>` when `field` is plain tag text and already `seen` or there is room
+/// under `cap` (it is then remembered); `unsupported_other` otherwise.
+fn unsupported_tag(seen: &mut HashSet<String>, cap: usize, field: &str) -> String {
+    let plain = !field.is_empty()
+        && field.len() <= 64
+        && field
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if plain && (seen.contains(field) || seen.len() < cap) {
+        seen.insert(field.to_owned());
+        format!("unsupported_{field}")
+    } else {
+        "unsupported_other".to_owned()
     }
 }
 
@@ -283,7 +320,8 @@ thirdparty_core::telemetry_events! {
     }
 
     /// A transient error: the payload will be handled again. Log only; the retry count belongs
-    /// to the consumer that retries (`dd.case_third_party_reader.retries`).
+    /// to the consumer that retries (`dd.case_third_party_reader.retry_attempts`; `…retries`
+    /// counts the crashes after the last attempt).
     #[derive(Clone, Copy, Debug)]
     pub struct RetryNeeded<'a> {
         /// The changelog.
@@ -298,9 +336,9 @@ thirdparty_core::telemetry_events! {
     }
 
     /// The Case API refused the reader's own setup (its token, its TLS trust): the payload
-    /// waits unacknowledged and is retried until the fix, never dropped. Logged with the
-    /// error, which names the fix (`the Case API refused the token from <file>: …`), and
-    /// counted (tag `error`).
+    /// waits unacknowledged and is retried until the fix, never dropped. Logged (kind and
+    /// RPC; the client's own log line names the fix, `the Case API refused the token from
+    /// <file> …`) and counted (tag `error`).
     #[derive(Clone, Copy, Debug)]
     pub struct ConfigurationFault<'a> {
         /// The changelog.
@@ -311,7 +349,7 @@ thirdparty_core::telemetry_events! {
     |e| {
         let kind = sync_error_kind(e.error);
         changelog_log!(tracing::Level::ERROR, &e.changelog, outcome = "configuration_fault",
-            error_kind = kind, rpc = sync_error_rpc(e.error), error = %e.error,
+            error_kind = kind, rpc = sync_error_rpc(e.error),
             "the Case API refused the reader's credentials or TLS settings; the payload waits, unacknowledged, until they are fixed");
         count_changelog(names::CONFIGURATION_FAULT, &e.changelog, Some(Label::new("error", kind)));
     }
@@ -518,7 +556,38 @@ mod tests {
     }
 
     #[test]
-    fn unsupported_changelog_types_fold_into_one_tag() {
+    fn unsupported_field_tags_are_bounded() {
+        let mut seen = HashSet::new();
+        assert_eq!(
+            unsupported_tag(&mut seen, 2, "customfield_1"),
+            "unsupported_customfield_1"
+        );
+        assert_eq!(
+            unsupported_tag(&mut seen, 2, "labels"),
+            "unsupported_labels"
+        );
+        assert_eq!(
+            unsupported_tag(&mut seen, 2, "customfield_3"),
+            "unsupported_other",
+            "over the cap"
+        );
+        assert_eq!(
+            unsupported_tag(&mut seen, 2, "customfield_1"),
+            "unsupported_customfield_1",
+            "seen"
+        );
+        assert_eq!(
+            unsupported_tag(&mut HashSet::new(), 2, "custom:start date"),
+            "unsupported_other"
+        );
+        assert_eq!(
+            unsupported_tag(&mut HashSet::new(), 2, ""),
+            "unsupported_other"
+        );
+    }
+
+    #[test]
+    fn unsupported_changelog_types_keep_their_field_id() {
         let ty = ChangelogType::Unsupported("customfield_99999".into());
         let fields = ChangelogFields {
             changelog_type: Some(&ty),
@@ -529,9 +598,12 @@ mod tests {
             got[0].1,
             vec![
                 ("flavor".to_owned(), "jira".to_owned()),
-                ("changelog_type".to_owned(), "unsupported".to_owned())
+                (
+                    "changelog_type".to_owned(),
+                    "unsupported_customfield_99999".to_owned()
+                )
             ],
-            "unknown org is left out, the field id is folded"
+            "unknown org is left out, the field id kept (the previous service's tag)"
         );
     }
 
