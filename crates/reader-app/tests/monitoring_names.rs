@@ -161,3 +161,27 @@ fn the_monitoring_is_written_once_over_the_flavor_tag() {
         "monitoring selects flavors by name: {selecting:?}"
     );
 }
+
+/// The README's metric table lists exactly the metrics the code emits.
+#[test]
+fn the_readme_metric_table_lists_every_emitted_metric_and_nothing_else() {
+    let readme = std::fs::read_to_string(Path::new(WORKSPACE).join("README.md")).unwrap();
+    let section = readme
+        .split("\n## Metrics\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("README.md has a `## Metrics` section");
+    let listed: BTreeSet<String> = section
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `"))
+        .filter_map(|rest| rest.split('`').next())
+        .map(str::to_owned)
+        .collect();
+    let emitted = emitted();
+    let missing: Vec<_> = emitted.difference(&listed).collect();
+    let extra: Vec<_> = listed.difference(&emitted).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "README.md `## Metrics`: missing {missing:?}, not emitted {extra:?}"
+    );
+}
