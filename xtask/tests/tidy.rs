@@ -312,3 +312,54 @@ fn the_flavor_name_rule_catches_each_disagreement() {
         "Flavor::NAME ≠ metadata flavor"
     );
 }
+
+/// Every `{"outcome": "filtered", "reason": …}` expectation in a JSON file under `node`.
+fn filtered_reasons_in(node: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
+    match node {
+        serde_json::Value::Object(map) => {
+            if map.get("outcome").and_then(serde_json::Value::as_str) == Some("filtered")
+                && let Some(reason) = map.get("reason").and_then(serde_json::Value::as_str)
+            {
+                out.insert(reason.to_owned());
+            }
+            map.values().for_each(|v| filtered_reasons_in(v, out));
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| filtered_reasons_in(v, out)),
+        _ => {}
+    }
+}
+
+/// Each of the 27 filter reasons is the expected outcome of at least one fixture of some
+/// flavor (the flavors' fixture tests check those expectations against the real pipeline):
+/// a reason nothing produces is a reason to remove, not to keep.
+#[test]
+fn every_filter_reason_is_produced_by_some_fixture() -> Result<(), String> {
+    fn walk(dir: &Path, out: &mut std::collections::BTreeSet<String>) -> Result<(), String> {
+        for entry in std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))? {
+            let path = entry.map_err(|e| e.to_string())?.path();
+            if path.is_dir() {
+                walk(&path, out)?;
+            } else if path.extension().is_some_and(|e| e == "json")
+                && let Ok(value) =
+                    serde_json::from_slice(&std::fs::read(&path).map_err(|e| e.to_string())?)
+            {
+                filtered_reasons_in(&value, out);
+            }
+        }
+        Ok(())
+    }
+    let mut found = std::collections::BTreeSet::new();
+    walk(&workspace_root().join("fixtures"), &mut found)?;
+    let missing: Vec<&str> = thirdparty_core::FilteredReason::ALL
+        .iter()
+        .map(|r| r.as_str())
+        .filter(|r| !found.contains(*r))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "no fixture under fixtures/ expects these filter reasons: {missing:?}; add a scenario that produces each, or remove the reason"
+        ))
+    }
+}

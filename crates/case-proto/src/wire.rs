@@ -410,6 +410,7 @@ impl From<&ProjectSettings> for v1::ProjectSettings {
             integration_users: s.integration_users.clone(),
             comment_sync_enabled: s.comment_sync_enabled,
             conflict_policy: v1::ConflictPolicy::from(s.conflict_policy) as i32,
+            freeze_closed_cases: s.freeze_closed_cases,
         }
     }
 }
@@ -459,6 +460,7 @@ impl TryFrom<v1::ProjectSettings> for ProjectSettings {
             integration_users: s.integration_users,
             comment_sync_enabled: s.comment_sync_enabled,
             conflict_policy,
+            freeze_closed_cases: s.freeze_closed_cases,
         })
     }
 }

@@ -68,16 +68,15 @@ pub const DEFAULT_INTEGRATION_USER: &str = "case-management[bot]";
 pub const DEFAULT_SYNC_MARKER: &str = "<!-- synced from Case Management -->";
 
 /// The [`FilteredReason`]s a GitHub event can never get: Jira's per-field direction
-/// reason, ServiceNow's instance and correlation-id reasons, and `case_closed` (no flavor
-/// produces it). Every other reason can come out of this flavor ([`filter_reasons`]).
-pub const NOT_PRODUCED: [FilteredReason; 4] = [
+/// reason, ServiceNow's instance and correlation-id reasons. Every other reason can come out
+/// of this flavor ([`filter_reasons`]).
+pub const NOT_PRODUCED: [FilteredReason; 3] = [
     FilteredReason::FieldJiraBiSyncDisabled,
     FilteredReason::InstanceNotConfigured,
     FilteredReason::MissingCorrelationId,
-    FilteredReason::CaseClosed,
 ];
 
-/// Every [`FilteredReason`] the GitHub flavor can produce (23 of the 27), in declaration
+/// Every [`FilteredReason`] the GitHub flavor can produce (24 of the 27), in declaration
 /// order: the decoder's, the prefilter's, the pipeline's, the filter's and the processor's
 /// (the crate README lists them by stage).
 pub fn filter_reasons() -> impl Iterator<Item = FilteredReason> {

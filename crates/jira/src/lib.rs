@@ -52,8 +52,8 @@ pub static TELEMETRY: IntegrationTelemetry = IntegrationTelemetry::new()
     .with_account_tag("jira_account_id")
     .with_project_tag("jira_project_id");
 
-/// Every [`FilteredReason`] the Jira flavor can produce (24 of the 27; `instance_not_configured`,
-/// `missing_correlation_id` and `case_closed` never come from Jira events).
+/// Every [`FilteredReason`] the Jira flavor can produce (25 of the 27; `instance_not_configured`
+/// and `missing_correlation_id` never come from Jira events).
 pub const FILTER_REASONS: &[FilteredReason] = &[
     // decoder
     FilteredReason::UnsupportedEventType,
@@ -78,6 +78,7 @@ pub const FILTER_REASONS: &[FilteredReason] = &[
     FilteredReason::OutOfOrderEvent,
     FilteredReason::FieldValueNotMapped,
     FilteredReason::InvalidFieldValue,
+    FilteredReason::CaseClosed,
     FilteredReason::NoChange,
     FilteredReason::StateConflict,
     // processor and pipeline retry

@@ -80,6 +80,7 @@ pub const FILTER_REASONS: &[FilteredReason] = &[
     FilteredReason::NoChange,
     FilteredReason::CommentSyncDisabled,
     FilteredReason::CaseVersionMismatch,
+    FilteredReason::CaseClosed,
 ];
 
 /// The ServiceNow pipeline over `api`, and its filterer (to [`ServiceNowFilterer::warm`] the

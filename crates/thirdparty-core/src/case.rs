@@ -136,7 +136,15 @@ pub struct Case {
     pub field_stamps: BTreeMap<CaseField, FieldStamp>,
 }
 
+/// The status of a closed case.
+pub const CLOSED_STATUS: &str = "CLOSED";
+
 impl Case {
+    /// Whether the case is closed (its status is [`CLOSED_STATUS`]).
+    pub fn is_closed(&self) -> bool {
+        self.status == CLOSED_STATUS
+    }
+
     /// The link to an item of this integration, if the case has one.
     pub fn link_for(&self, integration: Integration) -> Option<&ThirdPartyLink> {
         self.third_party_links

@@ -28,7 +28,9 @@ pub enum DirectionRule {
 /// 4. `comment_sync_disabled` — a comment while the project does not sync comments;
 /// 5. `created_before_start_syncing_from` — the **case** was created before the project's
 ///    `start_syncing_from` ([`Case::created_at`]; the event's own time does not matter, so
-///    every flavor means the same thing whether or not its events carry a creation time).
+///    every flavor means the same thing whether or not its events carry a creation time);
+/// 6. `case_closed` — the case is closed, the project freezes closed cases
+///    ([`ProjectSettings::freeze_closed_cases`]) and the change is not a status change.
 pub fn check_project_settings(
     changelog: &Changelog,
     case: &Case,
@@ -70,6 +72,9 @@ pub fn check_project_settings(
         .is_some_and(|start| case.created_at < start)
     {
         return Err(R::CreatedBeforeStartSyncingFrom);
+    }
+    if settings.freeze_closed_cases && case.is_closed() && field != CaseField::Status {
+        return Err(R::CaseClosed);
     }
     Ok(field)
 }
@@ -199,6 +204,41 @@ mod tests {
                 Err(FilteredReason::CreatedBeforeStartSyncingFrom),
                 "a new event on a case created before the start does not ({rule:?})"
             );
+        }
+    }
+
+    #[test]
+    fn a_frozen_closed_case_takes_only_a_status_change() {
+        let mut s = settings();
+        let mut closed = case("2026-01-01T00:00:00Z");
+        closed.status = crate::CLOSED_STATUS.into();
+        let title_change = changelog(title(), "2026-01-01T00:00:00Z");
+        let reopen = changelog(
+            Change::Status(FieldChange::default()),
+            "2026-01-01T00:00:00Z",
+        );
+        for rule in RULES {
+            assert_eq!(
+                check_project_settings(&title_change, &closed, &s, rule),
+                Ok(CaseField::Title),
+                "closed cases take updates unless the project freezes them"
+            );
+            s.freeze_closed_cases = true;
+            assert_eq!(
+                check_project_settings(&title_change, &closed, &s, rule),
+                Err(FilteredReason::CaseClosed)
+            );
+            assert_eq!(
+                check_project_settings(&reopen, &closed, &s, rule),
+                Ok(CaseField::Status),
+                "a status change may reopen it"
+            );
+            let open = case("2026-01-01T00:00:00Z");
+            assert_eq!(
+                check_project_settings(&title_change, &open, &s, rule),
+                Ok(CaseField::Title)
+            );
+            s.freeze_closed_cases = false;
         }
     }
 

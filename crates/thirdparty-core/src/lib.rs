@@ -92,8 +92,8 @@ pub use api::{CaseApi, CaseApiError, CaseApiWrapper, CaseCall};
 pub use backoff::Backoff;
 pub use cache::{CacheStats, ExpiringCache};
 pub use case::{
-    Case, CaseField, CaseUpdate, FieldStamp, FieldUpdate, NewTimelineCell, ThirdPartyLink,
-    TimelineCell, TimelineCellCreated, UserQuery,
+    CLOSED_STATUS, Case, CaseField, CaseUpdate, FieldStamp, FieldUpdate, NewTimelineCell,
+    ThirdPartyLink, TimelineCell, TimelineCellCreated, UserQuery,
 };
 pub use changelog::{
     Author, CaseLocator, Change, Changelog, ChangelogType, Comment, FieldChange, FieldValue,

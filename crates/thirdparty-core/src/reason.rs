@@ -105,7 +105,8 @@ reasons! {
     EmptyComment => "empty_comment",
     /// The value cannot be applied (an unparseable date, an over-long title).
     InvalidFieldValue => "invalid_field_value",
-    /// The case is closed and the change is not one that reopens it.
+    /// The case is closed, its project freezes closed cases (`freeze_closed_cases`) and the
+    /// change is not a status change (which may reopen it).
     CaseClosed => "case_closed",
     /// The organisation is disabled in Case Management.
     OrgDisabled => "org_disabled",

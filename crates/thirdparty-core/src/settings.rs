@@ -86,6 +86,11 @@ pub struct ProjectSettings {
     /// What to do on a state conflict.
     #[serde(default)]
     pub conflict_policy: ConflictPolicy,
+    /// A closed case ([`crate::Case::is_closed`]) takes no third-party change but a status
+    /// change (which may reopen it); the others are filtered `case_closed`. Off: closed
+    /// cases take updates like any other.
+    #[serde(default)]
+    pub freeze_closed_cases: bool,
 }
 
 fn yes() -> bool {
@@ -111,6 +116,7 @@ impl ProjectSettings {
             integration_users: Vec::new(),
             comment_sync_enabled: true,
             conflict_policy: ConflictPolicy::Reject,
+            freeze_closed_cases: false,
         }
     }
 
