@@ -12,9 +12,7 @@
 #![no_main]
 
 use case_client::config::CaseApiSection;
-use kafka_runtime::{
-    KafkaSection, LIBRDKAFKA_PREFIX, MessageCoordinates, SKIP_MESSAGES_SYNTAX, SkipList,
-};
+use kafka_runtime::{KafkaSection, LIBRDKAFKA_PREFIX, SKIP_MESSAGES_SYNTAX, SkipEntry, SkipList};
 use libfuzzer_sys::fuzz_target;
 use observability::config::{HealthSection, MetricsSection, TracingSection};
 use reader_app::config::{ConfigError, RawConfig};
@@ -43,7 +41,7 @@ thirdparty_core::config_section! {
         /// A mode.
         mode: String = "a", KeyKind::OneOf(&["a", "b"]);
         /// A skip list.
-        skip: Vec<MessageCoordinates> = "", KeyKind::List(SKIP_MESSAGES_SYNTAX);
+        skip: Vec<SkipEntry> = "", KeyKind::List(SKIP_MESSAGES_SYNTAX);
         /// A file.
         file: Option<PathBuf> = unset, KeyKind::File;
     }

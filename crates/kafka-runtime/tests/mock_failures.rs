@@ -220,10 +220,10 @@ async fn s5_skip_list_hits_and_changes_at_run_time() {
     let late_partition = 0;
     let late_offset = mock.high_watermarks().await[&late_partition];
     skip.set(vec![
-        coords(skip_a),
-        coords(skip_b),
-        coords(stuck),
-        MessageCoordinates::new(topic, late_partition, late_offset),
+        coords(skip_a).into(),
+        coords(skip_b).into(),
+        coords(stuck).into(),
+        MessageCoordinates::new(topic, late_partition, late_offset).into(),
     ]);
     let late: Vec<TestRecord> = (0..5)
         .map(|i| {
