@@ -23,10 +23,11 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity
 use tonic::{Code, Request, Response, Status};
 
 /// Sends `message` as one unary RPC through [`CaseClient::call`] (deadline, retries, error
-/// mapping) with the generated client `self.inner.$service` and its method `$method`.
+/// mapping) with the generated client `self.inner.$service` and its method `$method`, and
+/// records whether the API refused the reader's setup ([`CaseClient::is_refused`]).
 macro_rules! unary {
-    ($self:ident, $service:ident . $method:ident, $rpc:expr, $update:expr, $message:expr) => {
-        $self
+    ($self:ident, $service:ident . $method:ident, $rpc:expr, $update:expr, $message:expr) => {{
+        let result = $self
             .call(
                 $rpc,
                 $update,
@@ -34,8 +35,10 @@ macro_rules! unary {
                 $message,
                 |mut client, request| async move { client.$method(request).await },
             )
-            .await
-    };
+            .await;
+        $self.note_refusal(result.as_ref().err());
+        result
+    }};
 }
 
 type SettingsKey = (OrgId, ProjectId, String);
@@ -212,37 +215,23 @@ impl CaseClient {
             .invalidate(&(org, project.clone(), integration.to_owned()));
     }
 
+    /// Whether the API refused the reader's setup: set by a configuration fault, cleared by
+    /// any answer.
+    fn note_refusal(&self, error: Option<&CaseApiError>) {
+        match error {
+            None => self.inner.refused.store(false, Ordering::Relaxed),
+            Some(e) if e.is_configuration_fault() => {
+                self.inner.refused.store(true, Ordering::Relaxed);
+            }
+            Some(_) => {}
+        }
+    }
+
     /// Runs one RPC with deadline and retries: each attempt sends `message` (with the
     /// deadline and the bearer token attached) through `send` on a clone of `client`.
     /// `update` is the update an `UpdateCase` sends, to read `ABORTED` as a version
-    /// conflict. Records whether the API refused the reader's setup ([`Self::is_refused`]).
+    /// conflict.
     async fn call<C, Req, Resp, Fut>(
-        &self,
-        rpc: &'static str,
-        update: Option<&CaseUpdate>,
-        client: &C,
-        message: Req,
-        send: impl Fn(C, Request<Req>) -> Fut,
-    ) -> Result<Resp, CaseApiError>
-    where
-        C: Clone,
-        Req: Clone,
-        Fut: Future<Output = Result<Response<Resp>, Status>>,
-    {
-        let result = self
-            .call_with_retries(rpc, update, client, message, send)
-            .await;
-        match &result {
-            Ok(_) => self.inner.refused.store(false, Ordering::Relaxed),
-            Err(e) if e.is_configuration_fault() => {
-                self.inner.refused.store(true, Ordering::Relaxed);
-            }
-            Err(_) => {}
-        }
-        result
-    }
-
-    async fn call_with_retries<C, Req, Resp, Fut>(
         &self,
         rpc: &'static str,
         update: Option<&CaseUpdate>,

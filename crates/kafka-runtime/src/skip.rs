@@ -57,31 +57,26 @@ pub struct SkipEntryError {
 impl FromStr for MessageCoordinates {
     type Err = SkipEntryError;
 
+    /// Exactly `topic:partition:offset` (a [`SkipEntry`] with every part).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let entry = s.trim();
         let err = |problem| SkipEntryError {
             entry: entry.to_owned(),
             problem,
         };
-        let mut parts = entry.rsplitn(3, ':');
-        let offset = parts.next().ok_or_else(|| err("missing offset"))?;
-        let partition = parts.next().ok_or_else(|| err("missing partition"))?;
-        let topic = parts.next().ok_or_else(|| err("missing topic"))?;
-        if topic.is_empty() {
-            return Err(err("empty topic"));
+        match entry.split(':').count() {
+            0 | 1 => return Err(err("missing partition")),
+            2 => return Err(err("missing topic")),
+            _ => {}
         }
-        let partition: i32 = partition
-            .trim()
-            .parse()
-            .map_err(|_| err("partition is not an integer"))?;
-        let offset: i64 = offset
-            .trim()
-            .parse()
-            .map_err(|_| err("offset is not an integer"))?;
-        if partition < 0 || offset < 0 {
-            return Err(err("partition and offset must not be negative"));
+        match entry.parse::<SkipEntry>()? {
+            SkipEntry {
+                topic: Some(topic),
+                partition: Some(partition),
+                offset,
+            } => Ok(Self::new(topic, partition, offset)),
+            _ => Err(err("missing topic")),
         }
-        Ok(Self::new(topic.trim(), partition, offset))
     }
 }
 

@@ -21,7 +21,6 @@ use testkit::broker::TestBroker;
 use testkit::dead_letter::{ParkedRecord, by_source, parked_records};
 use testkit::produce::TestRecord;
 use testkit::runtime::{RecordingHandler, RunningRuntime};
-use testkit::wait::wait_until_async;
 use thirdparty_core::DeadLetterReason;
 
 const PARTITIONS: i32 = 2;
@@ -69,16 +68,8 @@ async fn run_parking(
     let handler = poison_parking_handler();
     let running = RunningRuntime::start(config, &handler, skip(&mock.topic, &delivered)).unwrap();
     let ends = testkit::offsets::commit_targets(&delivered);
-    wait_until_async(
-        Duration::from_secs(60),
-        "every source offset committed",
-        || async {
-            let c = mock.committed().await;
-            ends.iter().all(|(p, end)| c[p] == Some(*end))
-        },
-    )
-    .await
-    .unwrap();
+    mock.wait_committed_up_to("every source offset committed", &ends)
+        .await;
     let summary = running.stop().await.unwrap();
     let parked = parked_records(
         &mock.bootstrap,

@@ -36,7 +36,6 @@ use testkit::dead_letter::{ParkedRecord, by_source, parked_records};
 use testkit::offsets::{commit_targets, committed_offsets};
 use testkit::produce::{Delivered, TestRecord, produce};
 use testkit::runtime::{RecordingHandler, RunningRuntime};
-use testkit::wait::wait_until_async;
 use thirdparty_core::DeadLetterReason;
 
 const PARTITIONS: i32 = 2;
@@ -106,16 +105,16 @@ impl Topic {
     }
 
     async fn wait_committed(&self, ends: &BTreeMap<i32, i64>) {
-        wait_until_async(
-            Duration::from_secs(60),
-            "every source offset committed",
-            || async {
-                let c = self.committed().await;
-                ends.iter().all(|(p, end)| c[p] == Some(*end))
-            },
+        let what = "every source offset committed";
+        wait_committed_to(
+            &self.bootstrap,
+            &self.group,
+            &self.topic,
+            PARTITIONS,
+            ends,
+            what,
         )
-        .await
-        .unwrap();
+        .await;
     }
 
     async fn parked(&self) -> Vec<ParkedRecord> {

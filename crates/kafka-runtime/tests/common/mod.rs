@@ -268,13 +268,28 @@ impl MockTopic {
     /// Waits until every partition's committed offset equals `high` (the watermarks read
     /// when everything was produced).
     pub async fn wait_committed_up_to(&self, what: &str, high: &BTreeMap<i32, i64>) {
-        wait_until_async(Duration::from_secs(30), what, || async {
-            let c = self.committed().await;
-            high.iter().all(|(p, h)| c[p] == Some(*h))
-        })
-        .await
-        .unwrap();
+        let (bootstrap, topic, group) = self.names();
+        wait_committed_to(&bootstrap, &group, &topic, self.partitions, high, what).await;
     }
+}
+
+/// Waits (60 s at most) until `group` has committed exactly `ends` on `topic`'s partitions.
+pub async fn wait_committed_to(
+    bootstrap: &str,
+    group: &str,
+    topic: &str,
+    partitions: i32,
+    ends: &BTreeMap<i32, i64>,
+    what: &str,
+) {
+    wait_until_async(Duration::from_secs(60), what, || async {
+        let c = committed_offsets(bootstrap, group, topic, partitions)
+            .await
+            .unwrap();
+        ends.iter().all(|(p, end)| c[p] == Some(*end))
+    })
+    .await
+    .unwrap();
 }
 
 use kafka_runtime::{KafkaRuntime, SkipList};
