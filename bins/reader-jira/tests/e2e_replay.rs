@@ -7,9 +7,10 @@
 //! skip-listed. Then, with the reader stopped:
 //! - the mapping is added in the sandbox and `replay --since --until` applies the filtered
 //!   change (and only it);
-//! - `replay --from-dead-letter` refuses the live group, `--reason` selects, `--commit`
-//!   re-runs every parked record once (the refused title now applies, the skipped comment
-//!   too, the undecodable one still does not decode) and a second run finds nothing left.
+//! - `replay --from-dead-letter` refuses the live group and `--commit --dry-run`; `--reason`
+//!   selects (committed in a group of its own); `--commit` re-runs every parked record once
+//!   (the refused title now applies, the skipped comment too, the undecodable one still does
+//!   not decode) and a second run finds nothing left.
 #![cfg(feature = "real-broker")]
 // Test helpers fail loudly: an unwrap here is an assertion.
 #![allow(
@@ -239,6 +240,18 @@ async fn filtered_then_mapped_applies_on_replay_since_and_parked_records_rerun_o
     .await;
     assert_eq!(live.code, Some(2), "{live:?}");
     assert!(live.stderr.contains("live consumer group"), "{live:?}");
+    let dry_commit = replay(
+        &config,
+        dir.path(),
+        &["--from-dead-letter", "--commit", "--dry-run"],
+    )
+    .await;
+    assert_eq!(
+        dry_commit.code,
+        Some(2),
+        "a dry run never records progress: {dry_commit:?}"
+    );
+    // One reason, committed in a group of its own: the full run below still sees all three.
     let only = replay(
         &config,
         dir.path(),
@@ -246,11 +259,9 @@ async fn filtered_then_mapped_applies_on_replay_since_and_parked_records_rerun_o
             "--from-dead-letter",
             "--reason",
             "decode_failed",
-            "--dry-run",
+            "--commit",
             "--output",
             "json",
-            "--group-id",
-            "probe",
         ],
     )
     .await;
@@ -258,6 +269,10 @@ async fn filtered_then_mapped_applies_on_replay_since_and_parked_records_rerun_o
     assert_eq!(decided(&only), [pair("", "decode_error")], "{only:?}");
     assert!(
         only.stderr.contains("passed over 2 parked record(s)"),
+        "{only:?}"
+    );
+    assert!(
+        only.stderr.contains(".dead-letter-replay.decode_failed`"),
         "{only:?}"
     );
 

@@ -98,14 +98,15 @@ pub(crate) struct ReplayArgs<R: Args> {
     #[arg(long, value_name = "KIND", value_parser = parse_reason, requires = "from_dead_letter")]
     pub(crate) reason: Option<DeadLetterReason>,
 
-    /// With --from-dead-letter: record progress in the replay's consumer group, so a second
-    /// run continues where this one stopped.
-    #[arg(long, requires = "from_dead_letter")]
+    /// With --from-dead-letter: record progress in the replay's consumer group
+    /// (`<kafka.group_id>.dead-letter-replay`, `….<reason>` with --reason), so a second run
+    /// continues where this one stopped.
+    #[arg(long, requires = "from_dead_letter", conflicts_with = "dry_run")]
     pub(crate) commit: bool,
 
     /// The consumer group a topic replay reads as (default `<kafka.group_id>.replay`, or
-    /// `<kafka.group_id>.dead-letter-replay` with --from-dead-letter). The live group is
-    /// refused: a replay never moves the service's offsets.
+    /// `<kafka.group_id>.dead-letter-replay[.<reason>]` with --from-dead-letter). The live
+    /// group is refused: a replay never moves the service's offsets.
     #[arg(long, value_name = "GROUP")]
     pub(crate) group_id: Option<String>,
 

@@ -189,10 +189,12 @@ async fn topic_replay<F: Flavor>(
             (ReplayStart::Group { topic }, DEAD_LETTER_GROUP_SUFFIX)
         }
     };
-    let group_id = args
-        .group_id
-        .clone()
-        .unwrap_or_else(|| format!("{live}{default_suffix}"));
+    // A `--reason` run passes over the other records: it gets a group of its own, so a later
+    // run without `--reason` still sees them.
+    let group_id = args.group_id.clone().unwrap_or_else(|| match args.reason {
+        Some(reason) => format!("{live}{default_suffix}.{reason}"),
+        None => format!("{live}{default_suffix}"),
+    });
     if &group_id == live {
         return Err(Failure::new(
             EXIT_USAGE,
