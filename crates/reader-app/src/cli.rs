@@ -50,7 +50,8 @@ pub(crate) enum Command<R: Args> {
         #[arg(long)]
         offline: bool,
     },
-    /// Run recorded messages through the same pipeline (files, or a topic offset range).
+    /// Run recorded messages through the same pipeline: files, a partition's offset range, a
+    /// time range of the topic, or the dead-letter topic.
     Replay(ReplayArgs<R>),
     /// Print every config key with its default and environment variable.
     ConfigKeys {
