@@ -54,7 +54,8 @@ type SettingsKey = (OrgId, ProjectId, String);
 /// - `GetProjectSettings` answers, "no settings" included, are cached for
 ///   [`CaseClientConfig::settings_cache_ttl`]; concurrent misses of one key share one call.
 /// - A TLS certificate the client cannot verify (or a client certificate the server
-///   refuses) is [`CaseApiError::PermissionDenied`]: retrying cannot fix it.
+///   refuses) is [`CaseApiError::PermissionDenied`], a configuration fault: not retried in
+///   place (only a fix helps), retryable for the message, which waits for the fix.
 /// - With [`CaseClientConfig::auth`], every call carries `authorization: Bearer <token>`
 ///   (a token file is read again when it changes); `UNAUTHENTICATED` and
 ///   `PERMISSION_DENIED` are [`CaseApiError::PermissionDenied`] naming where the token came
@@ -216,7 +217,7 @@ impl CaseClient {
     }
 
     /// Whether the API refused the reader's setup: set by a configuration fault, cleared by
-    /// any answer.
+    /// the next successful call.
     fn note_refusal(&self, error: Option<&CaseApiError>) {
         match error {
             None => self.inner.refused.store(false, Ordering::Relaxed),
