@@ -15,10 +15,12 @@ use std::sync::Arc;
 /// up to this size (the Datadog agent's recommended maximum for UDP).
 pub const STATSD_DATAGRAM_BYTES: usize = 1432;
 
-/// Prometheus histogram buckets of the end-to-end latency, in milliseconds. The 1, 2, 5
-/// and 25 ms buckets resolve the healthy range (a p99 target of 10 ms needs buckets below
-/// it); the long tail covers backlogs and replays.
+/// Prometheus histogram buckets of the end-to-end latency, in milliseconds. The 0.25 to
+/// 25 ms buckets resolve the healthy range (a p99 target of 1 ms needs buckets below it, or
+/// p99 reads as "under the first bucket"); the long tail covers backlogs and replays.
 pub const LATENCY_BUCKETS_MS: &[f64] = &[
+    0.25,
+    0.5,
     1.0,
     2.0,
     5.0,
