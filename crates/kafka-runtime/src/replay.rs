@@ -393,6 +393,15 @@ fn plan(
         .collect())
 }
 
+/// How often a replay with `commit` commits its progress while it runs.
+const COMMIT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Marks `(partition, offset)` handled: the partition's next offset to commit is past it.
+fn mark_done(done: &mut BTreeMap<i32, i64>, (partition, offset): (i32, i64)) {
+    let next = done.entry(partition).or_insert(offset + 1);
+    *next = (*next).max(offset + 1);
+}
+
 fn read(
     consumer: &BaseConsumer,
     topic: &str,
@@ -415,8 +424,10 @@ fn read(
     let mut done: BTreeMap<i32, i64> = BTreeMap::new();
     let mut last_commit = Instant::now();
     let mut committed: BTreeMap<i32, i64> = BTreeMap::new();
-    let mut commit_now = |done: &BTreeMap<i32, i64>, mode: CommitMode| -> Result<(), ReplayError> {
-        if !commit || done == &committed {
+    // Commits what is marked done (with `commit`): asynchronously at most once per
+    // COMMIT_INTERVAL while reading, synchronously at the end.
+    let mut commit_done = |done: &BTreeMap<i32, i64>, last: bool| -> Result<(), ReplayError> {
+        if !commit || done == &committed || (!last && last_commit.elapsed() < COMMIT_INTERVAL) {
             return Ok(());
         }
         let mut tpl = TopicPartitionList::new();
@@ -424,17 +435,17 @@ fn read(
             tpl.add_partition_offset(topic, *p, Offset::Offset(*next))
                 .map_err(broker_error(topic, "commit"))?;
         }
+        let mode = if last {
+            CommitMode::Sync
+        } else {
+            CommitMode::Async
+        };
         consumer
             .commit(&tpl, mode)
             .map_err(broker_error(topic, "commit"))?;
         committed.clone_from(done);
+        last_commit = Instant::now();
         Ok(())
-    };
-    let drain = |done: &mut BTreeMap<i32, i64>| {
-        for (p, offset) in processed.try_iter() {
-            let next = done.entry(p).or_insert(offset + 1);
-            *next = (*next).max(offset + 1);
-        }
     };
     if !reading.is_empty() {
         consumer
@@ -443,11 +454,10 @@ fn read(
     }
     let mut last_progress = Instant::now();
     while !reading.is_empty() {
-        drain(&mut done);
-        if last_commit.elapsed() > Duration::from_secs(1) {
-            commit_now(&done, CommitMode::Async)?;
-            last_commit = Instant::now();
+        for handled in processed.try_iter() {
+            mark_done(&mut done, handled);
         }
+        commit_done(&done, false)?;
         match consumer.poll(Duration::from_millis(100)) {
             Some(Ok(m)) => {
                 last_progress = Instant::now();
@@ -494,19 +504,13 @@ fn read(
     drop(records);
     loop {
         match processed.recv_timeout(Duration::from_millis(500)) {
-            Ok((p, offset)) => {
-                let next = done.entry(p).or_insert(offset + 1);
-                *next = (*next).max(offset + 1);
-            }
+            Ok(handled) => mark_done(&mut done, handled),
             Err(std_mpsc::RecvTimeoutError::Timeout) => {}
             Err(std_mpsc::RecvTimeoutError::Disconnected) => break,
         }
-        if last_commit.elapsed() > Duration::from_secs(1) {
-            commit_now(&done, CommitMode::Async)?;
-            last_commit = Instant::now();
-        }
+        commit_done(&done, false)?;
     }
-    commit_now(&done, CommitMode::Sync)?;
+    commit_done(&done, true)?;
     if commit {
         report.committed = done;
     }
