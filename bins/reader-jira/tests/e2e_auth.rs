@@ -17,12 +17,12 @@
     clippy::panic
 )]
 
-use serde_json::{Value, json};
+use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 use testkit::broker::TestBroker;
-use testkit::fixtures::fixtures_dir;
+use testkit::fixtures::{fixture_json, fixtures_dir, with_fields};
 use testkit::offsets::{commit_targets, committed_offsets};
 use testkit::produce::{Delivered, TestRecord, produce};
 use testkit::prometheus::prometheus_name;
@@ -39,18 +39,18 @@ const REFUSED_FOR: Duration = Duration::from_secs(4);
 
 /// `n` comments on SUP-101, ids from `first`.
 fn comments(first: u32, n: u32) -> Vec<TestRecord> {
-    let path = fixtures_dir().join("jira/payloads/create_comment.json");
-    let template: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let template = fixture_json("jira/payloads/create_comment.json").unwrap();
     (first..first + n)
         .map(|id| {
-            let mut v = template.clone();
-            *v.pointer_mut("/webhook/comment/id").unwrap() = json!(id.to_string());
-            *v.pointer_mut("/webhook/comment/body").unwrap() =
-                json!(format!("auth e2e comment {id}"));
-            TestRecord::keyed(
-                jira::record_key(1, "10101"),
-                serde_json::to_vec(&v).unwrap(),
-            )
+            let fields = [
+                ("/webhook/comment/id", json!(id.to_string())),
+                (
+                    "/webhook/comment/body",
+                    json!(format!("auth e2e comment {id}")),
+                ),
+            ];
+            let value = with_fields(&template, &fields).unwrap();
+            TestRecord::keyed(jira::record_key(1, "10101"), value)
         })
         .collect()
 }

@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use testkit::broker::TestBroker;
 use testkit::dead_letter::parked_records;
-use testkit::fixtures::fixtures_dir;
+use testkit::fixtures::{fixture_json, fixtures_dir, with_fields};
 use testkit::offsets::commit_targets;
 use testkit::produce::{TestRecord, produce};
 use testkit::reader::CliOutput;
@@ -42,18 +42,12 @@ const CASE_101: &str = "c0a8012e-7f3b-4d2a-9e1c-000000000101";
 const CASE_102: &str = "c0a8012e-7f3b-4d2a-9e1c-000000000102";
 
 fn payload(name: &str) -> Value {
-    let path = fixtures_dir().join("jira/payloads").join(name);
-    serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
+    fixture_json(&format!("jira/payloads/{name}")).unwrap()
 }
 
 /// `template` with the values at the JSON pointers replaced.
-fn with(mut template: Value, fields: &[(&str, Value)]) -> Vec<u8> {
-    for (pointer, value) in fields {
-        *template
-            .pointer_mut(pointer)
-            .unwrap_or_else(|| panic!("the payload has no {pointer}")) = value.clone();
-    }
-    serde_json::to_vec(&template).unwrap()
+fn with(template: Value, fields: &[(&str, Value)]) -> Vec<u8> {
+    with_fields(&template, fields).unwrap()
 }
 
 fn case(sandbox: &Sandbox, id: &str) -> Value {

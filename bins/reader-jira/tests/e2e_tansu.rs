@@ -16,7 +16,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
 use std::error::Error;
 use testkit::clock::rfc3339_secs;
-use testkit::fixtures::fixtures_dir;
+use testkit::fixtures::{fixture_json, with_fields};
 use testkit::produce::TestRecord;
 use testkit::scenarios::e2e::{Batch, public_comment_cell};
 
@@ -39,8 +39,7 @@ const ISSUES: [(&str, &str, &str, u64); 2] = [
 ];
 
 fn payload_template(name: &str) -> Result<Value, Box<dyn Error>> {
-    let path = fixtures_dir().join("jira/payloads").join(name);
-    Ok(serde_json::from_slice(&std::fs::read(&path)?)?)
+    Ok(fixture_json(&format!("jira/payloads/{name}"))?)
 }
 
 /// A copy of the payload `template` for the issue `issue` (id, key) at `time`, with the
@@ -51,17 +50,13 @@ fn filled(
     time: DateTime<Utc>,
     fields: &[(&str, Value)],
 ) -> Result<Vec<u8>, Box<dyn Error>> {
-    let mut v = template.clone();
-    let envelope = [
+    let mut all = vec![
         ("/webhook/timestamp", json!(time.timestamp_millis())),
         ("/webhook/issue/id", json!(issue.0)),
         ("/webhook/issue/key", json!(issue.1)),
     ];
-    for (pointer, value) in envelope.iter().chain(fields) {
-        *v.pointer_mut(pointer)
-            .ok_or_else(|| format!("the payload template has no {pointer}"))? = value.clone();
-    }
-    Ok(serde_json::to_vec(&v)?)
+    all.extend(fields.iter().cloned());
+    Ok(with_fields(template, &all)?)
 }
 
 /// `per_issue` title changes and as many comments on SUP-101 and SUP-102, interleaved, one

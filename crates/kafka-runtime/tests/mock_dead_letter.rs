@@ -15,30 +15,14 @@ mod common;
 
 use common::*;
 use kafka_runtime::dead_letter::{default_topic, headers};
-use kafka_runtime::{DeadLetterConfig, Disposition, MessageCoordinates, SkipList};
+use kafka_runtime::{DeadLetterConfig, MessageCoordinates, SkipList};
 use std::time::Duration;
 use testkit::broker::TestBroker;
 use testkit::dead_letter::{ParkedRecord, by_source, parked_records};
 use testkit::produce::TestRecord;
-use testkit::runtime::{RecordingHandler, RunningRuntime};
-use thirdparty_core::DeadLetterReason;
+use testkit::runtime::RunningRuntime;
 
 const PARTITIONS: i32 = 2;
-
-/// Parks every value starting with `poison` as an undecodable payload; acks the rest.
-fn poison_parking_handler() -> RecordingHandler {
-    RecordingHandler::scripted("dlq", |p, _| {
-        if p.value.starts_with(b"poison") {
-            Disposition::DeadLetter {
-                reason: DeadLetterReason::DecodeFailed,
-                error_kind: "not_json".into(),
-                error: "expected a JSON object at $".into(),
-            }
-        } else {
-            Disposition::Ack
-        }
-    })
-}
 
 /// Runs `handler` over `records` with the dead-letter topic on (and `skip`), until every
 /// offset is committed; returns the parked records.
@@ -65,7 +49,7 @@ async fn run_parking(
     if let Some(bytes) = max_message_bytes {
         config = config.with_librdkafka_override("message.max.bytes", bytes);
     }
-    let handler = poison_parking_handler();
+    let handler = parking_handler();
     let running = RunningRuntime::start(config, &handler, skip(&mock.topic, &delivered)).unwrap();
     let ends = testkit::offsets::commit_targets(&delivered);
     mock.wait_committed_up_to("every source offset committed", &ends)

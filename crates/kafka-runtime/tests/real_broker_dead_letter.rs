@@ -44,27 +44,6 @@ fn tansu() -> TansuBroker {
     TansuBroker::start().unwrap_or_else(|e| panic!("the real-broker tests need Tansu: {e}"))
 }
 
-/// Parks `poison-*` as undecodable and `invalid-*` as a permanent error; acks the rest.
-fn parking_handler() -> RecordingHandler {
-    RecordingHandler::scripted("dlq", |p, _| {
-        if p.value.starts_with(b"poison") {
-            Disposition::DeadLetter {
-                reason: DeadLetterReason::DecodeFailed,
-                error_kind: "not_json".into(),
-                error: "expected a JSON object at $".into(),
-            }
-        } else if p.value.starts_with(b"invalid") {
-            Disposition::DeadLetter {
-                reason: DeadLetterReason::PermanentError,
-                error_kind: "invalid_argument".into(),
-                error: "the Case API answered INVALID_ARGUMENT: priority P9 is unknown".into(),
-            }
-        } else {
-            Disposition::Ack
-        }
-    })
-}
-
 struct Topic {
     bootstrap: String,
     topic: String,

@@ -21,6 +21,45 @@ pub fn e2e_dir(flavor: &str) -> PathBuf {
     fixtures_dir().join(flavor).join("e2e")
 }
 
+/// The JSON document `fixtures/<path>` (e.g. `jira/payloads/create_comment.json`).
+pub fn fixture_json(path: &str) -> Result<serde_json::Value, HarnessError> {
+    let full = fixtures_dir().join(path);
+    let bytes = std::fs::read(&full).map_err(io(format!("reading {}", full.display())))?;
+    serde_json::from_slice(&bytes).map_err(|e| HarnessError::Fixture {
+        what: full.display().to_string(),
+        detail: format!("not JSON: {e}"),
+    })
+}
+
+/// `template` with the values at the JSON pointers of `fields` replaced, as bytes (a record
+/// value); a pointer the template lacks is an error naming it.
+///
+/// ```
+/// let template = serde_json::json!({"webhook": {"comment": {"id": "1"}}});
+/// let value = testkit::fixtures::with_fields(&template, &[("/webhook/comment/id", "2".into())])?;
+/// assert_eq!(value, br#"{"webhook":{"comment":{"id":"2"}}}"#);
+/// assert!(testkit::fixtures::with_fields(&template, &[("/nope", 1.into())]).is_err());
+/// # Ok::<(), testkit::HarnessError>(())
+/// ```
+pub fn with_fields(
+    template: &serde_json::Value,
+    fields: &[(&str, serde_json::Value)],
+) -> Result<Vec<u8>, HarnessError> {
+    let mut value = template.clone();
+    for (pointer, field) in fields {
+        *value
+            .pointer_mut(pointer)
+            .ok_or_else(|| HarnessError::Fixture {
+                what: "a payload template".into(),
+                detail: format!("it has no {pointer}"),
+            })? = field.clone();
+    }
+    serde_json::to_vec(&value).map_err(|e| HarnessError::Fixture {
+        what: "a payload template".into(),
+        detail: e.to_string(),
+    })
+}
+
 /// The files of `dir` whose name ends in `.<extension>`, sorted by name.
 pub fn files_with_extension(dir: &Path, extension: &str) -> Result<Vec<PathBuf>, HarnessError> {
     let listing = format!("listing {}", dir.display());

@@ -517,3 +517,24 @@ pub async fn scenario_shutdown_and_restart(broker: &impl TestBroker, watermarks:
     let handled = finish_exactly_once(run, &second, &records, Duration::from_secs(90)).await;
     check_committed_at_end(broker, &group, &topic, 3, &handled, watermarks).await;
 }
+
+/// Parks `poison-*` as undecodable and `invalid-*` as a permanent error; acks the rest.
+pub fn parking_handler() -> RecordingHandler {
+    RecordingHandler::scripted("dlq", |p, _| {
+        if p.value.starts_with(b"poison") {
+            kafka_runtime::Disposition::DeadLetter {
+                reason: thirdparty_core::DeadLetterReason::DecodeFailed,
+                error_kind: "not_json".into(),
+                error: "expected a JSON object at $".into(),
+            }
+        } else if p.value.starts_with(b"invalid") {
+            kafka_runtime::Disposition::DeadLetter {
+                reason: thirdparty_core::DeadLetterReason::PermanentError,
+                error_kind: "invalid_argument".into(),
+                error: "the Case API answered INVALID_ARGUMENT: priority P9 is unknown".into(),
+            }
+        } else {
+            kafka_runtime::Disposition::Ack
+        }
+    })
+}
