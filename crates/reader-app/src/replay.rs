@@ -133,16 +133,22 @@ impl Decision {
 pub(crate) struct ReplaySummary {
     /// Messages read.
     pub(crate) messages: usize,
-    /// Decisions printed.
-    pub(crate) decisions: usize,
-    /// Messages that did not decode.
-    pub(crate) decode_errors: usize,
-    /// Changelogs whose handling failed transiently (the Case API was unreachable).
-    pub(crate) retry_needed: usize,
-    /// Decisions per kind (`applied`, `filtered`, …).
+    /// Decisions per kind (`applied`, `filtered`, `retry_needed`, …).
     pub(crate) by_decision: std::collections::BTreeMap<&'static str, usize>,
     /// Filtered decisions per reason.
     pub(crate) filtered_by_reason: std::collections::BTreeMap<String, usize>,
+}
+
+impl ReplaySummary {
+    /// Decisions of this kind (`retry_needed`: the Case API failed transiently).
+    pub(crate) fn count(&self, decision: &str) -> usize {
+        self.by_decision.get(decision).copied().unwrap_or(0)
+    }
+
+    /// Decisions printed.
+    pub(crate) fn decisions(&self) -> usize {
+        self.by_decision.values().sum()
+    }
 }
 
 impl std::fmt::Display for ReplaySummary {
@@ -151,7 +157,8 @@ impl std::fmt::Display for ReplaySummary {
         write!(
             f,
             "{} message(s), {} decision(s)",
-            self.messages, self.decisions
+            self.messages,
+            self.decisions()
         )?;
         let mut sep = ": ";
         for (decision, n) in &self.by_decision {
@@ -215,14 +222,9 @@ impl<'a> Report<'a> {
         self.summary.messages += 1;
         let mut retry = false;
         for d in decisions {
-            self.summary.decisions += 1;
             *self.summary.by_decision.entry(d.decision).or_default() += 1;
             match d.decision {
-                "decode_error" => self.summary.decode_errors += 1,
-                "retry_needed" => {
-                    self.summary.retry_needed += 1;
-                    retry = true;
-                }
+                "retry_needed" => retry = true,
                 "filtered" => {
                     *self
                         .summary
@@ -326,7 +328,7 @@ mod tests {
             summary.to_string(),
             "3 message(s), 4 decision(s): filtered 3 (field_value_not_mapped 2, state_conflict 1), retry_needed 1"
         );
-        assert_eq!(summary.retry_needed, 1);
+        assert_eq!(summary.count("retry_needed"), 1);
     }
 
     #[test]

@@ -78,12 +78,12 @@ async fn replay<F: Flavor>(
     }
     let summary = report.finish().map_err(output_error)?;
     eprintln!("reader-{}: replayed {summary}", F::NAME);
-    if summary.retry_needed > 0 {
+    let retry_needed = summary.count("retry_needed");
+    if retry_needed > 0 {
         return Err(Failure::new(
             1,
             format!(
-                "{} changelog(s) could not be decided because the Case API failed transiently; run the replay again once it is reachable",
-                summary.retry_needed
+                "{retry_needed} changelog(s) could not be decided because the Case API failed transiently; run the replay again once it is reachable"
             ),
         ));
     }
