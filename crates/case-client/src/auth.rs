@@ -39,6 +39,16 @@ impl AuthToken {
     }
 }
 
+impl AuthToken {
+    /// Reads the token as a call does and checks that it can be sent (`check-config`): its
+    /// length in bytes, or the message a call would fail with, naming what to fix.
+    pub fn check(&self) -> Result<usize, String> {
+        TokenSource::new(self.clone())
+            .header()
+            .map(|value| value.len().saturating_sub("Bearer ".len()))
+    }
+}
+
 /// What identifies one version of the token file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct FileStamp {
@@ -190,5 +200,11 @@ mod tests {
         assert!(!format!("{source:?}").contains("s3cret"));
         let bad = TokenSource::new(AuthToken::Inline("two\nlines".into()));
         assert!(sent(&bad).unwrap_err().contains("case_api.auth_token"));
+        assert_eq!(AuthToken::Inline("s3cret".into()).check(), Ok(6));
+        assert_eq!(
+            AuthToken::Inline("two\nlines".into()).check(),
+            sent(&bad).map(|_| 0),
+            "check-config says what a call would"
+        );
     }
 }

@@ -97,40 +97,26 @@ pub(crate) async fn check<F: Flavor>(
 /// token itself is never shown).
 fn case_api_token_line(settings: &ReaderSettings) -> CheckLine {
     let what = "case api token";
-    match &settings.case_api.auth {
-        None => CheckLine::new("ok", what, "none: calls carry no authorization header"),
-        Some(AuthToken::Inline(_)) => CheckLine::new(
+    let Some(token) = &settings.case_api.auth else {
+        return CheckLine::new("ok", what, "none: calls carry no authorization header");
+    };
+    match (token.check(), token) {
+        (Err(why), _) => CheckLine::new("fail", what, why),
+        (Ok(bytes), AuthToken::Inline(_)) => CheckLine::new(
             "ok",
             what,
-            "<redacted> (case_api.auth_token), sent as `authorization: Bearer …`",
+            format!(
+                "<redacted> (case_api.auth_token, {bytes} bytes), sent as `authorization: Bearer …`"
+            ),
         ),
-        Some(AuthToken::File(path)) => match std::fs::read_to_string(path) {
-            Ok(text) if !text.trim().is_empty() => CheckLine::new(
-                "ok",
-                what,
-                format!(
-                    "from {} ({} bytes, <redacted>), read again when it changes",
-                    path.display(),
-                    text.trim().len()
-                ),
+        (Ok(bytes), AuthToken::File(path)) => CheckLine::new(
+            "ok",
+            what,
+            format!(
+                "from {} ({bytes} bytes, <redacted>), read again when it changes",
+                path.display()
             ),
-            Ok(_) => CheckLine::new(
-                "fail",
-                what,
-                format!(
-                    "{} is empty: the Case API will refuse every call",
-                    path.display()
-                ),
-            ),
-            Err(e) => CheckLine::new(
-                "fail",
-                what,
-                format!(
-                    "cannot read {}: {e}; mount the secret there or fix case_api.auth_token_file",
-                    path.display()
-                ),
-            ),
-        },
+        ),
     }
 }
 
