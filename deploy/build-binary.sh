@@ -8,7 +8,8 @@
 #                   package and binary reader-FLAVOR
 #   --target        Rust target triple (default: the host's). Cross builds need the target's
 #                   C toolchain (e.g. gcc-aarch64-linux-gnu) and `rustup target add TRIPLE`.
-#   --fips          build with the `fips` cargo feature (rustls on aws-lc-rs FIPS); needs
+#   --fips          build with `--no-default-features --features fips` (rustls on aws-lc-rs
+#                   FIPS; no ring, no OpenSSL, so Kafka is plaintext or SASL/PLAIN); needs
 #                   cmake and Go besides the C compiler (deploy/README.md, "FIPS").
 #   --profile-use   a merged .profdata file: a PGO build (deploy/README.md, "PGO").
 #   --out           where to put the binary (default: target/deploy/<triple>[-fips]).
@@ -98,7 +99,8 @@ if [ "$FIPS" = true ]; then
   done
   grep -Eq '^[[:space:]]*fips[[:space:]]*=' "$MANIFEST" ||
     die "$PACKAGE has no 'fips' cargo feature yet: add it (rustls on aws-lc-rs FIPS) before building the FIPS image"
-  FEATURES=(--features fips)
+  # Without the default features: no ring and no OpenSSL are linked (deploy/README.md, FIPS).
+  FEATURES=(--no-default-features --features fips)
 fi
 
 # Static zlib: the runtime image has no libz.so (libz-sys links the system one otherwise).

@@ -1,7 +1,8 @@
 //! Project automation, run as `cargo xtask <command>` (see `.cargo/config.toml`).
 //!
 //! - `cargo xtask test`: provision what the tests need that cargo cannot (the Tansu broker,
-//!   hash-pinned, into `target/tansu/`), then run every test tier.
+//!   hash-pinned, into `target/tansu/`; Debian's stunnel4, the Kafka TLS tests' terminator,
+//!   when no stunnel is installed: `stunnel.rs`), then run every test tier.
 //! - `cargo xtask demo`: the main job on an embedded default (`demo.rs`).
 //! - `cargo xtask codegen`: regenerate the files derived from code, the example configs and
 //!   the README config tables (`codegen.rs`).
@@ -45,6 +46,7 @@ mod pgo;
 mod release;
 mod semver;
 mod stack;
+mod stunnel;
 mod tansu;
 mod workload;
 
@@ -57,7 +59,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Run every test tier: unit, integration, in-process Kafka and real-broker (Tansu).
+    /// Run every test tier: unit, integration, in-process Kafka, real-broker (Tansu, also behind TLS).
     Test {
         /// Extra arguments passed to `cargo test` after `--` (e.g. a test name filter).
         #[arg(last = true)]
@@ -166,9 +168,12 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
         None => tansu::ensure(root)?,
     };
     eprintln!("xtask: Tansu broker at {}", tansu.display());
+    let stunnel = stunnel::ensure()?;
+    eprintln!("xtask: stunnel (Kafka TLS tests) at {}", stunnel.display());
     let mut cmd = Command::new(cargo());
     cmd.current_dir(root)
         .env("TANSU_BIN", &tansu)
+        .env(testkit::STUNNEL_BIN_ENV, &stunnel)
         .args(["test", "--workspace", "--features"])
         .arg(tier_features(&xtask::flavors(root)?).join(","));
     if !extra.is_empty() {

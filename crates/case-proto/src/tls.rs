@@ -16,15 +16,20 @@ pub struct PemError {
     pub reason: String,
 }
 
+#[cfg(not(any(feature = "tls-ring", feature = "fips")))]
+compile_error!(
+    "case-proto needs a TLS crypto provider: enable its `tls-ring` feature (the default) or `fips`"
+);
+
 /// The rustls crypto provider of this build: AWS-LC in FIPS mode (`aws-lc-rs` with its `fips`
 /// feature, the validated AWS-LC FIPS module) when the crate's `fips` feature is on, `ring`
-/// otherwise.
+/// (feature `tls-ring`) otherwise.
 pub fn crypto_provider() -> rustls::crypto::CryptoProvider {
     #[cfg(feature = "fips")]
     {
         rustls::crypto::default_fips_provider()
     }
-    #[cfg(not(feature = "fips"))]
+    #[cfg(all(feature = "tls-ring", not(feature = "fips")))]
     {
         rustls::crypto::ring::default_provider()
     }
@@ -34,7 +39,8 @@ pub fn crypto_provider() -> rustls::crypto::CryptoProvider {
 /// Idempotent, and harmless when another provider was installed first (that one stays: check
 /// [`fips_active`] if it matters). tonic's TLS uses the process default, so the Case API
 /// client, the sandbox server and the OTLP exporter all run on it. Needed because a build
-/// with both `ring` and `aws-lc-rs` compiled in cannot pick a default by itself.
+/// with both `ring` and `aws-lc-rs` compiled in (both features on, or `fips` with the
+/// OTLP exporter's AWS-LC) cannot pick a default by itself.
 pub fn install_crypto_provider() {
     if rustls::crypto::CryptoProvider::get_default().is_none() {
         // Losing a race against another installer is fine: a provider is installed.

@@ -34,6 +34,9 @@
 //! - **Rebalance and shutdown**: revoked partitions are drained up to a deadline, committed
 //!   synchronously and fenced; shutdown drains within a grace period, commits and closes
 //!   within a deadline even when the broker is unreachable.
+//! - **TLS and SASL** ([`security`]): librdkafka's `security.protocol`, `ssl.*` and `sasl.*`
+//!   properties pass through unchanged; feature `tls` (default) builds librdkafka with
+//!   OpenSSL, and [`security::built_in`] says what the linked librdkafka supports.
 //! - **Telemetry**: [`events`] (log line + metric per event, [`METRIC_NAMES`]) and a live
 //!   [`ConsumerStatus`] for health checks.
 //!
@@ -109,6 +112,7 @@ mod partition;
 mod probe;
 mod replay;
 mod runtime;
+pub mod security;
 mod skip;
 mod status;
 mod tracker;

@@ -4,10 +4,12 @@
 
 use crate::ConsumerConfig;
 use crate::partition::payload_of;
+use rdkafka::client::ClientContext;
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
 use rdkafka::{Message, Offset, TopicPartitionList};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use thirdparty_core::Payload;
 
@@ -63,7 +65,74 @@ pub struct TopicProbe {
     pub partitions: Vec<i32>,
 }
 
-fn client(config: &ConsumerConfig) -> Result<BaseConsumer, ProbeError> {
+/// The probe's librdkafka context: it keeps the distinct errors librdkafka reported for the
+/// broker connections (a refused connection, a TLS handshake that failed verification, a SASL
+/// authentication failure), which a metadata timeout alone would not say.
+#[derive(Default)]
+struct ProbeContext {
+    errors: Mutex<Vec<String>>,
+}
+
+/// At most this many distinct connection errors are kept.
+const MAX_CONNECTION_ERRORS: usize = 4;
+
+impl ClientContext for ProbeContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        let reason = if reason.is_empty() {
+            error.to_string()
+        } else {
+            reason.to_owned()
+        };
+        if let Ok(mut errors) = self.errors.lock()
+            && errors.len() < MAX_CONNECTION_ERRORS
+            && !errors.contains(&reason)
+        {
+            errors.push(reason);
+        }
+    }
+}
+
+impl ConsumerContext for ProbeContext {}
+
+impl ProbeContext {
+    /// `message`, followed by the connection errors and, for a TLS or SASL failure, the
+    /// settings that fix it.
+    fn explain(&self, message: String) -> String {
+        let errors = self
+            .errors
+            .lock()
+            .map(|errors| errors.clone())
+            .unwrap_or_default();
+        if errors.is_empty() {
+            return message;
+        }
+        let all = errors.join("; ");
+        let lower = all.to_ascii_lowercase();
+        let fix = if lower.contains("certificate") || lower.contains("ssl") {
+            "; check [kafka.librdkafka] security.protocol and ssl.ca.location (the CA that \
+             signed the brokers' certificates; ssl.certificate.location and ssl.key.location \
+             when the brokers require a client certificate)"
+        } else if lower.contains("sasl") || lower.contains("authentication") {
+            "; check [kafka.librdkafka] sasl.mechanisms, sasl.username and sasl.password"
+        } else {
+            ""
+        };
+        format!("{message} (broker connection errors: {all}){fix}")
+    }
+}
+
+/// [`ProbeContext::explain`] after serving the client's queued events: librdkafka hands
+/// connection errors to the context only from a poll.
+fn explain(consumer: &BaseConsumer<ProbeContext>, message: String) -> String {
+    for _ in 0..5 {
+        if consumer.poll(Duration::from_millis(20)).is_none() {
+            break;
+        }
+    }
+    consumer.context().explain(message)
+}
+
+fn client(config: &ConsumerConfig) -> Result<BaseConsumer<ProbeContext>, ProbeError> {
     let mut client = ClientConfig::new();
     for (k, v) in config.librdkafka_properties() {
         client.set(k, v);
@@ -71,10 +140,12 @@ fn client(config: &ConsumerConfig) -> Result<BaseConsumer, ProbeError> {
     client
         .set("enable.auto.commit", "false")
         .set("statistics.interval.ms", "0");
-    client.create().map_err(|source| ProbeError::Client {
-        brokers: config.brokers.clone(),
-        source: Box::new(crate::error::without_config_value(source)),
-    })
+    client
+        .create_with_context(ProbeContext::default())
+        .map_err(|source| ProbeError::Client {
+            brokers: config.brokers.clone(),
+            source: Box::new(crate::error::without_config_value(source)),
+        })
 }
 
 /// Fetches the topic's metadata within `timeout` (blocking librdkafka work runs on the
@@ -118,7 +189,7 @@ async fn probe(
         let consumer = client(&config)?;
         let metadata = consumer
             .fetch_metadata(Some(&topic_name), timeout)
-            .map_err(|e| metadata_error(&topic_name, e.to_string()))?;
+            .map_err(|e| metadata_error(&topic_name, explain(&consumer, e.to_string())))?;
         let topic = metadata
             .topics()
             .iter()
@@ -206,9 +277,12 @@ pub async fn read_range(
             let Some(left) = deadline.checked_duration_since(Instant::now()) else {
                 return Err(read_error(
                     &config.topic,
-                    format!(
-                        "timed out after {timeout:?} with {} message(s) read",
-                        out.len()
+                    explain(
+                        &consumer,
+                        format!(
+                            "timed out after {timeout:?} with {} message(s) read",
+                            out.len()
+                        ),
                     ),
                 ));
             };

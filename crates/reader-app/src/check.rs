@@ -4,6 +4,8 @@ use crate::config::RawConfig;
 use crate::flavor::Flavor;
 use crate::settings::ReaderSettings;
 use case_client::AuthToken;
+use kafka_runtime::ConsumerConfig;
+use kafka_runtime::security::{self, SecurityProtocol};
 use std::io::Write;
 use std::time::Duration;
 use thirdparty_core::{CaseApi, OrgId};
@@ -47,8 +49,12 @@ pub(crate) async fn check<F: Flavor>(
     lines.push(CheckLine::new(
         "ok",
         "tls crypto provider",
-        case_client::tls::CRYPTO_PROVIDER_NAME,
+        format!(
+            "{} for the Case API and OTLP connections",
+            case_client::tls::CRYPTO_PROVIDER_NAME
+        ),
     ));
+    lines.push(kafka_security_line(&settings.consumer));
     lines.push(case_api_token_line(settings));
     for (key, source) in raw.unknown_keys() {
         lines.push(CheckLine::new(
@@ -91,6 +97,82 @@ pub(crate) async fn check<F: Flavor>(
         Err(e) => lines.push(CheckLine::new("fail", "case api", e.to_string())),
     }
     lines
+}
+
+/// How the Kafka connections are secured, and whether this build can do it: librdkafka does
+/// TLS and SASL/SCRAM with its own OpenSSL (or none, in a build without `kafka-tls`), never
+/// with the Case API's crypto provider.
+fn kafka_security_line(consumer: &ConsumerConfig) -> CheckLine {
+    let what = "kafka security";
+    let built = security::built_in();
+    let property = |key: &str| consumer.librdkafka_overrides.get(key).map(String::as_str);
+    let tls_built = if built.has("ssl") {
+        format!(
+            "librdkafka {} with OpenSSL (ssl, sasl_ssl; SASL {})",
+            built.librdkafka_version,
+            built.sasl_mechanisms().join(", ")
+        )
+    } else {
+        format!(
+            "librdkafka {} without TLS (this build lacks the `kafka-tls` feature, as the FIPS build does; SASL {})",
+            built.librdkafka_version,
+            built.sasl_mechanisms().join(", ")
+        )
+    };
+    let protocol = SecurityProtocol::of(consumer);
+    if protocol == SecurityProtocol::Other {
+        return CheckLine::new(
+            "fail",
+            what,
+            format!(
+                "security.protocol = {}: not one of plaintext, ssl, sasl_plaintext, sasl_ssl",
+                property("security.protocol").unwrap_or_default()
+            ),
+        );
+    }
+    if !built.supports(protocol) {
+        return CheckLine::new(
+            "fail",
+            what,
+            format!(
+                "security.protocol = {}, but {tls_built}: run a build with Kafka TLS (the default build), or connect with plaintext / sasl_plaintext",
+                protocol.name()
+            ),
+        );
+    }
+    let mut detail = vec![format!("{} through {tls_built}", protocol.name())];
+    if protocol.uses_tls() {
+        detail.push(match property("ssl.ca.location") {
+            Some(ca) => format!("brokers verified against {ca}"),
+            None => "brokers verified against the system CA certificates (librdkafka probes the usual paths)".to_owned(),
+        });
+        if let Some(cert) = property("ssl.certificate.location") {
+            detail.push(format!("client certificate {cert}"));
+        }
+    }
+    if matches!(
+        protocol,
+        SecurityProtocol::SaslPlaintext | SecurityProtocol::SaslSsl
+    ) {
+        let mechanism = property("sasl.mechanisms")
+            .or_else(|| property("sasl.mechanism"))
+            .unwrap_or("GSSAPI");
+        let known = built.sasl_mechanisms().iter().any(|m| {
+            m.split(", ")
+                .any(|one| one.eq_ignore_ascii_case(mechanism.trim()))
+        });
+        if !known {
+            return CheckLine::new(
+                "fail",
+                what,
+                format!(
+                    "sasl.mechanisms = {mechanism} is not built in ({tls_built}); set sasl.mechanisms to one of those"
+                ),
+            );
+        }
+        detail.push(format!("SASL {mechanism}"));
+    }
+    CheckLine::new("ok", what, detail.join("; "))
 }
 
 /// Where the Case API bearer token comes from, and whether its file can be read now (the

@@ -6,6 +6,9 @@ use std::time::Duration;
 /// Environment variable naming the Tansu binary.
 pub const TANSU_BIN_ENV: &str = "TANSU_BIN";
 
+/// Environment variable naming the stunnel binary (else `stunnel` or `stunnel4` on `PATH`).
+pub const STUNNEL_BIN_ENV: &str = "STUNNEL_BIN";
+
 /// A harness step that failed; the message says what to fix. Retrying helps only for
 /// [`HarnessError::Timeout`] on a loaded machine; every other variant needs the fix it names.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +37,22 @@ pub enum HarnessError {
         /// What the harness was doing.
         action: String,
         /// What happened (exit status, log tail).
+        detail: String,
+    },
+    /// No stunnel binary: `STUNNEL_BIN` is unset and none is on `PATH`.
+    #[error(
+        "cannot find stunnel: {detail}; install Debian's stunnel4 (`cargo xtask test` installs it when missing) or set {STUNNEL_BIN_ENV} to a stunnel binary"
+    )]
+    StunnelMissing {
+        /// What is wrong.
+        detail: String,
+    },
+    /// stunnel did not start, or a test certificate could not be made.
+    #[error("TLS terminator {action} failed: {detail}")]
+    Tls {
+        /// What the harness was doing.
+        action: String,
+        /// What happened (exit status, log tail, rcgen's error).
         detail: String,
     },
     /// A condition did not hold in time.

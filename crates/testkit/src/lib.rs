@@ -1,11 +1,11 @@
 //! The workspace's test harness, one place for every helper the tests, the benchmarks, the
-//! chaos scenarios and the demo share: brokers to test against ([`broker`]), the one test
-//! producer ([`produce`]), offset probes ([`offsets`]), the dead-letter topic's parked
-//! records ([`dead_letter`]), the runtime driven in process
-//! ([`runtime`]), reader binaries as child processes ([`reader`], [`reader_config`]), the
-//! Case API sandbox ([`sandbox`]), Prometheus text ([`prometheus`]), loopback HTTP
-//! ([`net`]), clocks ([`clock`]), shared fixture facts ([`fixtures`]) and the test bodies
-//! both reader binaries run ([`scenarios`]).
+//! chaos scenarios and the demo share: brokers to test against ([`broker`]), Tansu behind a
+//! TLS terminator ([`tls`]), the one test producer ([`produce`]), offset probes
+//! ([`offsets`]), the dead-letter topic's parked records ([`dead_letter`]), the runtime
+//! driven in process ([`runtime`]), reader binaries as child processes ([`reader`],
+//! [`reader_config`]), the Case API sandbox ([`sandbox`]), Prometheus text ([`prometheus`]),
+//! loopback HTTP ([`net`]), clocks ([`clock`]), shared fixture facts ([`fixtures`]) and the
+//! test bodies both reader binaries run ([`scenarios`]).
 //!
 //! Every helper outside [`scenarios`] returns a [`HarnessError`] that says what to fix; none
 //! of them panics.
@@ -44,9 +44,10 @@ pub mod reader_config;
 pub mod runtime;
 pub mod sandbox;
 pub mod scenarios;
+pub mod tls;
 pub mod wait;
 
-pub use error::{HarnessError, TANSU_BIN_ENV};
+pub use error::{HarnessError, STUNNEL_BIN_ENV, TANSU_BIN_ENV};
 
 /// `Debug` of a handle whose only printable part is one field: `Name { field: …, .. }`.
 fn debug_one_field(

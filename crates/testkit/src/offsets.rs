@@ -12,7 +12,21 @@ use std::time::Duration;
 /// A consumer of `group` that stores and commits offsets only when told (automatic commit
 /// and automatic offset store off): the offset probes, and tests of the offset convention.
 pub fn manual_commit_consumer(bootstrap: &str, group: &str) -> Result<BaseConsumer, HarnessError> {
-    ClientConfig::new()
+    manual_commit_consumer_with(bootstrap, &BTreeMap::new(), group)
+}
+
+/// [`manual_commit_consumer`] with more librdkafka `properties` (TLS, as
+/// [`crate::tls::TlsTansu::client_properties`]).
+pub fn manual_commit_consumer_with(
+    bootstrap: &str,
+    properties: &BTreeMap<String, String>,
+    group: &str,
+) -> Result<BaseConsumer, HarnessError> {
+    let mut config = ClientConfig::new();
+    for (key, value) in properties {
+        config.set(key, value);
+    }
+    config
         .set("bootstrap.servers", bootstrap)
         .set("group.id", group)
         .set("enable.auto.commit", "false")
@@ -29,9 +43,21 @@ pub async fn committed_offsets(
     topic: &str,
     partitions: i32,
 ) -> Result<BTreeMap<i32, Option<i64>>, HarnessError> {
+    committed_offsets_with(bootstrap, &BTreeMap::new(), group, topic, partitions).await
+}
+
+/// [`committed_offsets`] through a client with more librdkafka `properties` (TLS).
+pub async fn committed_offsets_with(
+    bootstrap: &str,
+    properties: &BTreeMap<String, String>,
+    group: &str,
+    topic: &str,
+    partitions: i32,
+) -> Result<BTreeMap<i32, Option<i64>>, HarnessError> {
     let (bootstrap, group, topic) = (bootstrap.to_owned(), group.to_owned(), topic.to_owned());
+    let properties = properties.clone();
     tokio::task::spawn_blocking(move || {
-        let consumer = manual_commit_consumer(&bootstrap, &group)?;
+        let consumer = manual_commit_consumer_with(&bootstrap, &properties, &group)?;
         let mut tpl = TopicPartitionList::new();
         for p in 0..partitions {
             tpl.add_partition(&topic, p);

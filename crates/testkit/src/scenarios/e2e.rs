@@ -10,7 +10,7 @@ use super::{assert_running, spawn_reader};
 use crate::broker::{TansuBroker, TestBroker};
 use crate::clock::rfc3339_secs;
 use crate::net::{HttpResponse, get};
-use crate::offsets::{commit_targets, committed_offsets};
+use crate::offsets::{commit_targets, committed_offsets, committed_offsets_with};
 use crate::produce::{Delivered, TestRecord, produce};
 use crate::prometheus::{Metrics, prometheus_name};
 use crate::reader::{ReaderProcess, args};
@@ -36,12 +36,25 @@ pub async fn wait_committed(
     targets: &BTreeMap<i32, i64>,
     reader: &mut ReaderProcess,
 ) {
+    wait_committed_with(bootstrap, &BTreeMap::new(), group, topic, targets, reader).await;
+}
+
+/// [`wait_committed`] through a client with more librdkafka `properties` (a broker behind
+/// TLS: [`crate::tls::TlsTansu::client_properties`]).
+pub async fn wait_committed_with(
+    bootstrap: &str,
+    properties: &BTreeMap<String, String>,
+    group: &str,
+    topic: &str,
+    targets: &BTreeMap<i32, i64>,
+    reader: &mut ReaderProcess,
+) {
     let (partitions, limit) = (PARTITIONS, COMMIT_LIMIT);
     let started = Instant::now();
     let mut last = BTreeMap::new();
     loop {
         assert_running(reader, "waiting for the committed offsets");
-        match committed_offsets(bootstrap, group, topic, partitions).await {
+        match committed_offsets_with(bootstrap, properties, group, topic, partitions).await {
             Ok(committed) => {
                 let done = targets
                     .iter()
