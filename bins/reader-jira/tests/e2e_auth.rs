@@ -249,19 +249,9 @@ async fn a_missing_or_wrong_token_acknowledges_nothing_and_the_fix_loses_nothing
     testkit::scenarios::e2e::stop_with_sigterm(&mut reader).await;
 }
 
-/// A test certificate authority and a leaf for 127.0.0.1 signed by it.
+/// A test certificate authority and its PEM.
 fn test_ca(name: &str) -> (rcgen::CertifiedIssuer<'static, rcgen::KeyPair>, String) {
-    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, name);
-    params.key_usages = vec![
-        rcgen::KeyUsagePurpose::KeyCertSign,
-        rcgen::KeyUsagePurpose::CrlSign,
-    ];
-    let issuer =
-        rcgen::CertifiedIssuer::self_signed(params, rcgen::KeyPair::generate().unwrap()).unwrap();
+    let issuer = testkit::tls::test_ca(name).unwrap();
     let pem = issuer.pem();
     (issuer, pem)
 }

@@ -8,13 +8,12 @@
 //! - [`AnyBroker`]: one of the two, for tools that let their user choose.
 
 use crate::error::{HarnessError, TANSU_BIN_ENV, io, kafka};
-use crate::net::free_port;
+use crate::net::{free_port, wait_listening};
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::DefaultProducerContext;
-use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Something tests can create topics on.
 pub trait TestBroker {
@@ -137,38 +136,13 @@ impl TansuBroker {
         Ok(broker)
     }
 
-    fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        let start = lines.len().saturating_sub(20);
-        lines.get(start..).unwrap_or_default().join("\n")
-    }
-
     fn wait_ready(&mut self, limit: Duration) -> Result<(), HarnessError> {
-        let started = Instant::now();
-        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
-        loop {
-            if let Ok(Some(exit)) = self.child.try_wait() {
-                return Err(HarnessError::Tansu {
-                    action: "start".into(),
-                    detail: format!("exited with {exit}; log tail:\n{}", self.log_tail()),
-                });
+        wait_listening(&mut self.child, self.port, &self.log, limit).map_err(|detail| {
+            HarnessError::Tansu {
+                action: "start".into(),
+                detail,
             }
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                return Ok(());
-            }
-            if started.elapsed() > limit {
-                return Err(HarnessError::Tansu {
-                    action: "start".into(),
-                    detail: format!(
-                        "port {} not accepting connections after {limit:?}; log tail:\n{}",
-                        self.port,
-                        self.log_tail()
-                    ),
-                });
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        })
     }
 
     /// The broker's process id.

@@ -15,6 +15,41 @@ pub fn free_port() -> Result<u16, HarnessError> {
     Ok(port)
 }
 
+/// The last 20 lines of a child process's log file (empty when it cannot be read).
+pub(crate) fn log_tail(log: &std::path::Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.len().saturating_sub(20);
+    lines.get(start..).unwrap_or_default().join("\n")
+}
+
+/// Waits until `child` accepts connections on loopback `port`, for at most `limit`. `Err`
+/// says why not (it exited, or the port stayed closed), with the tail of its `log`.
+pub(crate) fn wait_listening(
+    child: &mut std::process::Child,
+    port: u16,
+    log: &std::path::Path,
+    limit: Duration,
+) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    loop {
+        if let Ok(Some(exit)) = child.try_wait() {
+            return Err(format!("exited with {exit}; log tail:\n{}", log_tail(log)));
+        }
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return Ok(());
+        }
+        if started.elapsed() > limit {
+            return Err(format!(
+                "port {port} not accepting connections after {limit:?}; log tail:\n{}",
+                log_tail(log)
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// What a GET answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpResponse {

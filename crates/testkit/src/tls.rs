@@ -22,12 +22,11 @@
 
 use crate::broker::{TansuBroker, TestBroker};
 use crate::error::{HarnessError, STUNNEL_BIN_ENV, io};
-use crate::net::free_port;
+use crate::net::{free_port, wait_listening};
 use std::collections::BTreeMap;
-use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn tls_error(action: &str) -> impl FnOnce(rcgen::Error) -> HarnessError + '_ {
     move |e| HarnessError::Tls {
@@ -55,7 +54,10 @@ pub struct TestPki {
     pub client_key: PathBuf,
 }
 
-fn test_ca(name: &str) -> Result<rcgen::CertifiedIssuer<'static, rcgen::KeyPair>, HarnessError> {
+/// A self-signed test certificate authority named `name` (rcgen).
+pub fn test_ca(
+    name: &str,
+) -> Result<rcgen::CertifiedIssuer<'static, rcgen::KeyPair>, HarnessError> {
     let mut params =
         rcgen::CertificateParams::new(Vec::<String>::new()).map_err(tls_error("a CA"))?;
     params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
@@ -203,38 +205,13 @@ impl Stunnel {
         self.port
     }
 
-    fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        let start = lines.len().saturating_sub(20);
-        lines.get(start..).unwrap_or_default().join("\n")
-    }
-
     fn wait_ready(&mut self, limit: Duration) -> Result<(), HarnessError> {
-        let started = Instant::now();
-        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
-        loop {
-            if let Ok(Some(exit)) = self.child.try_wait() {
-                return Err(HarnessError::Tls {
-                    action: "start".into(),
-                    detail: format!("stunnel exited with {exit}; log tail:\n{}", self.log_tail()),
-                });
+        wait_listening(&mut self.child, self.port, &self.log, limit).map_err(|detail| {
+            HarnessError::Tls {
+                action: "start stunnel".into(),
+                detail,
             }
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                return Ok(());
-            }
-            if started.elapsed() > limit {
-                return Err(HarnessError::Tls {
-                    action: "start".into(),
-                    detail: format!(
-                        "port {} not accepting connections after {limit:?}; log tail:\n{}",
-                        self.port,
-                        self.log_tail()
-                    ),
-                });
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        })
     }
 }
 
