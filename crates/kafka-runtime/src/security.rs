@@ -94,14 +94,22 @@ impl BuiltIn {
     pub fn sasl_mechanisms(&self) -> Vec<&'static str> {
         [
             ("sasl_plain", "PLAIN"),
-            ("sasl_scram", "SCRAM-SHA-256, SCRAM-SHA-512"),
+            ("sasl_scram", "SCRAM-SHA-256"),
+            ("sasl_scram", "SCRAM-SHA-512"),
             ("sasl_oauthbearer", "OAUTHBEARER"),
             ("sasl_gssapi", "GSSAPI"),
         ]
         .into_iter()
         .filter(|(feature, _)| self.has(feature))
-        .map(|(_, mechanisms)| mechanisms)
+        .map(|(_, mechanism)| mechanism)
         .collect()
+    }
+
+    /// Whether SASL `mechanism` (a `sasl.mechanisms` value, case-insensitive) is built in.
+    pub fn has_sasl_mechanism(&self, mechanism: &str) -> bool {
+        self.sasl_mechanisms()
+            .iter()
+            .any(|m| m.eq_ignore_ascii_case(mechanism.trim()))
     }
 }
 
@@ -141,6 +149,12 @@ mod tests {
             cfg!(feature = "tls")
         );
         assert!(built.supports(SecurityProtocol::SaslPlaintext));
+        assert!(built.has_sasl_mechanism(" plain "));
+        assert_eq!(
+            built.has_sasl_mechanism("SCRAM-SHA-512"),
+            cfg!(feature = "tls")
+        );
+        assert!(!built.has_sasl_mechanism("SCRAM-SHA"));
     }
 
     #[test]

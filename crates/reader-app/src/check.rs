@@ -157,11 +157,7 @@ fn kafka_security_line(consumer: &ConsumerConfig) -> CheckLine {
         let mechanism = property("sasl.mechanisms")
             .or_else(|| property("sasl.mechanism"))
             .unwrap_or("GSSAPI");
-        let known = built.sasl_mechanisms().iter().any(|m| {
-            m.split(", ")
-                .any(|one| one.eq_ignore_ascii_case(mechanism.trim()))
-        });
-        if !known {
+        if !built.has_sasl_mechanism(mechanism) {
             return CheckLine::new(
                 "fail",
                 what,
